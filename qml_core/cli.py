@@ -1,0 +1,223 @@
+"""Command line: ``python -m qml_core train|sweep ...`` (everything the app can do, headless).
+
+User errors (a bad value, an unknown name) print one line ``error: ...`` and exit with 2;
+a run that diverges prints its reason and exits with 1. Never a traceback for either.
+"""
+import argparse
+import csv
+import dataclasses
+import json
+import pathlib
+import sys
+import time
+
+from .specs import ATTACKS, DATASETS, MODELS, PRESETS, ExperimentSpec, SpecError, preset
+
+DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "hidden")
+TRAINING_FIELDS = ("epochs", "batch_size", "lr")
+
+
+class UsageError(Exception):
+    """A bad command line; the message is printed as one line."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line instead of usage + message."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def int_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def float_list(text: str) -> list[float]:
+    """'0,0.1,0.5' or a range 'start:stop:step' (stop included)."""
+    try:
+        if ":" in text:
+            start, stop, step = (float(v) for v in text.split(":"))
+            n = int(round((stop - start) / step)) + 1
+            return [round(start + i * step, 10) for i in range(n)]
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers 'a,b,c' or 'start:stop:step', got {text!r}") from None
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that builds experiment specs."""
+    parser.add_argument("--dataset", choices=DATASETS, default="mnist")
+    parser.add_argument("--preset", choices=PRESETS, default="paper")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--digits", type=int_tuple, help="MNIST digit pair, e.g. 1,9")
+    parser.add_argument("--n-train-per-class", type=int)
+    parser.add_argument("--n-val", type=int)
+    parser.add_argument("--spins", type=int, help="XXZ chain length (6, 8, 10, 12)")
+    parser.add_argument("--n-grid", type=int, help="XXZ Δ grid points on [0, 2]")
+    parser.add_argument("--window", type=float, help="XXZ: |Δ-1| below this is left out of training")
+    parser.add_argument("--depth", type=int)
+    parser.add_argument("--ansatz", help="QNN ansatz: paper or cnot-ring")
+    parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
+    parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+
+
+def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
+    """The preset for (dataset, model) with every option given on the command line applied."""
+    def given(names):
+        return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+    spec = preset(args.preset, args.dataset, model)
+    data = {k: v for k, v in given(DATA_FIELDS).items() if hasattr(spec.data, k)}
+    unknown = set(given(DATA_FIELDS)) - set(data)
+    if unknown:
+        raise SpecError(f"--{sorted(unknown)[0].replace('_', '-')} does not apply to dataset {args.dataset}")
+    model_opts = {k: v for k, v in given(MODEL_FIELDS).items() if hasattr(spec.model, k)}
+    return spec.replace(data=dataclasses.replace(spec.data, **data),
+                        model=dataclasses.replace(spec.model, **model_opts),
+                        training=dataclasses.replace(spec.training, **given(TRAINING_FIELDS)),
+                        attack=attack, alpha=alpha, seed=args.seed)
+
+
+def epoch_bar(enabled: bool):
+    """A per-epoch progress callback drawing a tqdm bar on stderr, and the bar (or None)."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="train", unit="epoch", file=sys.stderr)
+
+    def show(epoch: int, epochs: int, record: dict) -> None:
+        bar.total = epochs
+        bar.set_postfix(train_acc=f"{record['train_acc']:.3f}", val_acc=f"{record['val_acc']:.3f}", refresh=False)
+        bar.update(1)
+    return show, bar
+
+
+def summary(result: dict, was_cached: bool, answer_s: float) -> dict:
+    """The JSON answer of ``train``: final metrics, timings, whether it came from the cache."""
+    keys = ("train_acc", "val_acc", "train_loss", "val_loss", "forget_acc", "retain_acc", "n_params", "code_version")
+    out = {k: result[k] for k in keys}
+    out.update(seconds=result["seconds"], cached=was_cached, answer_ms=round(1000 * answer_s, 2),
+               history=result["history"])
+    return out
+
+
+def cmd_train(args) -> int:
+    from .cache import lookup
+
+    spec = build_spec(args, args.model, args.attack, args.alpha)
+    start = time.perf_counter()
+    result, was_cached = lookup("train", spec), True
+    if result is None:
+        from .experiment import run_experiment
+
+        show, bar = epoch_bar(not args.json)
+        try:
+            result, was_cached = run_experiment(spec, show, device=args.device)
+        finally:
+            if bar is not None:
+                bar.close()
+    out = summary(result, was_cached, time.perf_counter() - start)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{spec.model.name} on {spec.data.name}, {spec.attack} alpha={spec.alpha}, seed {spec.seed}: "
+              f"train_acc {out['train_acc']:.3f}, val_acc {out['val_acc']:.3f}, "
+              f"{out['seconds']:.1f}s{' (cached)' if was_cached else ''}")
+    return 0
+
+
+def write_rows(rows: list[dict], path: pathlib.Path) -> None:
+    """CSV or JSON by the file's extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1))
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def cmd_sweep(args) -> int:
+    from tqdm import tqdm
+
+    from .sweep import run_sweep, sweep_specs
+
+    if args.out.suffix not in (".csv", ".json"):
+        raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
+    if args.runs < 1:
+        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
+    if args.jobs < 1:
+        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+    bases = [build_spec(args, model, attack, 0.0) for model in args.models for attack in args.attacks]
+    for alpha in args.alphas:
+        bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
+    jobs = sweep_specs(bases, args.alphas, args.runs)
+    with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        rows = run_sweep(jobs, args.jobs, on_row=lambda row: bar.update(1))
+    write_rows(rows, args.out)
+    fresh = sum(not r["cached"] for r in rows)
+    print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
+    return 0
+
+
+def names(allowed):
+    """Parse 'a,b' into a list, each checked against ``allowed``."""
+    def parse(text: str) -> list[str]:
+        items = text.split(",")
+        for item in items:
+            if item not in allowed:
+                raise argparse.ArgumentTypeError(f"{item!r} is not one of {', '.join(allowed)}")
+        return items
+    return parse
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m qml_core", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    train = sub.add_parser("train", help="train one model on (poisoned) data")
+    add_spec_arguments(train)
+    train.add_argument("--model", choices=MODELS, default="qnn")
+    train.add_argument("--attack", choices=ATTACKS, default="label-flip")
+    train.add_argument("--alpha", type=float, default=0.0)
+    train.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    train.add_argument("--json", action="store_true", help="print the result as JSON")
+    train.set_defaults(func=cmd_train)
+    sweep = sub.add_parser("sweep", help="α grid × runs × models × attacks, in parallel")
+    add_spec_arguments(sweep)
+    sweep.add_argument("--models", type=names(MODELS), default=list(MODELS))
+    sweep.add_argument("--attacks", type=names(ATTACKS), default=["label-flip"])
+    sweep.add_argument("--alphas", type=float_list, default=float_list("0:0.9:0.1"))
+    sweep.add_argument("--runs", type=int, default=5)
+    sweep.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    sweep.add_argument("--out", type=pathlib.Path, required=True, help="results file, .csv or .json")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv=None) -> int:
+    try:
+        args = make_parser().parse_args(argv)
+        return args.func(args)
+    except (UsageError, SpecError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are in the cache; run the same command again to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a failed run (divergence, bad data): one line, not a traceback
+        from .train import TrainingDiverged
+
+        if isinstance(exc, (TrainingDiverged, ValueError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise

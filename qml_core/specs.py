@@ -1,0 +1,171 @@
+"""Frozen, validated experiment specifications and the presets that fill them.
+
+This module imports nothing heavy (no torch, no PennyLane), so that the CLI can build a
+spec and answer from the cache in a fraction of a second.
+
+A spec is the whole description of one training run; its canonical JSON (``spec_dict``) is
+what the cache hashes. Every invalid value raises ``SpecError`` naming the field and the
+allowed values, so the CLI and the UI can show one clear line.
+"""
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+ANSATZE = ("paper", "cnot-ring")
+EXECUTORS = ("fused", "default.qubit", "lightning.qubit")
+ATTACKS = ("label-flip", "feature-noise")
+DATASETS = ("mnist", "xxz")
+MODELS = ("qnn", "mlp")
+PRESETS = ("paper", "quick")
+XXZ_SPINS = (6, 8, 10, 12)
+
+
+class SpecError(ValueError):
+    """An invalid experiment setting; the message names the field and what is allowed."""
+
+
+def require(ok: bool, message: str) -> None:
+    if not ok:
+        raise SpecError(message)
+
+
+def require_int(name: str, value, low: int, high: int) -> None:
+    require(isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+            f"{name} must be an integer in {low}..{high}, got {value!r}")
+
+
+def require_float(name: str, value, low: float, high: float, high_open: bool = False) -> None:
+    upper = f"{high})" if high_open else f"{high}]"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value and (
+        value < high if high_open else value <= high)
+    require(ok, f"{name} must be a number in [{low}, {upper}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MnistData:
+    """MNIST digit pair (label 0 = first digit); PROTOCOL §1."""
+    digits: tuple[int, int] = (1, 9)
+    n_train_per_class: int = 250
+    n_val: int = 1000
+    name: str = field(default="mnist", init=False)
+
+    def __post_init__(self):
+        digits = self.digits
+        require(isinstance(digits, tuple) and len(digits) == 2
+                and all(isinstance(d, int) and 0 <= d <= 9 for d in digits),
+                f"digits must be two integers in 0..9, got {digits!r}")
+        require(digits[0] != digits[1], f"digits must be two different digits, got {digits[0]} and {digits[1]}")
+        require_int("n_train_per_class", self.n_train_per_class, 2, 5000)
+        require_int("n_val", self.n_val, 1, 2000)
+
+
+@dataclass(frozen=True)
+class XXZData:
+    """XXZ ground states on a Δ grid (label 1 = Néel phase); PROTOCOL §1."""
+    spins: int = 8
+    n_grid: int = 161
+    window: float = 0.1
+    name: str = field(default="xxz", init=False)
+
+    def __post_init__(self):
+        require(self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
+        require_int("n_grid", self.n_grid, 9, 2001)
+        require_float("window", self.window, 0.0, 0.5, high_open=True)
+
+
+@dataclass(frozen=True)
+class QNNModel:
+    """The QNN of PROTOCOL §3 (``paper`` ansatz) or §5 (``cnot-ring``)."""
+    depth: int = 6
+    ansatz: str = "paper"
+    executor: str = "fused"
+    name: str = field(default="qnn", init=False)
+
+    def __post_init__(self):
+        require_int("depth", self.depth, 1, 50)
+        require(self.ansatz in ANSATZE, f"ansatz must be one of {ANSATZE}, got {self.ansatz!r}")
+        require(self.executor in EXECUTORS, f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+
+
+@dataclass(frozen=True)
+class MLPModel:
+    """Dense ReLU network with a sigmoid output."""
+    hidden: tuple[int, ...] = (64, 16)
+    name: str = field(default="mlp", init=False)
+
+    def __post_init__(self):
+        require(isinstance(self.hidden, tuple) and 1 <= len(self.hidden) <= 6
+                and all(isinstance(h, int) and 1 <= h <= 4096 for h in self.hidden),
+                f"hidden must be 1 to 6 layer sizes in 1..4096, got {self.hidden!r}")
+
+
+@dataclass(frozen=True)
+class Training:
+    """Adam on binary cross-entropy, shuffled mini-batches."""
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 0.005
+
+    def __post_init__(self):
+        require_int("epochs", self.epochs, 1, 10_000)
+        require_int("batch_size", self.batch_size, 1, 100_000)
+        require_float("lr", self.lr, 1e-7, 10.0)
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One training run: data, model, training settings, attack and its fraction, seed.
+
+    The seed draws the poison set and the initialisation (a fresh pair for every seed, §2).
+    """
+    data: MnistData | XXZData = MnistData()
+    model: QNNModel | MLPModel = QNNModel()
+    training: Training = Training()
+    attack: str = "label-flip"
+    alpha: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        require(isinstance(self.data, (MnistData, XXZData)), f"data must be one of {DATASETS}")
+        require(isinstance(self.model, (QNNModel, MLPModel)), f"model must be one of {MODELS}")
+        require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
+        require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
+        require_int("seed", self.seed, 0, 2 ** 31 - 1)
+
+    def spec_dict(self) -> dict:
+        """Canonical plain-data form (tuples as lists), the input of the hash."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def key(self) -> str:
+        """SHA-256 of the canonical JSON, stable across processes and machines."""
+        blob = json.dumps(self.spec_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def replace(self, **changes) -> "ExperimentSpec":
+        return dataclasses.replace(self, **changes)
+
+
+def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options) -> ExperimentSpec:
+    """The settings of PROTOCOL §3 (``paper``) or a seconds-long demo (``quick``).
+
+    ``data_options`` override dataset fields (``digits``, ``spins``…). Attack, alpha and seed
+    keep their defaults; set them with ``spec.replace``.
+    """
+    require(name in PRESETS, f"preset must be one of {PRESETS}, got {name!r}")
+    require(dataset in DATASETS, f"dataset must be one of {DATASETS}, got {dataset!r}")
+    require(model in MODELS, f"model must be one of {MODELS}, got {model!r}")
+    paper = name == "paper"
+    if dataset == "mnist":
+        sizes = {} if paper else {"n_train_per_class": 50, "n_val": 200}
+        data = MnistData(**{**sizes, **data_options})
+        qnn, mlp = (6, Training(100, 256, 0.005)), (Training(100, 256, 0.005) if paper else Training(30, 32, 0.005))
+    else:
+        data = XXZData(**{"spins": 12 if paper else 6, **data_options})
+        qnn, mlp = (4, Training(200, 32, 0.03)), (Training(400, 32, 0.01) if paper else Training(60, 32, 0.01))
+    if model == "qnn":
+        depth, training = qnn
+        if not paper:
+            depth, training = 2, Training(15, 32, max(training.lr, 0.02))
+        return ExperimentSpec(data=data, model=QNNModel(depth=depth), training=training)
+    return ExperimentSpec(data=data, model=MLPModel(hidden=(64, 16)), training=mlp)

@@ -1,0 +1,30 @@
+"""Shared fixtures: a private result cache per test and tiny experiment specs."""
+import pytest
+
+from qml_core import cache
+from qml_core.specs import ExperimentSpec, MLPModel, MnistData, QNNModel, Training
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Every test gets an empty cache directory of its own."""
+    monkeypatch.setenv("QML_LAB_CACHE", str(tmp_path / "cache"))
+    cache._open.cache_clear()
+    yield tmp_path / "cache"
+    cache._open.cache_clear()
+
+
+TINY_DATA = MnistData(digits=(1, 9), n_train_per_class=12, n_val=20)
+
+
+@pytest.fixture
+def tiny_qnn_spec() -> ExperimentSpec:
+    """A QNN run of well under a second: 24 MNIST samples, depth 1, 2 epochs."""
+    return ExperimentSpec(data=TINY_DATA, model=QNNModel(depth=1), training=Training(2, 8, 0.05),
+                          attack="label-flip", alpha=0.5, seed=3)
+
+
+@pytest.fixture
+def tiny_mlp_spec() -> ExperimentSpec:
+    return ExperimentSpec(data=TINY_DATA, model=MLPModel(hidden=(8,)), training=Training(3, 8, 0.01),
+                          attack="label-flip", alpha=0.5, seed=3)

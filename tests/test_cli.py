@@ -1,0 +1,73 @@
+"""The command line: one-line errors, JSON answers, cached repeats, sweeps."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qml_core.cli import main
+
+TINY = ["--n-train-per-class", "8", "--n-val", "16", "--epochs", "2", "--batch-size", "8"]
+
+
+def run_cli(*args, env_cache):
+    env = {"QML_LAB_CACHE": str(env_cache), "PATH": "/usr/bin:/bin", "PYTHONPATH": "."}
+    return subprocess.run([sys.executable, "-m", "qml_core", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--alpha", "1.2"], "alpha must be a number in [0.0, 1.0)"),
+    (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+    (["--dataset", "xxz", "--spins", "30"], "spins must be one of (6, 8, 10, 12)"),
+    (["--epochs", "0"], "epochs must be an integer in 1..10000"),
+    (["--digits", "3,3"], "digits must be two different digits"),
+    (["--digits", "a,b"], "expected comma-separated integers"),
+    (["--spins", "8"], "--spins does not apply to dataset mnist"),
+])
+def test_bad_input_is_one_line_without_traceback(args, needle, private_cache):
+    out = run_cli("train", *args, env_cache=private_cache)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in out.stderr
+
+
+def test_train_json_then_cached(private_cache, capsys):
+    args = ["train", "--model", "mlp", "--hidden", "4", "--alpha", "0.25", *TINY, "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert {"train_acc", "val_acc", "seconds", "cached"} <= set(first) and first["cached"] is False
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["cached"] is True and second["val_acc"] == first["val_acc"]
+
+
+def test_sweep_writes_rows_and_resumes(private_cache, tmp_path, capsys):
+    out = tmp_path / "rows.csv"
+    args = ["sweep", "--models", "qnn,mlp", "--depth", "1", "--hidden", "4", "--alphas", "0:0.2:0.2", "--runs", "2",
+            "--jobs", "1", "--quiet", "--out", str(out), *TINY]
+    assert main(args) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 * 2 * 2
+    assert {r["model"] for r in rows} == {"qnn", "mlp"} and {r["alpha"] for r in rows} == {"0.0", "0.2"}
+    assert len({r["seed"] for r in rows if r["model"] == "qnn"}) == 4  # a fresh seed per (α, run)
+    assert main(args) == 0
+    assert "(0 computed, 8 from the cache)" in capsys.readouterr().out
+
+
+def test_sweep_parallel_equals_serial(private_cache, tmp_path):
+    base = ["sweep", "--models", "mlp", "--hidden", "4", "--alphas", "0.0,0.5", "--runs", "2", "--quiet", *TINY]
+    assert main([*base, "--jobs", "2", "--out", str(tmp_path / "a.json")]) == 0
+    parallel = json.loads((tmp_path / "a.json").read_text())
+    assert all(not r["cached"] for r in parallel)
+    other_cache = tmp_path / "other"
+    out = run_cli(*base, "--jobs", "1", "--out", str(tmp_path / "b.json"), env_cache=other_cache)
+    assert out.returncode == 0, out.stderr
+    serial = json.loads((tmp_path / "b.json").read_text())
+    assert [(r["seed"], r["val_acc"], r["train_acc"]) for r in parallel] == \
+           [(r["seed"], r["val_acc"], r["train_acc"]) for r in serial]
+
+
+def test_sweep_rejects_bad_output_name(private_cache, tmp_path, capsys):
+    assert main(["sweep", "--out", str(tmp_path / "rows.txt")]) == 2
+    assert "--out must end in .csv or .json" in capsys.readouterr().err

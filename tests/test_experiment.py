@@ -1,0 +1,60 @@
+"""Running specs, plain results and the cache."""
+import numpy as np
+import pytest
+
+from qml_core import cache
+from qml_core.experiment import HISTORY_FIELDS, run_experiment
+from qml_core.specs import Training
+from qml_core.train import TrainingDiverged
+
+
+def test_result_is_plain_data(tiny_qnn_spec):
+    result, was_cached = run_experiment(tiny_qnn_spec)
+    assert not was_cached
+    assert set(HISTORY_FIELDS) <= set(result["history"])
+    assert result["history"]["epoch"] == [1, 2]
+    assert 0 <= result["train_acc"] <= 1 and 0 <= result["val_acc"] <= 1
+    assert len(result["forget"]) == 12 and result["n_params"] == 40
+    assert result["params"]["weights"].shape == (1, 10, 4)
+    assert result["seconds"] > 0 and result["code_version"] == cache.code_version()
+
+
+def test_identical_request_is_served_from_cache(tiny_mlp_spec, monkeypatch):
+    first, was_cached = run_experiment(tiny_mlp_spec)
+    assert not was_cached
+    import qml_core.experiment as experiment
+    monkeypatch.setattr(experiment, "train_experiment", lambda *a, **k: pytest.fail("recomputed"))
+    second, was_cached = run_experiment(tiny_mlp_spec)
+    assert was_cached and second["val_acc"] == first["val_acc"]
+    np.testing.assert_array_equal(second["params"]["net.0.weight"], first["params"]["net.0.weight"])
+
+
+def test_any_changed_field_misses(tiny_mlp_spec):
+    run_experiment(tiny_mlp_spec)
+    for changed in (tiny_mlp_spec.replace(seed=4), tiny_mlp_spec.replace(alpha=0.25),
+                    tiny_mlp_spec.replace(training=Training(3, 8, 0.02))):
+        assert cache.lookup("train", changed) is None
+        assert run_experiment(changed)[1] is False
+
+
+def test_cache_location_follows_the_environment(tiny_mlp_spec, private_cache):
+    run_experiment(tiny_mlp_spec)
+    assert (private_cache / "cache.db").exists()
+
+
+def test_a_diverged_run_is_not_stored(tiny_mlp_spec):
+    diverging = tiny_mlp_spec.replace(training=Training(3, 8, 10.0), alpha=0.0)
+    import qml_core.experiment as experiment
+    original = experiment.bce
+    try:
+        experiment.bce = lambda p, y: original(p, y) * float("inf")
+        with pytest.raises(TrainingDiverged):
+            run_experiment(diverging)
+    finally:
+        experiment.bce = original
+    assert cache.lookup("train", diverging) is None
+
+
+def test_clean_run_has_an_empty_forget_set(tiny_mlp_spec):
+    clean, _ = run_experiment(tiny_mlp_spec.replace(alpha=0.0))
+    assert np.isnan(clean["forget_acc"]) and len(clean["forget"]) == 0 and clean["retain_acc"] == clean["train_acc"]

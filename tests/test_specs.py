@@ -1,0 +1,63 @@
+"""Spec validation, hashing and presets."""
+import dataclasses
+
+import pytest
+
+from qml_core.specs import (ExperimentSpec, MLPModel, MnistData, QNNModel, SpecError, Training, XXZData,
+                            preset)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ExperimentSpec(alpha=1.2), r"alpha must be a number in \[0.0, 1.0\)"),
+    (lambda: ExperimentSpec(attack="backdoor"), "attack must be one of"),
+    (lambda: ExperimentSpec(seed=-1), "seed must be an integer"),
+    (lambda: MnistData(digits=(3, 3)), "digits must be two different digits"),
+    (lambda: MnistData(digits=(3, 10)), "digits must be two integers in 0..9"),
+    (lambda: MnistData(n_val=0), "n_val must be an integer in 1..2000"),
+    (lambda: XXZData(spins=30), r"spins must be one of \(6, 8, 10, 12\)"),
+    (lambda: XXZData(spins=7), "spins must be one of"),
+    (lambda: QNNModel(depth=0), "depth must be an integer in 1..50"),
+    (lambda: QNNModel(ansatz="hea"), "ansatz must be one of"),
+    (lambda: QNNModel(executor="qiskit"), "executor must be one of"),
+    (lambda: MLPModel(hidden=(0,)), "hidden must be"),
+    (lambda: Training(epochs=0), "epochs must be an integer in 1..10000"),
+    (lambda: Training(lr=0.0), "lr must be a number"),
+    (lambda: Training(batch_size=True), "batch_size must be an integer"),
+])
+def test_invalid_values_name_the_field(make, match):
+    with pytest.raises(SpecError, match=match):
+        make()
+
+
+def test_specs_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ExperimentSpec().alpha = 0.5
+
+
+def test_key_is_stable_and_sensitive_to_every_field():
+    base = preset("paper", "mnist", "qnn")
+    assert base.key() == preset("paper", "mnist", "qnn").key()
+    variants = [base.replace(alpha=0.1), base.replace(seed=1), base.replace(attack="feature-noise"),
+                base.replace(data=MnistData(digits=(1, 7))), base.replace(model=QNNModel(depth=5)),
+                base.replace(model=QNNModel(executor="default.qubit")),
+                base.replace(training=Training(epochs=99, batch_size=256, lr=0.005)),
+                preset("paper", "mnist", "mlp")]
+    keys = {v.key() for v in variants} | {base.key()}
+    assert len(keys) == len(variants) + 1
+
+
+def test_paper_preset_follows_the_protocol_table():
+    qnn, mlp = preset("paper", "mnist", "qnn"), preset("paper", "mnist", "mlp")
+    assert (qnn.model.depth, qnn.training) == (6, Training(100, 256, 0.005))
+    assert (mlp.model.hidden, mlp.training) == ((64, 16), Training(100, 256, 0.005))
+    xq, xm = preset("paper", "xxz", "qnn"), preset("paper", "xxz", "mlp")
+    assert xq.data.spins == 12 and (xq.model.depth, xq.training) == (4, Training(200, 32, 0.03))
+    assert xm.training == Training(400, 32, 0.01)
+    assert qnn.data == MnistData((1, 9), 250, 1000)
+
+
+def test_preset_rejects_unknown_names():
+    with pytest.raises(SpecError, match="dataset must be one of"):
+        preset("paper", "cifar")
+    with pytest.raises(SpecError, match="preset must be one of"):
+        preset("slow")
