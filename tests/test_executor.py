@@ -15,18 +15,27 @@ def random_inputs(n_qubits: int, batch: int, seed: int):
     return x / x.norm(dim=1, keepdim=True)
 
 
+def fused(backward):
+    return lambda ansatz, depth, n_qubits: FusedExecutor(ansatz, depth, n_qubits, backward=backward)
+
+
+def reference(ansatz, depth, n_qubits):
+    return make_executor("default.qubit", ansatz, depth, n_qubits)
+
+
+@pytest.mark.parametrize("backward", ["adjoint", "autograd"])
 @pytest.mark.parametrize("ansatz", ["paper", "cnot-ring"])
 @pytest.mark.parametrize("n_qubits,depth", [(2, 1), (3, 2), (4, 3), (5, 1), (6, 2), (7, 3)])
-def test_fused_equals_default_qubit(ansatz, n_qubits, depth):
+def test_fused_equals_default_qubit(backward, ansatz, n_qubits, depth):
     """Same weights (std 1, far from the small-angle regime), same batch: <Z> and the
     gradient of a weighted sum of outputs agree to 1e-10."""
     shape = weight_shape(ansatz, depth, n_qubits)
     x = random_inputs(n_qubits, batch=6, seed=depth)
     coeff = torch.linspace(-1.0, 2.0, 6, dtype=torch.float64)
     results = []
-    for name in ("fused", "default.qubit"):
+    for make in (fused(backward), reference):
         w = torch.randn(shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64).requires_grad_()
-        z = make_executor(name, ansatz, depth, n_qubits)(w, x)
+        z = make(ansatz, depth, n_qubits)(w, x)
         (grad,) = torch.autograd.grad((coeff * z).sum(), w)
         results.append((z.detach(), grad))
     (z_fast, g_fast), (z_ref, g_ref) = results
@@ -36,13 +45,15 @@ def test_fused_equals_default_qubit(ansatz, n_qubits, depth):
     assert torch.max(torch.abs(g_ref)) > 1e-3  # the comparison is not between two zeros
 
 
-def test_paper_scale_ten_qubits():
-    """The MNIST setting itself (10 qubits, depth 6), on a small batch."""
+@pytest.mark.parametrize("ansatz,depth", [("paper", 6), ("cnot-ring", 5)])
+def test_protocol_scale_ten_qubits(ansatz, depth):
+    """The MNIST settings themselves (10 qubits; §3 and §5 depths), on a small batch."""
     x = random_inputs(10, batch=3, seed=1)
+    shape = weight_shape(ansatz, depth, 10)
     out = []
-    for name in ("fused", "default.qubit"):
-        w = (0.3 * torch.randn(6, 10, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)).requires_grad_()
-        z = make_executor(name, "paper", 6, 10)(w, x)
+    for make in (fused("adjoint"), reference):
+        w = (0.3 * torch.randn(shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)).requires_grad_()
+        z = make(ansatz, depth, 10)(w, x)
         (grad,) = torch.autograd.grad(z.sum(), w)
         out.append((z.detach(), grad))
     assert torch.max(torch.abs(out[0][0] - out[1][0])) <= TOL
@@ -55,9 +66,27 @@ def test_complex_amplitudes_match():
     x = torch.randn(4, 16, generator=g, dtype=torch.complex128)
     x = x / x.norm(dim=1, keepdim=True)
     w = torch.randn(2, 4, 4, generator=g, dtype=torch.float64)
-    fused = make_executor("fused", "paper", 2, 4)(w, x)
+    fast = make_executor("fused", "paper", 2, 4)(w, x)
     ref = make_qnode("default.qubit", 4)(x, w)
-    assert torch.max(torch.abs(fused - ref)) <= TOL
+    assert torch.max(torch.abs(fast - ref)) <= TOL
+
+
+def test_autograd_mode_gives_second_derivatives():
+    """The plain-torch path is differentiable twice (Hessians); its Hessian-vector product
+    matches default.qubit's."""
+    x = random_inputs(3, batch=4, seed=3)
+    w0 = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    v = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    hvps = []
+    for make in (fused("autograd"), reference):
+        w = w0.clone().requires_grad_()
+        (g,) = torch.autograd.grad(make("paper", 2, 3)(w, x).sum(), w, create_graph=True)
+        (hv,) = torch.autograd.grad((g * v).sum(), w)
+        hvps.append(hv)
+    assert torch.max(torch.abs(hvps[0] - hvps[1])) <= TOL
+    w = w0.clone().requires_grad_()
+    with pytest.raises(RuntimeError, match="first derivatives only"):  # refuses rather than answer wrong
+        torch.autograd.grad(FusedExecutor("paper", 2, 3)(w, x).sum(), w, create_graph=True)
 
 
 def test_executor_is_compiled_from_the_pennylane_recording():
