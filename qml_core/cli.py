@@ -85,16 +85,15 @@ def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
                         attack=attack, alpha=alpha, seed=args.seed)
 
 
-def epoch_bar(enabled: bool):
+def epoch_bar(enabled: bool, epochs: int):
     """A per-epoch progress callback drawing a tqdm bar on stderr, and the bar (or None)."""
     if not enabled:
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(desc="train", unit="epoch", file=sys.stderr)
+    bar = tqdm(desc="train", total=epochs, unit="epoch", file=sys.stderr)
 
     def show(epoch: int, epochs: int, record: dict) -> None:
-        bar.total = epochs
         bar.set_postfix(train_acc=f"{record['train_acc']:.3f}", val_acc=f"{record['val_acc']:.3f}", refresh=False)
         bar.update(1)
     return show, bar
@@ -118,7 +117,7 @@ def cmd_train(args) -> int:
     if result is None:
         from .experiment import run_experiment
 
-        show, bar = epoch_bar(not args.json)
+        show, bar = epoch_bar(not args.json, spec.training.epochs)
         try:
             result, was_cached = run_experiment(spec, show, device=args.device)
         finally:

@@ -8,11 +8,12 @@ The fused executor is compiled from the PennyLane circuit's recorded operations
 applies one gate at a time: each layer's single-qubit gates are fused into one 2x2 matrix per
 qubit, and the qubits are split into two halves A (most significant) and C, so that a layer's
 product of rotations is U_A ⊗ U_C. The state lives in the layout (2**|A|, batch, 2**|C|), in
-which both U_A @ state and state @ U_C^T are single large matrix products (BLAS); the layer's
-entangler is a diagonal phase (IsingZZ ring) or a basis permutation (CNOT ring). Two exact
-shortcuts at the end: trailing diagonal gates commute with the Z readout and are dropped, and
-when the readout depends on half C only, U_A of the last layer (a unitary on unread qubits)
-is skipped. ``tests/test_executor.py`` proves values and gradients equal ``default.qubit``.
+which U_A and U_C are large matrix products (BLAS); the layer's entangler is a diagonal phase
+(IsingZZ ring, folded into the U_C product) or a basis permutation (CNOT ring). The kernels and
+the hand-written adjoint backward are in ``statevector.py``. Two exact shortcuts at the end:
+trailing diagonal gates commute with the Z readout and are dropped, and when the readout
+depends on half C only, U_A of the last layer (a unitary on unread qubits) is skipped.
+``tests/test_executor.py`` proves values and gradients equal ``default.qubit``.
 """
 import ctypes
 import functools
@@ -26,7 +27,7 @@ from .circuits import make_qnode, recorded_operations, weight_shape
 from .specs import EXECUTORS
 from .statevector import AdjointSimulation, Step, simulate
 
-SINGLE_QUBIT_GATES = ("RX", "RY", "RZ")
+SINGLE_QUBIT_GATES = ("RX", "RY")
 PENNYLANE_DEVICES = EXECUTORS[1:]
 
 
@@ -108,15 +109,13 @@ def cnot_source(entangler, n_qubits: int) -> np.ndarray:
 
 
 def rotation(name: str, theta: torch.Tensor) -> torch.Tensor:
-    """PennyLane's RX/RY/RZ matrices for a tensor of angles: (...,) -> (..., 2, 2) complex."""
+    """PennyLane's RX or RY matrix for a tensor of angles: (...,) -> (..., 2, 2) complex."""
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
     zero = torch.zeros_like(c)
     if name == "RX":
         real, imag = [[c, zero], [zero, c]], [[zero, -s], [-s, zero]]
-    elif name == "RY":
-        real, imag = [[c, -s], [s, c]], [[zero] * 2] * 2
     else:
-        real, imag = [[c, zero], [zero, c]], [[-s, zero], [zero, s]]
+        real, imag = [[c, -s], [s, c]], [[zero] * 2] * 2
     stack = lambda rows: torch.stack([torch.stack(r, -1) for r in rows], -2)  # noqa: E731
     return torch.complex(stack(real), stack(imag))
 
