@@ -10,9 +10,11 @@ qubit, and the qubits are split into two halves A (most significant) and C, so t
 product of rotations is U_A ⊗ U_C. The state lives in the layout (2**|A|, batch, 2**|C|), in
 which U_A and U_C are large matrix products (BLAS); the layer's entangler is a diagonal phase
 (IsingZZ ring, folded into the U_C product) or a basis permutation (CNOT ring). The kernels and
-the hand-written adjoint backward are in ``statevector.py``. Two exact shortcuts at the end:
-trailing diagonal gates commute with the Z readout and are dropped, and when the readout
-depends on half C only, U_A of the last layer (a unitary on unread qubits) is skipped.
+the hand-written adjoint backward are in ``statevector.py``. Two exact shortcuts: trailing
+diagonal gates commute with the Z readout and are dropped, and gates outside the readout's
+backward light cone are skipped (for the paper ansatz the cone grows by one qubit each side
+per layer, so late layers touch few qubits; the cone's part of half A is its top qubits and
+its part of half C its bottom ones, which keeps every product a plain matrix product).
 ``tests/test_executor.py`` proves values and gradients equal ``default.qubit``.
 """
 import ctypes
@@ -108,6 +110,41 @@ def cnot_source(entangler, n_qubits: int) -> np.ndarray:
     return src
 
 
+def entangler_kind(layer: Layer) -> str:
+    """"phase" (IsingZZ gates only), "perm" (CNOTs only) or "none"."""
+    names = {name for name, _, _ in layer.entangler}
+    if len(names) > 1:
+        raise UnsupportedCircuit(f"fused executor: cannot fuse an entangler mixing {sorted(names)}")
+    return {"IsingZZ": "phase", "CNOT": "perm"}[names.pop()] if names else "none"
+
+
+def readout_support(readout: np.ndarray, n_qubits: int) -> set[int]:
+    """Qubits whose bit changes the diagonal readout (2**n,)."""
+    idx = np.arange(2 ** n_qubits)
+    return {q for q in range(n_qubits) if np.any(readout != readout[idx ^ (1 << (n_qubits - 1 - q))])}
+
+
+def light_cone(layers: list[Layer], kinds: list[str], support: set[int]):
+    """Backward light cone of the readout: per layer, the qubits whose single-qubit gates can
+    change it, and the phase gates that can (as (i, j, parameter index)).
+
+    Gates outside the cone commute with everything after them and with the readout, so they
+    can be skipped exactly. Diagonal gates commute with one another, so a phase layer widens
+    the cone by the partners of the qubits already in it; CNOTs are taken in reverse order.
+    """
+    cone, cones, kept = set(support), [None] * len(layers), [[] for _ in layers]
+    for d in reversed(range(len(layers))):
+        if kinds[d] == "phase":
+            kept[d] = [(i, j, p) for _, (i, j), p in layers[d].entangler if i in cone or j in cone]
+            cone.update(q for i, j, _ in kept[d] for q in (i, j))
+        elif kinds[d] == "perm":
+            for _, (control, target), _ in reversed(layers[d].entangler):
+                if control in cone or target in cone:
+                    cone.update((control, target))
+        cones[d] = frozenset(cone)
+    return cones, kept
+
+
 def rotation(name: str, theta: torch.Tensor) -> torch.Tensor:
     """PennyLane's RX or RY matrix for a tensor of angles: (...,) -> (..., 2, 2) complex."""
     c, s = torch.cos(theta / 2), torch.sin(theta / 2)
@@ -159,69 +196,67 @@ class FusedExecutor:
         return torch.as_tensor(array, device=self.device, dtype=dtype)
 
     def _compile(self) -> None:
-        """Precompute the program: per layer, the parameter indices and ZZ sign patterns of
-        its phase (zero-padded to a common count) or the gathers of its CNOT permutation,
-        and the readout after the trailing gates (see the module docstring)."""
+        """Precompute the program: per layer, the reach of its gates inside the readout's
+        light cone, the parameter indices and ZZ sign patterns of its kept phase gates, the
+        gathers of its CNOT permutation, and the readout after the trailing gates."""
         n, first = self.n_qubits, self.layers[0]
         if any(layer.single_names != first.single_names for layer in self.layers):
             raise UnsupportedCircuit("fused executor: every layer needs the same single-qubit gates")
         self.single_index = self._tensor(np.stack([layer.single_params for layer in self.layers]))
+        kinds = [entangler_kind(layer) for layer in self.layers]
+        sources = [cnot_source(layer.entangler, n) if kind == "perm" else None
+                   for layer, kind in zip(self.layers, kinds)]
         spins = 1 - 2 * basis_bits(n)
-        n_zz = max(len(layer.entangler) for layer in self.layers)
-        phase_index = np.zeros((len(self.layers), n_zz), dtype=np.int64)
-        zz_signs = np.zeros((len(self.layers), n_zz, 2 ** n))
-        kinds, sources = [], []
-        for d, layer in enumerate(self.layers):
-            names = {name for name, _, _ in layer.entangler}
-            if names == {"IsingZZ"}:
-                for k, (_, (i, j), param) in enumerate(layer.entangler):
-                    phase_index[d, k], zz_signs[d, k] = param, spins[:, i] * spins[:, j]
-                kinds.append("phase")
-            elif names == {"CNOT"}:
-                kinds.append("perm")
-            elif names:
-                raise UnsupportedCircuit(f"fused executor: cannot fuse an entangler mixing {sorted(names)}")
-            else:
-                kinds.append("none")
-            sources.append(cnot_source(layer.entangler, n) if kinds[-1] == "perm" else None)
         readout = spins[:, n - 1].astype(np.float64)
         if kinds[-1] == "perm":  # <Z> after a permutation = a permuted diagonal readout before it
             moved = np.empty_like(readout)
             moved[sources[-1]] = readout
             readout = moved
-        kinds[-1], zz_signs[-1] = "none", 0.0  # a trailing phase commutes with the diagonal readout
-        grid = readout.reshape(self.dim_a, self.dim_c)
-        skip_last_a = bool(np.all(grid == grid[0]))  # readout blind to half A: U_A cancels
+        kinds[-1] = "none"  # a trailing phase commutes with the diagonal readout
+        cones, kept = light_cone(self.layers, kinds, readout_support(readout, n))
+        n_zz = max(1, max(len(pairs) for pairs in kept))
+        phase_index = np.zeros((len(self.layers), n_zz), dtype=np.int64)
+        zz_signs = np.zeros((len(self.layers), n_zz, 2 ** n))
+        for d, pairs in enumerate(kept):
+            for k, (i, j, param) in enumerate(pairs):
+                phase_index[d, k], zz_signs[d, k] = param, spins[:, i] * spins[:, j]
         self.program = tuple(
-            Step(apply_a=not (d == len(kinds) - 1 and skip_last_a),
+            Step(k_a=max((q + 1 for q in cone if q < self.n_a), default=0),
+                 k_c=n - min((q for q in cone if q >= self.n_a), default=n),
                  src=None if kind != "perm" else self._tensor(src),
                  inverse=None if kind != "perm" else self._tensor(np.argsort(src)))
-            for d, (kind, src) in enumerate(zip(kinds, sources)))
+            for cone, kind, src in zip(cones, kinds, sources))
         self.phase_index, self.zz_signs = self._tensor(phase_index), self._tensor(zz_signs, self.dtype)
-        self.readout = self._tensor(grid, self.dtype)
+        self.readout = self._tensor(readout.reshape(self.dim_a, self.dim_c), self.dtype)
 
-    def layer_unitaries(self, weights: torch.Tensor):
-        """Per layer U_A (dim_a, dim_a) and U_C (dim_c, dim_c): (depth, d, d) complex each."""
+    def layer_matrices(self, weights: torch.Tensor):
+        """Per layer: U on its top k_a qubits of A (None if k_a = 0), and M (2**k_a, 2**k_c,
+        2**k_c) = U_C^T on its bottom k_c qubits of C times the phase, per state of the k_a."""
         theta = weights.reshape(-1)[self.single_index]  # (depth, n_qubits, n_slots)
         u = None
         for slot, name in enumerate(self.layers[0].single_names):
             g = rotation(name, theta[..., slot])
             u = g if u is None else g @ u
-        return kron_chain(u[:, : self.n_a]), kron_chain(u[:, self.n_a:])
+        angles = -0.5 * torch.einsum("dk,dkn->dn", weights.reshape(-1)[self.phase_index], self.zz_signs)
+        phases = torch.polar(torch.ones_like(angles), angles)
+        us, ms, n = [], [], self.n_qubits
+        for d, step in enumerate(self.program):
+            us.append(kron_chain(u[d, :step.k_a]) if step.k_a else None)
+            k_c = kron_chain(u[d, n - step.k_c:]) if step.k_c else torch.ones(1, 1, dtype=u.dtype, device=u.device)
+            phase = phases[d].reshape(2 ** step.k_a, self.dim_a >> step.k_a, self.dim_c >> step.k_c, 2 ** step.k_c)
+            ms.append(k_c.transpose(0, 1).unsqueeze(0) * phase[:, 0, 0, :].unsqueeze(1))
+        return us, ms
 
     def __call__(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if tuple(weights.shape) != self.shape:
             raise ValueError(f"weights must have shape {self.shape}, got {tuple(weights.shape)}")
         if x.ndim != 2 or x.shape[1] != 2 ** self.n_qubits:
             raise ValueError(f"x must have shape (batch, {2 ** self.n_qubits}), got {tuple(x.shape)}")
-        batch, da, dc = x.shape[0], self.dim_a, self.dim_c
-        u_a, u_c = self.layer_unitaries(weights)
-        angles = -0.5 * torch.einsum("dk,dkn->dn", weights.reshape(-1)[self.phase_index], self.zz_signs)
-        phases = torch.polar(torch.ones_like(angles), angles).reshape(-1, da, 1, dc)
-        m = u_c.transpose(-1, -2).unsqueeze(1) * phases  # (depth, da, dc, dc): U_C^T, then the phase
-        state = x.reshape(batch, da, dc).transpose(0, 1).to(self.cdtype).contiguous()
-        run = AdjointSimulation.apply if self.backward == "adjoint" else simulate
-        return run(state, u_a, m, self.program, self.readout)
+        us, ms = self.layer_matrices(weights)
+        state = x.reshape(x.shape[0], self.dim_a, self.dim_c).transpose(0, 1).to(self.cdtype).contiguous()
+        if self.backward == "adjoint":
+            return AdjointSimulation.apply(state, self.program, self.readout, *us, *ms)
+        return simulate(state, self.program, self.readout, us, ms)
 
 
 class PennyLaneExecutor:

@@ -71,3 +71,22 @@ def test_sweep_parallel_equals_serial(private_cache, tmp_path):
 def test_sweep_rejects_bad_output_name(private_cache, tmp_path, capsys):
     assert main(["sweep", "--out", str(tmp_path / "rows.txt")]) == 2
     assert "--out must end in .csv or .json" in capsys.readouterr().err
+
+
+def test_interrupted_sweep_resumes_without_recomputing(private_cache, tmp_path, monkeypatch):
+    from qml_core import sweep as sweep_module
+    from qml_core.cli import build_spec, make_parser
+
+    args = make_parser().parse_args(["sweep", "--models", "mlp", "--hidden", "4", "--out", str(tmp_path / "r.csv"), *TINY])
+    jobs = sweep_module.sweep_specs([build_spec(args, "mlp", "label-flip", 0.0)], [0.0, 0.2, 0.4], runs=1)
+    done = []
+
+    def interrupt_after_two(row):
+        done.append(row)
+        if len(done) == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        sweep_module.run_sweep(jobs, n_jobs=1, on_row=interrupt_after_two)
+    rows = sweep_module.run_sweep(jobs, n_jobs=1)
+    assert [r["cached"] for r in rows] == [True, True, False]
+    assert [r["val_acc"] for r in rows[:2]] == [r["val_acc"] for r in done]

@@ -116,3 +116,12 @@ def test_identity_circuit_reads_the_last_qubit():
     x[0, 1] = 1.0
     z = FusedExecutor("paper", 2, 3)(torch.zeros(2, 3, 4, dtype=torch.float64), x)
     assert np.isclose(float(z[0]), -1.0)
+
+
+def test_light_cone_prunes_late_layers_of_the_paper_ansatz():
+    """Readout on qubit 9: the cone grows by one qubit each side per layer back, so the last
+    layer touches qubit 9 only and the first layer every qubit; the CNOT ring fills at once."""
+    paper = FusedExecutor("paper", 6, 10)
+    assert [(s.k_a, s.k_c) for s in paper.program] == [(5, 5), (4, 5), (3, 4), (2, 3), (1, 2), (0, 1)]
+    ring = FusedExecutor("cnot-ring", 3, 6)
+    assert [(s.k_a, s.k_c) for s in ring.program] == [(3, 3)] * 3
