@@ -1,15 +1,16 @@
 """Run one experiment spec: load data, poison it, train the model, return plain results."""
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .cache import cached, code_version
-from .datasets import load_dataset
+from .datasets import Dataset, load_dataset
 from .encoding import classical_view
 from .models import build_model
-from .poison import poison
+from .poison import Poisoned, poison
 from .specs import ExperimentSpec, MLPModel
 from .train import accuracy, bce, default_device, fit
 
@@ -30,6 +31,29 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[
     return float(bce(p, y)), accuracy(p, y)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A spec's data, poisoned and as model inputs: x_* (n, width) tensors, y_* (n,) labels
+    (training labels poisoned, validation clean); ``width`` is the model's input width."""
+    data: Dataset
+    poisoned: Poisoned
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    width: int
+
+
+def prepare(spec: ExperimentSpec, device) -> Prepared:
+    """Load the spec's dataset, poison it with its seed and convert it for its model."""
+    data = load_dataset(spec.data)
+    poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
+    x_train = model_inputs(spec, poisoned.x, device)
+    return Prepared(data, poisoned, x_train, torch.as_tensor(poisoned.y, device=device),
+                    model_inputs(spec, data.x_val, device), torch.as_tensor(data.y_val, device=device),
+                    x_train.shape[1])
+
+
 def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, device=None) -> dict:
     """Train the spec's model on its poisoned data, uncached.
 
@@ -42,13 +66,9 @@ def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, dev
     """
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
-    data = load_dataset(spec.data)
-    poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
-    x_train = model_inputs(spec, poisoned.x, device)
-    y_train = torch.as_tensor(poisoned.y, device=device)
-    x_val, y_val = model_inputs(spec, data.x_val, device), torch.as_tensor(data.y_val, device=device)
-    model = build_model(spec.model, x_train.shape[1] if isinstance(spec.model, MLPModel) else data.width,
-                        spec.seed, device)
+    prep = prepare(spec, device)
+    x_train, y_train, x_val, y_val = prep.x_train, prep.y_train, prep.x_val, prep.y_val
+    model = build_model(spec.model, prep.width, spec.seed, device)
     history = {name: [] for name in HISTORY_FIELDS}
 
     def on_epoch(epoch: int, stats: dict) -> None:
@@ -66,14 +86,14 @@ def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, dev
         t.lr, spec.seed, on_epoch)
     with torch.no_grad():
         p = model(x_train)
-    forget, retain = torch.as_tensor(poisoned.forget), torch.as_tensor(poisoned.retain)
+    forget, retain = torch.as_tensor(prep.poisoned.forget), torch.as_tensor(prep.poisoned.retain)
     return {
         "history": history,
         "train_acc": history["train_acc"][-1], "val_acc": history["val_acc"][-1],
         "train_loss": history["train_loss"][-1], "val_loss": history["val_loss"][-1],
         "forget_acc": accuracy(p[forget], y_train[forget]) if len(forget) else float("nan"),
         "retain_acc": accuracy(p[retain], y_train[retain]),
-        "forget": poisoned.forget,
+        "forget": prep.poisoned.forget,
         "params": {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()},
         "n_params": sum(p.numel() for p in model.parameters()),
         "seconds": time.perf_counter() - start,

@@ -42,6 +42,23 @@ def require_float(name: str, value, low: float, high: float, high_open: bool = F
     require(ok, f"{name} must be a number in [{low}, {upper}, got {value!r}")
 
 
+class Keyed:
+    """Hashing for frozen spec dataclasses: the canonical JSON of all fields is the key."""
+
+    def spec_dict(self) -> dict:
+        """Canonical plain-data form (tuples as lists), the input of the hash."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def key(self) -> str:
+        """SHA-256 of the canonical JSON, stable across processes and machines."""
+        blob = json.dumps(self.spec_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass(frozen=True)
 class MnistData:
     """MNIST digit pair (label 0 = first digit); PROTOCOL §1."""
@@ -114,7 +131,7 @@ class Training:
 
 
 @dataclass(frozen=True)
-class ExperimentSpec:
+class ExperimentSpec(Keyed):
     """One training run: data, model, training settings, attack and its fraction, seed.
 
     The seed draws the poison set and the initialisation (a fresh pair for every seed, §2).
@@ -132,18 +149,6 @@ class ExperimentSpec:
         require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
-
-    def spec_dict(self) -> dict:
-        """Canonical plain-data form (tuples as lists), the input of the hash."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-    def key(self) -> str:
-        """SHA-256 of the canonical JSON, stable across processes and machines."""
-        blob = json.dumps(self.spec_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def replace(self, **changes) -> "ExperimentSpec":
-        return dataclasses.replace(self, **changes)
 
 
 def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options) -> ExperimentSpec:
