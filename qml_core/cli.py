@@ -13,6 +13,7 @@ import time
 
 from .specs import ATTACKS, DATASETS, MODELS, PRESETS, ExperimentSpec, SpecError, preset
 
+UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window")
 MODEL_FIELDS = ("depth", "ansatz", "executor", "hidden")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr")
@@ -150,12 +151,7 @@ def cmd_sweep(args) -> int:
 
     from .sweep import run_sweep, sweep_specs
 
-    if args.out.suffix not in (".csv", ".json"):
-        raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
-    if args.runs < 1:
-        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
-    if args.jobs < 1:
-        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+    check_output(args)
     bases = [build_spec(args, model, attack, 0.0) for model in args.models for attack in args.attacks]
     for alpha in args.alphas:
         bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
@@ -166,6 +162,60 @@ def cmd_sweep(args) -> int:
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
     return 0
+
+
+def unlearn_result(spec):
+    """Worker: one cached unlearning run (module level, so joblib can send it)."""
+    from .unlearn import run_unlearning
+
+    return run_unlearning(spec)[0]
+
+
+def unlearn_jobs(args) -> list:
+    """(method, run, spec) for every requested method (retrain always, as the reference) and run."""
+    from .unlearn import unlearn_preset
+
+    methods = list(dict.fromkeys(["retrain", *args.methods]))
+    overrides = {k: getattr(args, k) for k in ("epochs", "lr", "w_kl", "w_fo") if getattr(args, k) is not None}
+    return [(m, run, unlearn_preset(args.preset, args.dataset, args.model, m, args.alpha, seed=args.seed + run)
+             .replace(**overrides)) for run in range(args.runs) for m in methods]
+
+
+def cmd_unlearn(args) -> int:
+    from tqdm import tqdm
+
+    from .sweep import parallel_map
+    from .unlearn_summary import summary_table, unlearn_rows
+
+    check_output(args)
+    jobs = unlearn_jobs(args)
+    with tqdm(total=len(jobs), desc="unlearn", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        results = parallel_map(unlearn_result, [spec for _, _, spec in jobs], args.jobs, lambda _: bar.update(1))
+    by_key = {(m, run): r for (m, run, _), r in zip(jobs, results)}
+    rows = unlearn_rows(by_key)
+    table = summary_table(rows)
+    if args.out.suffix == ".json":
+        trajectories = [{"method": m, "run": run, **r["trajectory"]} for (m, run), r in by_key.items()]
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"rows": rows, "summary": table, "trajectories": trajectories}, indent=1))
+    else:
+        write_rows(rows, args.out)
+    for entry in table:
+        print(f"{entry['method']:13s} val_acc {entry['val_acc_mean']:.3f} ± {entry['val_acc_std']:.3f}  "
+              f"forget(poisoned) {entry['forget_acc_poisoned_mean']:.3f}  MIA AUC {entry['mia_auc_mean']:.3f}  "
+              f"epochs-to-match {entry.get('epochs_to_match')}")
+    print(f"-> {args.out}")
+    return 0
+
+
+def check_output(args) -> None:
+    """Validate the options every batch command shares."""
+    if args.out.suffix not in (".csv", ".json"):
+        raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
+    if args.runs < 1:
+        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
+    if args.jobs < 1:
+        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
 
 
 def names(allowed):
@@ -200,6 +250,22 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=pathlib.Path, required=True, help="results file, .csv or .json")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
+    unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
+    unlearn.add_argument("--dataset", choices=DATASETS, default="mnist")
+    unlearn.add_argument("--model", choices=MODELS, default="qnn")
+    unlearn.add_argument("--preset", choices=PRESETS, default="paper")
+    unlearn.add_argument("--alpha", type=float, default=0.3)
+    unlearn.add_argument("--methods", type=names(UNLEARN_METHODS), default=["retrain", "finetune", "scrub", "grad-ascent"])
+    unlearn.add_argument("--runs", type=int, default=5)
+    unlearn.add_argument("--seed", type=int, default=0, help="run r uses seed + r")
+    unlearn.add_argument("--epochs", type=int)
+    unlearn.add_argument("--lr", type=float)
+    unlearn.add_argument("--w-kl", type=float)
+    unlearn.add_argument("--w-fo", type=float)
+    unlearn.add_argument("--jobs", type=int, default=2)
+    unlearn.add_argument("--out", type=pathlib.Path, required=True, help=".csv (rows) or .json (rows, summary, trajectories)")
+    unlearn.add_argument("--quiet", action="store_true")
+    unlearn.set_defaults(func=cmd_unlearn)
     return parser
 
 

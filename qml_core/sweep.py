@@ -28,33 +28,45 @@ def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -
     return row
 
 
-def _run_one(index: int, run: int, spec: ExperimentSpec, threads: int) -> tuple[int, dict]:
+def _call(index: int, func: Callable, item, threads: int):
     import torch
 
-    from .experiment import run_experiment
-
     torch.set_num_threads(threads)
-    result, was_cached = run_experiment(spec)
-    return index, result_row(run, spec, result, was_cached)
+    return index, func(item)
 
 
-def run_sweep(jobs: list[tuple[int, ExperimentSpec]], n_jobs: int = 1,
-              on_row: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run every (run, spec), ``n_jobs`` worker processes at a time (joblib/loky), and return
-    the rows in job order. on_row(row) is called as each run finishes (progress bars, live
-    plots). Finished runs are in the cache, so an interrupted sweep resumes where it stopped.
+def parallel_map(func: Callable, items: list, n_jobs: int = 1, on_done: Callable | None = None) -> list:
+    """[func(item) for item in items] on ``n_jobs`` worker processes (joblib/loky), in item
+    order; on_done(output) is called as each finishes (progress bars, live plots). ``func``
+    must be a module-level function. Torch threads are shared out between the workers.
     """
     from joblib import Parallel, delayed
 
     threads = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
-    rows: dict[int, dict] = {}
     if n_jobs == 1:
-        results = (_run_one(i, run, spec, threads) for i, (run, spec) in enumerate(jobs))
+        results = (_call(i, func, item, threads) for i, item in enumerate(items))
     else:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        results = parallel(delayed(_run_one)(i, run, spec, threads) for i, (run, spec) in enumerate(jobs))
-    for i, row in results:
-        rows[i] = row
-        if on_row is not None:
-            on_row(row)
-    return [rows[i] for i in range(len(jobs))]
+        results = parallel(delayed(_call)(i, func, item, threads) for i, item in enumerate(items))
+    outputs = {}
+    for i, output in results:
+        outputs[i] = output
+        if on_done is not None:
+            on_done(output)
+    return [outputs[i] for i in range(len(items))]
+
+
+def train_row(job: tuple[int, ExperimentSpec]) -> dict:
+    """Run (cached) one (run, spec) job of a sweep and return its table row."""
+    from .experiment import run_experiment
+
+    run, spec = job
+    result, was_cached = run_experiment(spec)
+    return result_row(run, spec, result, was_cached)
+
+
+def run_sweep(jobs: list[tuple[int, ExperimentSpec]], n_jobs: int = 1,
+              on_row: Callable[[dict], None] | None = None) -> list[dict]:
+    """Run every (run, spec) job and return the rows in job order. Finished runs are in the
+    cache, so an interrupted sweep resumes where it stopped."""
+    return parallel_map(train_row, jobs, n_jobs, on_row)

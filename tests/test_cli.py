@@ -90,3 +90,14 @@ def test_interrupted_sweep_resumes_without_recomputing(private_cache, tmp_path, 
     rows = sweep_module.run_sweep(jobs, n_jobs=1)
     assert [r["cached"] for r in rows] == [True, True, False]
     assert [r["val_acc"] for r in rows[:2]] == [r["val_acc"] for r in done]
+
+
+def test_unlearn_command_compares_with_retraining(private_cache, tmp_path, capsys):
+    out = tmp_path / "unlearn.json"
+    assert main(["unlearn", "--model", "mlp", "--preset", "quick", "--runs", "1", "--methods", "finetune",
+                 "--epochs", "3", "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [t["method"] for t in report["summary"]] == ["retrain", "finetune"]
+    assert {"agreement_val", "epochs_to_match", "mia_auc"} <= set(report["rows"][0])
+    assert len(report["trajectories"][0]["val_acc"]) == 4  # start + 3 epochs
+    assert "finetune" in capsys.readouterr().out

@@ -1,0 +1,44 @@
+"""Comparisons with retraining: epochs-to-match, agreement, tables, weight grids."""
+import numpy as np
+import pytest
+
+from qml_core.specs import ExperimentSpec
+from qml_core.unlearn import UnlearnSpec
+from qml_core.unlearn_summary import (epochs_to_match, summary_table, unlearn_rows, weight_grid,
+                                      weight_grid_specs)
+
+
+def fake(val_acc, preds, mia=0.5):
+    return {"val_acc": val_acc[-1], "retain_acc": 1.0, "forget_acc_true": 0.9, "forget_acc_poisoned": 0.1,
+            "mia_auc": mia, "seconds": 1.0, "trajectory": {"val_acc": val_acc},
+            "val_pred": np.array(preds), "forget_pred": np.array(preds[:2])}
+
+
+def test_epochs_to_match_counts_from_the_start():
+    assert epochs_to_match([0.5, 0.8, 0.89, 0.95], 0.9) == 2  # within the 0.01 slack
+    assert epochs_to_match([0.95], 0.9) == 0
+    assert epochs_to_match([0.5, 0.6], 0.9) is None
+
+
+def test_rows_compare_each_run_with_its_own_retraining():
+    results = {("retrain", 0): fake([0.5, 0.9], [1, 0, 1, 1]), ("finetune", 0): fake([0.8, 0.95], [1, 0, 0, 1]),
+               ("retrain", 1): fake([0.5, 0.7], [0, 0, 0, 0]), ("finetune", 1): fake([0.6, 0.65], [0, 0, 0, 0])}
+    rows = {(r["method"], r["run"]): r for r in unlearn_rows(results)}
+    assert rows[("finetune", 0)]["epochs_to_match"] == 1 and rows[("finetune", 0)]["agreement_val"] == 0.75
+    assert rows[("finetune", 1)]["epochs_to_match"] == "never" and rows[("finetune", 1)]["agreement_val"] == 1.0
+    table = summary_table(list(rows.values()))
+    assert [t["method"] for t in table] == ["retrain", "finetune"]
+    assert table[1]["val_acc_mean"] == pytest.approx(0.8) and table[1]["val_acc_std"] == pytest.approx(0.15)
+    assert table[1]["epochs_to_match"] == [1, "never"]
+
+
+def test_weight_grids():
+    base = UnlearnSpec(poisoned=ExperimentSpec(), method="scrub")
+    specs = weight_grid_specs(base, [0.0, 0.5])
+    assert [(s.w_kl, s.w_fo) for s in specs] == [(0.0, 0.0), (0.0, 0.5), (0.5, 0.0), (0.5, 0.5)]
+    grid = weight_grid(specs, [{"val_acc": v} for v in (0.1, 0.2, 0.3, 0.4)])
+    assert grid["val_acc"] == [[0.1, 0.2], [0.3, 0.4]]
+    ga = weight_grid_specs(base.replace(method="grad-ascent"), [0.1, 0.2, 0.3])
+    assert weight_grid(ga, [{"val_acc": 1.0}] * 3)["val_acc"] == [[1.0, 1.0, 1.0]]
+    with pytest.raises(ValueError, match="weight sweeps exist for scrub and grad-ascent"):
+        weight_grid_specs(base.replace(method="finetune"), [0.1])
