@@ -22,3 +22,54 @@ def training_curves(histories: dict[str, dict]) -> go.Figure:
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(height=380, margin=dict(t=40, b=40), legend=dict(orientation="h", y=-0.25))
     return fig
+
+
+METHOD_COLORS = {"retrain": "#222222", "finetune": "#1f77b4", "scrub": "#2ca02c", "grad-ascent": "#d62728",
+                 "random-label": "#9467bd", "salun": "#8c564b", "l1-sparse": "#e377c2"}
+
+
+def _band(x, mean, std, color: str, name: str) -> list[go.Scatter]:
+    """A mean line with a shaded ± std band."""
+    upper, lower = list(mean + std), list(mean - std)
+    return [go.Scatter(x=list(x) + list(x)[::-1], y=upper + lower[::-1], fill="toself", fillcolor=color,
+                       opacity=0.18, line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name),
+            go.Scatter(x=list(x), y=list(mean), mode="lines", line=dict(color=color), name=name, legendgroup=name)]
+
+
+def unlearning_trajectories(trajectories: list[dict], metric: str = "val_acc", x_axis: str = "epoch") -> go.Figure:
+    """Mean ± std over runs of one trajectory metric per method, against epoch or wall time.
+
+    trajectories: dicts with "method", and lists per trajectory field (as the ``unlearn``
+    command writes them). Wall-time curves average each epoch's time over runs."""
+    import numpy as np
+
+    fig = go.Figure()
+    for method in dict.fromkeys(t["method"] for t in trajectories):
+        runs = [t for t in trajectories if t["method"] == method]
+        values = np.array([t[metric] for t in runs])
+        x = np.mean([t["seconds"] for t in runs], axis=0) if x_axis == "seconds" else runs[0]["epoch"]
+        for trace in _band(x, values.mean(0), values.std(0), METHOD_COLORS.get(method, "#777777"), method):
+            fig.add_trace(trace)
+    fig.update_layout(xaxis_title="wall time (s)" if x_axis == "seconds" else "epoch", yaxis_title=metric,
+                      height=400, margin=dict(t=30, b=40))
+    return fig
+
+
+def weight_heatmap(grid: dict) -> go.Figure:
+    """Final validation accuracy over the unlearning weights (``unlearn_summary.weight_grid``)."""
+    fig = go.Figure(go.Heatmap(z=grid["val_acc"], x=grid["w_fo"], y=grid["w_kl"], colorscale="Viridis",
+                               zmin=0.0, zmax=1.0, colorbar=dict(title="val acc")))
+    fig.update_layout(xaxis_title="w_fo (forget weight)", yaxis_title="w_kl (retain KL weight)",
+                      title=f"{grid['method']}: final validation accuracy", height=400)
+    return fig
+
+
+def metrics_table(summary: list[dict]) -> go.Figure:
+    """The final-metrics table, retraining first, mean ± std over runs."""
+    def fmt(entry, key):
+        return f"{entry[key + '_mean']:.3f} ± {entry[key + '_std']:.3f}" if key + "_mean" in entry else "—"
+    columns = ["val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned", "mia_auc", "agreement_val"]
+    cells = [[e["method"] for e in summary]] + [[fmt(e, c) for e in summary] for c in columns]
+    cells.append([", ".join(map(str, e.get("epochs_to_match", []))) for e in summary])
+    header = ["method", *columns, "epochs to match retrain"]
+    return go.Figure(go.Table(header=dict(values=header), cells=dict(values=cells)))
