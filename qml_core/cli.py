@@ -208,6 +208,38 @@ def cmd_unlearn(args) -> int:
     return 0
 
 
+def cmd_unlearn_grid(args) -> int:
+    """Final validation accuracy over the SCRUB (w_kl x w_fo) or gradient-ascent (w_fo) grid,
+    averaged over runs."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from .sweep import parallel_map
+    from .unlearn import unlearn_preset
+    from .unlearn_summary import weight_grid, weight_grid_specs
+
+    check_output(args)
+    grids = []
+    for run in range(args.runs):
+        base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
+        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
+        with tqdm(total=len(specs), desc=f"grid run {run}", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+            results = parallel_map(unlearn_result, specs, args.jobs, lambda _: bar.update(1))
+        grids.append(weight_grid(specs, results))
+    grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
+                val_acc_std=np.std([g["val_acc"] for g in grids], axis=0).tolist(), runs=args.runs)
+    if args.out.suffix == ".json":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(grid, indent=1))
+    else:
+        write_rows([{"w_kl": a, "w_fo": b, "val_acc": grid["val_acc"][i][j], "val_acc_std": grid["val_acc_std"][i][j]}
+                    for i, a in enumerate(grid["w_kl"]) for j, b in enumerate(grid["w_fo"])], args.out)
+    best = np.unravel_index(np.nanargmax(grid["val_acc"]), np.shape(grid["val_acc"]))
+    print(f"{args.method}: best val_acc {grid['val_acc'][best[0]][best[1]]:.3f} at w_kl={grid['w_kl'][best[0]]}, "
+          f"w_fo={grid['w_fo'][best[1]]} -> {args.out}")
+    return 0
+
+
 def check_output(args) -> None:
     """Validate the options every batch command shares."""
     if args.out.suffix not in (".csv", ".json"):
@@ -266,6 +298,17 @@ def make_parser() -> argparse.ArgumentParser:
     unlearn.add_argument("--out", type=pathlib.Path, required=True, help=".csv (rows) or .json (rows, summary, trajectories)")
     unlearn.add_argument("--quiet", action="store_true")
     unlearn.set_defaults(func=cmd_unlearn)
+    grid = sub.add_parser("unlearn-grid", help="SCRUB / gradient-ascent weight sweep: final validation accuracy grid")
+    grid.add_argument("--method", choices=["scrub", "grad-ascent"], default="scrub")
+    grid.add_argument("--weights", type=float_list, default=float_list("0:0.9:0.1"))
+    for name, kwargs in [("--dataset", dict(choices=DATASETS, default="mnist")), ("--model", dict(choices=MODELS, default="qnn")),
+                         ("--preset", dict(choices=PRESETS, default="paper")), ("--alpha", dict(type=float, default=0.3)),
+                         ("--runs", dict(type=int, default=1)), ("--seed", dict(type=int, default=0)),
+                         ("--epochs", dict(type=int)), ("--jobs", dict(type=int, default=2)),
+                         ("--out", dict(type=pathlib.Path, required=True))]:
+        grid.add_argument(name, **kwargs)
+    grid.add_argument("--quiet", action="store_true")
+    grid.set_defaults(func=cmd_unlearn_grid)
     return parser
 
 

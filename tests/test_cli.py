@@ -101,3 +101,12 @@ def test_unlearn_command_compares_with_retraining(private_cache, tmp_path, capsy
     assert {"agreement_val", "epochs_to_match", "mia_auc"} <= set(report["rows"][0])
     assert len(report["trajectories"][0]["val_acc"]) == 4  # start + 3 epochs
     assert "finetune" in capsys.readouterr().out
+
+
+def test_unlearn_grid_command(private_cache, tmp_path, capsys):
+    out = tmp_path / "grid.json"
+    assert main(["unlearn-grid", "--method", "grad-ascent", "--weights", "0.0,0.5", "--model", "mlp", "--preset", "quick",
+                 "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+    grid = json.loads(out.read_text())
+    assert grid["w_fo"] == [0.0, 0.5] and len(grid["val_acc"]) == 1 and len(grid["val_acc"][0]) == 2
+    assert "grad-ascent: best val_acc" in capsys.readouterr().out
