@@ -23,7 +23,7 @@ from .specs import ExperimentSpec, Keyed, MLPModel, QNNModel, Training, preset, 
 from .train import bce, default_device, fit
 
 TRAJECTORY_FIELDS = ("epoch", "val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned",
-                     "retain_loss", "val_loss", "seconds")
+                     "objective", "retain_loss", "val_loss", "seconds")
 EPS = 1e-7
 
 
@@ -211,7 +211,8 @@ def membership_auc(model: torch.nn.Module, prep: Prepared, spec: ExperimentSpec,
 def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
     """Run one unlearning method from the (cached) poisoned model, uncached.
 
-    Returns plain data: ``trajectory`` (a list per TRAJECTORY_FIELDS; entry 0 is the start),
+    Returns plain data: ``trajectory`` (a list per TRAJECTORY_FIELDS; entry 0 is the start;
+    ``objective`` is the method's own loss averaged over the epoch's batches),
     the final values of those fields, ``mia_auc``, ``val_pred`` and ``forget_pred`` (0/1
     predictions, for agreement with retraining), ``seconds`` (the unlearning alone, trajectory
     evaluations included), ``code_version``.
@@ -232,7 +233,7 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
     trajectory = {name: [] for name in TRAJECTORY_FIELDS}
     start = time.perf_counter()  # the unlearning itself, not the (cached) poisoned training
 
-    def record(epoch: int, _stats=None) -> None:
+    def record(epoch: int, stats: dict) -> None:
         with torch.no_grad():
             p_train, p_val = student(prep.x_train), student(prep.x_val)
         pred = (p_train >= 0.5).long()
@@ -240,6 +241,7 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
                       retain_acc=float((pred[retain] == prep.y_train[retain]).double().mean()),
                       forget_acc_true=float((pred[forget] == true_forget).double().mean()),
                       forget_acc_poisoned=float((pred[forget] == prep.y_train[forget]).double().mean()),
+                      objective=stats["loss"],
                       retain_loss=float(bce(p_train[retain], prep.y_train[retain])),
                       val_loss=float(bce(p_val, prep.y_val)), seconds=time.perf_counter() - start)
         for name in TRAJECTORY_FIELDS:
@@ -247,7 +249,7 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
         if progress is not None:
             progress(epoch, spec.epochs, values)
 
-    record(0)
+    record(0, {"loss": float("nan")})  # the starting model; no objective evaluated yet
     fit(student, batch_loss, n_samples, spec.epochs, spec.batch_size or n_samples, spec.lr, base.seed, record)
     with torch.no_grad():
         val_pred = (student(prep.x_val) >= 0.5).long().cpu().numpy()
