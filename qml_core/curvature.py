@@ -1,0 +1,124 @@
+"""The loss-curvature experiment of PROTOCOL §5: train on (poisoned) MNIST, then the Hessian of
+the mean BCE over held-out samples at the trained parameters."""
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .cache import cached, code_version
+from .executor import FusedExecutor
+from .mnist import load_mnist_pair
+from .models import build_model
+from .poison import poison
+from .specs import Keyed, MLPModel, QNNModel, require, require_float, require_int
+from .train import accuracy, bce, fit
+
+COLLAPSE_STD = 1e-6  # predictions spread less than this over the held-out set: a constant output
+
+
+@dataclass(frozen=True)
+class CurvatureSpec(Keyed):
+    """One §5 run: MNIST pair, 250 per class split 70/30 (stratified, seeded), label flipping
+    at ``alpha`` on the 70 %, a model (``qnn``: depth-5 RX-RY-CNOT-ring; ``mlp``: hidden
+    (8, 2)) trained 50 epochs with batch 32, lr 0.01; Hessian over ``n_heldout`` samples."""
+    model: str = "mlp"
+    alpha: float = 0.0
+    seed: int = 0
+    digits: tuple[int, int] = (1, 9)
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 0.01
+    n_heldout: int = 100
+
+    def __post_init__(self):
+        require(self.model in ("qnn", "mlp"), f"model must be 'qnn' or 'mlp', got {self.model!r}")
+        require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
+        require_int("seed", self.seed, 0, 2 ** 31 - 1)
+        require_int("epochs", self.epochs, 1, 10_000)
+        require_int("batch_size", self.batch_size, 1, 100_000)
+        require_float("lr", self.lr, 1e-7, 10.0)
+        require_int("n_heldout", self.n_heldout, 2, 150)
+
+    @property
+    def model_spec(self) -> QNNModel | MLPModel:
+        return QNNModel(depth=5, ansatz="cnot-ring") if self.model == "qnn" else MLPModel(hidden=(8, 2))
+
+
+def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) indices, each class split in the same proportion, seeded."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        cut = int(round(test_fraction * len(members)))
+        test.append(members[:cut])
+        train.append(members[cut:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def flat_loss(spec: CurvatureSpec, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """(loss_fn, theta): the mean BCE as a function of one flat parameter vector, twice
+    differentiable (the QNN runs on the fused executor's autograd path for this)."""
+    if spec.model == "qnn":
+        shape = model.weights.shape
+        executor = FusedExecutor("cnot-ring", shape[0], shape[1], backward="autograd")
+        return (lambda theta: bce(torch.sigmoid(5.0 * executor(theta.view(shape), x)), y)), \
+            model.weights.detach().reshape(-1).clone()
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for _, p in model.named_parameters()]
+    sizes = [p.numel() for _, p in model.named_parameters()]
+
+    def loss_fn(theta):
+        params = {n: t.view(s) for n, t, s in zip(names, theta.split(sizes), shapes)}
+        return bce(torch.func.functional_call(model, params, (x,)), y)
+    return loss_fn, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def curvature_experiment(spec: CurvatureSpec) -> dict:
+    """Train the spec's model and return its exact Hessian spectrum over held-out samples:
+    ``eigenvalues`` (ascending), ``trace``, ``max``/``min``, ``collapsed`` (constant output),
+    ``train_acc`` (poisoned labels), ``test_acc``, ``params`` (flat), ``seconds``."""
+    from .hessian import exact_spectrum
+
+    start = time.perf_counter()
+    x_all, y_all, _, _, _ = load_mnist_pair(spec.digits, 250, n_val=1)
+    train, test = stratified_split(y_all, 0.3, spec.seed)
+    poisoned = poison(x_all[train], y_all[train], spec.alpha, "label-flip", spec.seed)
+    x, y = torch.as_tensor(poisoned.x), torch.as_tensor(poisoned.y)
+    heldout = np.random.default_rng(spec.seed).choice(test, spec.n_heldout, replace=False)
+    x_test, y_test = torch.as_tensor(x_all[heldout]), torch.as_tensor(y_all[heldout])
+    model = build_model(spec.model_spec, x.shape[1], spec.seed)
+    fit(model, lambda idx: bce(model(x[idx]), y[idx]), len(y), spec.epochs, spec.batch_size, spec.lr, spec.seed)
+    with torch.no_grad():
+        p_train, p_test = model(x), model(x_test)
+    loss_fn, theta = flat_loss(spec, model, x_test, y_test)
+    spectrum = exact_spectrum(loss_fn, theta)
+    return {**spectrum, "collapsed": bool(p_test.std() < COLLAPSE_STD), "train_acc": accuracy(p_train, y),
+            "test_acc": accuracy(p_test, y_test), "params": theta.numpy(), "n_params": theta.numel(),
+            "seconds": time.perf_counter() - start, "code_version": code_version()}
+
+
+def run_curvature(spec: CurvatureSpec) -> tuple[dict, bool]:
+    """Cached ``curvature_experiment``: (result, was_cached)."""
+    return cached("curvature", spec, lambda: curvature_experiment(spec))
+
+
+def trace_ratios(results: dict[tuple[str, float, int], dict]) -> list[dict]:
+    """Per (model, α > 0): trace(poisoned)/trace(clean) of the same seed, mean ± std over seeds,
+    with the collapsed runs counted and listed (never dropped silently: a ratio involving a
+    collapsed run is reported separately)."""
+    rows = []
+    for model, alpha in sorted({(m, a) for m, a, _ in results if a > 0}):
+        seeds = sorted(s for m, a, s in results if (m, a) == (model, alpha) and (m, 0.0, s) in results)
+        ratios, collapsed = [], []
+        for seed in seeds:
+            run, clean = results[(model, alpha, seed)], results[(model, 0.0, seed)]
+            ratio = run["trace"] / clean["trace"] if clean["trace"] != 0 else float("nan")
+            (collapsed if run["collapsed"] or clean["collapsed"] else ratios).append((seed, ratio))
+        values = np.array([r for _, r in ratios])
+        rows.append({"model": model, "alpha": alpha, "ratio_mean": float(values.mean()) if len(values) else float("nan"),
+                     "ratio_std": float(values.std()) if len(values) else float("nan"),
+                     "ratios": [r for _, r in ratios], "collapsed_seeds": [s for s, _ in collapsed],
+                     "collapsed_ratios": [r for _, r in collapsed]})
+    return rows

@@ -1,0 +1,42 @@
+"""Landscape slices and directions."""
+import numpy as np
+import pytest
+import torch
+
+from qml_core.landscape import (angle_direction, filter_normalised, interpolation, slice_1d, slice_2d,
+                                top_eigenvectors)
+
+
+def quadratic(theta):
+    return 0.5 * (theta ** 2 * torch.arange(1.0, theta.numel() + 1, dtype=theta.dtype)).sum()
+
+
+def test_interpolation_passes_through_both_solutions():
+    a, b = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    out = interpolation(quadratic, a, b, n=9, extend=0.5)
+    t = np.array(out["t"])
+    assert out["loss"][int(np.argmin(abs(t)))] == pytest.approx(0.0)
+    assert out["loss"][int(np.argmin(abs(t - 1)))] == pytest.approx(float(quadratic(b)))
+
+
+def test_slices_are_centred_on_the_solution():
+    theta = torch.tensor([0.3, -0.2], dtype=torch.float64)
+    d1, d2 = torch.tensor([1.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 1.0], dtype=torch.float64)
+    grid = np.array(slice_2d(quadratic, theta, d1, d2, span=1.0, n=5)["loss"])
+    assert grid.shape == (5, 5) and grid[2, 2] == pytest.approx(float(quadratic(theta)))
+    assert grid[2, 4] == pytest.approx(float(quadratic(theta + d1)))  # [b][a]: a moves along columns
+    line = slice_1d(quadratic, theta, d2, span=2.0, n=5)
+    assert line["a"] == [-2.0, -1.0, 0.0, 1.0, 2.0] and line["loss"][4] == pytest.approx(float(quadratic(theta + 2 * d2)))
+
+
+def test_directions():
+    g = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    d = filter_normalised([weight, bias], g)
+    rows = d[:24].view(4, 6)
+    torch.testing.assert_close(rows.norm(dim=1), weight.norm(dim=1))
+    assert torch.all(d[24:] == 0)
+    q = angle_direction(240, g)
+    assert float(q.square().mean().sqrt()) == pytest.approx(1.0)
+    v1, v2 = top_eigenvectors(torch.diag(torch.tensor([1.0, 5.0, 3.0], dtype=torch.float64)))
+    assert abs(float(v1[1])) == pytest.approx(1.0) and abs(float(v2[2])) == pytest.approx(1.0)
