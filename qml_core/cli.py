@@ -240,6 +240,61 @@ def cmd_unlearn_grid(args) -> int:
     return 0
 
 
+def curvature_result(spec):
+    """Worker: one cached §5 curvature run (module level, so joblib can send it)."""
+    from .curvature import run_curvature
+
+    return run_curvature(spec)[0]
+
+
+def cmd_hessian(args) -> int:
+    """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
+    from tqdm import tqdm
+
+    from .curvature import CurvatureSpec, trace_ratios
+    from .sweep import parallel_map
+
+    check_output(args)
+    alphas = sorted({0.0, *args.alphas})
+    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
+            for m in args.models for a in alphas for s in range(args.runs)]
+    with tqdm(total=len(jobs), desc="hessian", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        results = parallel_map(curvature_result, jobs, args.jobs, lambda _: bar.update(1))
+    by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
+    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
+             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
+            for j, r in zip(jobs, results)]
+    ratios = trace_ratios(by_key)
+    if args.out.suffix == ".json":
+        spectra = [{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
+                   for j, r in zip(jobs, results)]
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"rows": rows, "trace_ratios": ratios, "spectra": spectra}, indent=1))
+    else:
+        write_rows(rows, args.out)
+    for r in ratios:
+        print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
+              f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
+    print(f"-> {args.out}")
+    return 0
+
+
+def cmd_landscape(args) -> int:
+    """A 1-D interpolation or a 1-D/2-D slice of the held-out loss around a §5 solution."""
+    from .landscape import LandscapeSpec, run_landscape
+
+    if args.out.suffix != ".json":
+        raise SpecError(f"--out must end in .json, got {args.out.name!r}")
+    spec = LandscapeSpec(model=args.model, alpha=args.alpha, seed=args.seed, epochs=args.epochs, kind=args.kind,
+                         directions=args.directions, span=args.span, grid=args.grid)
+    result, was_cached = run_landscape(spec)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
+    print(f"{spec.kind} of {spec.model} (alpha={spec.alpha}, seed {spec.seed}), {spec.grid} points per axis: "
+          f"centre loss {result['center_loss']:.4f}, {result['seconds']:.1f}s{' (cached)' if was_cached else ''} -> {args.out}")
+    return 0
+
+
 def check_output(args) -> None:
     """Validate the options every batch command shares."""
     if args.out.suffix not in (".csv", ".json"):
@@ -309,6 +364,26 @@ def make_parser() -> argparse.ArgumentParser:
         grid.add_argument(name, **kwargs)
     grid.add_argument("--quiet", action="store_true")
     grid.set_defaults(func=cmd_unlearn_grid)
+    hessian = sub.add_parser("hessian", help="PROTOCOL §5: Hessian spectra and trace ratios poisoned/clean")
+    hessian.add_argument("--models", type=names(MODELS), default=list(MODELS))
+    hessian.add_argument("--alphas", type=float_list, default=[0.2, 0.3, 0.4], help="poisoned fractions (clean is added)")
+    hessian.add_argument("--runs", type=int, default=5, help="seeds 0..runs-1")
+    hessian.add_argument("--epochs", type=int)
+    hessian.add_argument("--jobs", type=int, default=2)
+    hessian.add_argument("--out", type=pathlib.Path, required=True)
+    hessian.add_argument("--quiet", action="store_true")
+    hessian.set_defaults(func=cmd_hessian)
+    land = sub.add_parser("landscape", help="loss landscape around a §5 solution (interpolation, 1-D or 2-D slice)")
+    land.add_argument("--model", choices=MODELS, default="mlp")
+    land.add_argument("--alpha", type=float, default=0.3)
+    land.add_argument("--seed", type=int, default=0)
+    land.add_argument("--epochs", type=int, default=50)
+    land.add_argument("--kind", choices=["interpolate", "slice1d", "slice2d"], default="slice2d")
+    land.add_argument("--directions", choices=["random", "hessian"], default="random")
+    land.add_argument("--span", type=float, default=1.0)
+    land.add_argument("--grid", type=int, default=41)
+    land.add_argument("--out", type=pathlib.Path, required=True, help="results file (.json)")
+    land.set_defaults(func=cmd_landscape)
     return parser
 
 

@@ -75,28 +75,59 @@ def flat_loss(spec: CurvatureSpec, model: torch.nn.Module, x: torch.Tensor, y: t
     return loss_fn, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
-def curvature_experiment(spec: CurvatureSpec) -> dict:
-    """Train the spec's model and return its exact Hessian spectrum over held-out samples:
-    ``eigenvalues`` (ascending), ``trace``, ``max``/``min``, ``collapsed`` (constant output),
-    ``train_acc`` (poisoned labels), ``test_acc``, ``params`` (flat), ``seconds``."""
-    from .hessian import exact_spectrum
-
-    start = time.perf_counter()
+def split_data(spec: CurvatureSpec):
+    """(x, y) poisoned training tensors and (x_test, y_test) held-out tensors of a §5 run."""
     x_all, y_all, _, _, _ = load_mnist_pair(spec.digits, 250, n_val=1)
     train, test = stratified_split(y_all, 0.3, spec.seed)
     poisoned = poison(x_all[train], y_all[train], spec.alpha, "label-flip", spec.seed)
-    x, y = torch.as_tensor(poisoned.x), torch.as_tensor(poisoned.y)
     heldout = np.random.default_rng(spec.seed).choice(test, spec.n_heldout, replace=False)
-    x_test, y_test = torch.as_tensor(x_all[heldout]), torch.as_tensor(y_all[heldout])
+    return (torch.as_tensor(poisoned.x), torch.as_tensor(poisoned.y),
+            torch.as_tensor(x_all[heldout]), torch.as_tensor(y_all[heldout]))
+
+
+def heldout_loss(spec: CurvatureSpec, flat_params: np.ndarray):
+    """(loss_fn, theta) of the held-out BCE at stored flat parameters of a §5 run."""
+    _, _, x_test, y_test = split_data(spec)
+    model = build_model(spec.model_spec, x_test.shape[1], spec.seed)
+    loss_fn, theta = flat_loss(spec, model, x_test, y_test)
+    return loss_fn, torch.as_tensor(flat_params, dtype=theta.dtype).clone()
+
+
+def unflatten_mlp(spec: CurvatureSpec, theta: torch.Tensor) -> list[torch.Tensor]:
+    """The MLP's parameter tensors (model order) from a flat vector."""
+    shapes = [p.shape for p in build_model(spec.model_spec, 1024, spec.seed).parameters()]
+    return [t.view(s) for t, s in zip(theta.split([int(np.prod(s)) for s in shapes]), shapes)]
+
+
+def train_solution(spec: CurvatureSpec) -> dict:
+    """Train the spec's model on its poisoned split: ``params`` (flat), ``train_acc``
+    (poisoned labels), ``test_acc`` (held-out), ``collapsed`` (constant output), ``seconds``."""
+    start = time.perf_counter()
+    x, y, x_test, y_test = split_data(spec)
     model = build_model(spec.model_spec, x.shape[1], spec.seed)
     fit(model, lambda idx: bce(model(x[idx]), y[idx]), len(y), spec.epochs, spec.batch_size, spec.lr, spec.seed)
     with torch.no_grad():
         p_train, p_test = model(x), model(x_test)
-    loss_fn, theta = flat_loss(spec, model, x_test, y_test)
-    spectrum = exact_spectrum(loss_fn, theta)
-    return {**spectrum, "collapsed": bool(p_test.std() < COLLAPSE_STD), "train_acc": accuracy(p_train, y),
-            "test_acc": accuracy(p_test, y_test), "params": theta.numpy(), "n_params": theta.numel(),
+    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
+    return {"params": params, "n_params": params.size, "train_acc": accuracy(p_train, y),
+            "test_acc": accuracy(p_test, y_test), "collapsed": bool(p_test.std() < COLLAPSE_STD),
             "seconds": time.perf_counter() - start, "code_version": code_version()}
+
+
+def run_solution(spec: CurvatureSpec) -> tuple[dict, bool]:
+    """Cached ``train_solution``."""
+    return cached("solution", spec, lambda: train_solution(spec))
+
+
+def curvature_experiment(spec: CurvatureSpec) -> dict:
+    """The trained solution plus the exact Hessian spectrum of the held-out loss there:
+    ``eigenvalues`` (ascending), ``trace``, ``max``, ``min`` and the solution's fields."""
+    from .hessian import exact_spectrum
+
+    start = time.perf_counter()
+    solution, _ = run_solution(spec)
+    spectrum = exact_spectrum(*heldout_loss(spec, solution["params"]))
+    return {**solution, **spectrum, "seconds": time.perf_counter() - start}
 
 
 def run_curvature(spec: CurvatureSpec) -> tuple[dict, bool]:

@@ -1,7 +1,14 @@
 """Loss landscapes around trained solutions: 1-D interpolation between two solutions and 1-D
 / 2-D slices along random or top-Hessian directions (loss-landscape, Li et al. 2018)."""
+import time
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+from .cache import cached, code_version
+from .curvature import CurvatureSpec, heldout_loss, run_solution, unflatten_mlp
+from .specs import Keyed, require, require_float, require_int
 
 QNN_ANGLE_SCALE = 1.0  # a QNN direction has unit RMS angle per parameter (radians); spans multiply it
 
@@ -39,8 +46,11 @@ def evaluate(loss_fn, points: torch.Tensor) -> np.ndarray:
 
 
 def interpolation(loss_fn, theta_a: torch.Tensor, theta_b: torch.Tensor, n: int = 41, extend: float = 0.25) -> dict:
-    """Loss along (1 - t)·a + t·b for t on [-extend, 1 + extend] (a: clean, b: poisoned)."""
-    t = np.linspace(-extend, 1 + extend, n)
+    """Loss along (1 - t)·a + t·b (a: clean, b: poisoned): ``n`` points from t = 0 to t = 1,
+    so both solutions are on the grid, and the same step continued ``extend`` beyond each."""
+    step = 1.0 / (n - 1)
+    pad = int(round(extend / step))
+    t = step * np.arange(-pad, n + pad)
     points = torch.stack([(1 - s) * theta_a + s * theta_b for s in t])
     return {"t": t.tolist(), "loss": evaluate(loss_fn, points).tolist()}
 
@@ -60,3 +70,65 @@ def slice_1d(loss_fn, theta: torch.Tensor, d: torch.Tensor, span: float = 1.0, n
     axis = np.linspace(-span, span, n)
     points = theta + torch.as_tensor(axis, dtype=theta.dtype)[:, None] * d
     return {"a": axis.tolist(), "loss": evaluate(loss_fn, points).tolist()}
+
+
+@dataclass(frozen=True)
+class LandscapeSpec(Keyed):
+    """A landscape around §5 solutions: ``interpolate`` (clean → poisoned at ``alpha``), or a
+    ``slice1d``/``slice2d`` around the poisoned solution along ``random`` directions
+    (filter-normalised for the MLP, unit-RMS angles for the QNN) or the top Hessian
+    eigenvectors (``hessian``); ``grid`` points per axis, ``span`` in direction units."""
+    model: str = "mlp"
+    alpha: float = 0.3
+    seed: int = 0
+    epochs: int = 50
+    kind: str = "slice2d"
+    directions: str = "random"
+    span: float = 1.0
+    grid: int = 41
+
+    def __post_init__(self):
+        require(self.kind in KINDS, f"kind must be one of {KINDS}, got {self.kind!r}")
+        require(self.directions in ("random", "hessian"), f"directions must be 'random' or 'hessian', got {self.directions!r}")
+        require_float("span", self.span, 1e-6, 100.0)
+        require_int("grid", self.grid, 3, 401)
+        self.base  # validates model, alpha, seed, epochs
+
+    @property
+    def base(self) -> CurvatureSpec:
+        """The §5 run whose solution this landscape surrounds."""
+        return CurvatureSpec(model=self.model, alpha=self.alpha, seed=self.seed, epochs=self.epochs)
+
+
+KINDS = ("interpolate", "slice1d", "slice2d")
+
+
+def landscape_experiment(spec: LandscapeSpec) -> dict:
+    """Evaluate the landscape ``spec`` describes on the held-out loss of its §5 run."""
+    start = time.perf_counter()
+    base = spec.base
+    poisoned, _ = run_solution(base)
+    loss_fn, theta = heldout_loss(base, poisoned["params"])
+    if spec.kind == "interpolate":
+        clean, _ = run_solution(base.replace(alpha=0.0))
+        out = interpolation(loss_fn, torch.as_tensor(clean["params"]), theta, n=spec.grid)
+    else:
+        g = torch.Generator().manual_seed(spec.seed)
+        if spec.directions == "hessian":
+            from .hessian import exact_hessian
+
+            d1, d2 = top_eigenvectors(exact_hessian(loss_fn, theta))
+        elif spec.model == "qnn":
+            d1, d2 = angle_direction(theta.numel(), g), angle_direction(theta.numel(), g)
+        else:
+            parts = [torch.as_tensor(p) for p in unflatten_mlp(base, theta)]
+            d1, d2 = filter_normalised(parts, g), filter_normalised(parts, g)
+        out = slice_2d(loss_fn, theta, d1, d2, spec.span, spec.grid) if spec.kind == "slice2d" \
+            else slice_1d(loss_fn, theta, d1, spec.span, spec.grid)
+    return {**out, "kind": spec.kind, "center_loss": float(loss_fn(theta).detach()),
+            "seconds": time.perf_counter() - start, "code_version": code_version()}
+
+
+def run_landscape(spec: LandscapeSpec) -> tuple[dict, bool]:
+    """Cached ``landscape_experiment``: (result, was_cached)."""
+    return cached("landscape", spec, lambda: landscape_experiment(spec))

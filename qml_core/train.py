@@ -51,7 +51,7 @@ def fit(model: torch.nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tenso
             optimizer.zero_grad()
             loss = batch_loss(idx)
             if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss became {float(loss)} at epoch {epoch}, batch {b + 1}")
+                raise TrainingDiverged(f"loss became {float(loss.detach())} at epoch {epoch}, batch {b + 1}")
             loss.backward()
             if not all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None):
                 raise TrainingDiverged(f"a gradient became non-finite at epoch {epoch}, batch {b + 1}")

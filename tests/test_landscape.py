@@ -40,3 +40,27 @@ def test_directions():
     assert float(q.square().mean().sqrt()) == pytest.approx(1.0)
     v1, v2 = top_eigenvectors(torch.diag(torch.tensor([1.0, 5.0, 3.0], dtype=torch.float64)))
     assert abs(float(v1[1])) == pytest.approx(1.0) and abs(float(v2[2])) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("model,kind", [("mlp", "slice2d"), ("mlp", "interpolate"), ("qnn", "slice1d")])
+def test_landscape_command_around_a_trained_solution(private_cache, tmp_path, model, kind, capsys):
+    import json
+
+    from qml_core.cli import main
+
+    out = tmp_path / "land.json"
+    assert main(["landscape", "--model", model, "--epochs", "1", "--kind", kind, "--grid", "5", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    loss = np.array(result["loss"])
+    assert loss.shape == {"slice2d": (5, 5), "slice1d": (5,), "interpolate": (7,)}[kind] and np.all(np.isfinite(loss))
+    if kind == "slice2d":
+        assert loss[2, 2] == pytest.approx(result["center_loss"])
+    elif kind == "slice1d":
+        assert loss[2] == pytest.approx(result["center_loss"])
+    assert main(["landscape", "--model", model, "--epochs", "1", "--kind", kind, "--grid", "5", "--out", str(out)]) == 0
+    assert "(cached)" in capsys.readouterr().out
+
+
+def test_interpolation_grid_holds_both_endpoints_exactly():
+    t = interpolation(quadratic, torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64), n=41)["t"]
+    assert len(t) == 61 and 0.0 in t and t[50] == pytest.approx(1.0) and t[0] == pytest.approx(-0.25)
