@@ -73,3 +73,78 @@ def metrics_table(summary: list[dict]) -> go.Figure:
     cells.append([", ".join(map(str, e.get("epochs_to_match", []))) for e in summary])
     header = ["method", *columns, "epochs to match retrain"]
     return go.Figure(go.Table(header=dict(values=header), cells=dict(values=cells)))
+
+
+def hessian_spectrum(spectra: list[dict]) -> go.Figure:
+    """Histogram of Hessian eigenvalue magnitudes on a log axis, one colour per (model, α);
+    negative eigenvalues are a separate, hatched trace. spectra: dicts with "model", "alpha",
+    "eigenvalues" (as the ``hessian`` command writes them)."""
+    import numpy as np
+
+    fig = go.Figure()
+    for entry in spectra:
+        values = np.asarray(entry["eigenvalues"], dtype=float)
+        name = f"{LABELS.get(entry['model'], entry['model'])} α={entry['alpha']}"
+        for sign, pattern in ((1, ""), (-1, "/")):
+            part = values[sign * values > 1e-12] * sign
+            if len(part):
+                fig.add_trace(go.Histogram(x=np.log10(part), name=name + (" (negative)" if sign < 0 else ""),
+                                           opacity=0.6, marker_pattern_shape=pattern, nbinsx=60))
+    fig.update_layout(barmode="overlay", xaxis_title="log10 |eigenvalue|", yaxis_title="count", height=400)
+    return fig
+
+
+def spectral_density(grid, density, label: str = "") -> go.Figure:
+    """A smoothed spectral density (``hessian.density_on_grid``) on a log density axis."""
+    fig = go.Figure(go.Scatter(x=list(grid), y=[max(v, 1e-12) for v in density], mode="lines", name=label))
+    fig.update_layout(xaxis_title="eigenvalue", yaxis_title="density", yaxis_type="log", height=380)
+    return fig
+
+
+def trace_ratio_bars(ratios: list[dict]) -> go.Figure:
+    """trace(poisoned)/trace(clean) vs α per model: bars at the mean with ± std, every seed as a
+    dot, runs involving a collapsed model as crosses (``curvature.trace_ratios`` rows)."""
+    fig = go.Figure()
+    for model in dict.fromkeys(r["model"] for r in ratios):
+        rows = [r for r in ratios if r["model"] == model]
+        color = PALETTE.get(model, "#444")
+        fig.add_trace(go.Bar(x=[r["alpha"] for r in rows], y=[r["ratio_mean"] for r in rows], name=LABELS.get(model, model),
+                             marker_color=color, opacity=0.5, offsetgroup=model,
+                             error_y=dict(type="data", array=[r["ratio_std"] for r in rows])))
+        fig.add_trace(go.Scatter(x=[r["alpha"] for r in rows for _ in r["ratios"]], y=[v for r in rows for v in r["ratios"]],
+                                 mode="markers", marker=dict(color=color), name=f"{LABELS.get(model, model)} seeds"))
+        fig.add_trace(go.Scatter(x=[r["alpha"] for r in rows for _ in r["collapsed_ratios"]],
+                                 y=[v for r in rows for v in r["collapsed_ratios"]], mode="markers",
+                                 marker=dict(color=color, symbol="x", size=10), name=f"{LABELS.get(model, model)} collapsed"))
+    fig.add_hline(y=1.0, line_dash="dot")
+    fig.update_layout(xaxis_title="poisoned fraction α", yaxis_title="trace ratio poisoned / clean", yaxis_type="log",
+                      barmode="group", height=400)
+    return fig
+
+
+def interpolation_curve(result: dict) -> go.Figure:
+    """Held-out loss along clean (t = 0) → poisoned (t = 1), both solutions marked."""
+    t, loss = result["t"], result["loss"]
+    ends = [i for i, v in enumerate(t) if abs(v) < 1e-9 or abs(v - 1) < 1e-9]
+    fig = go.Figure([go.Scatter(x=t, y=loss, mode="lines", name="loss"),
+                     go.Scatter(x=[t[i] for i in ends], y=[loss[i] for i in ends], mode="markers+text",
+                                text=["clean", "poisoned"][:len(ends)], textposition="top center",
+                                marker=dict(size=10), name="solutions")])
+    fig.update_layout(xaxis_title="t", yaxis_title="held-out loss", height=380)
+    return fig
+
+
+def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
+    """A 2-D slice (``landscape.slice_2d``) as a contour map or a 3-D surface, with the
+    solution (the origin) marked."""
+    a, b, z = result["a"], result["b"], result["loss"]
+    centre = z[len(b) // 2][len(a) // 2]
+    if surface:
+        fig = go.Figure([go.Surface(x=a, y=b, z=z, colorscale="Viridis"),
+                         go.Scatter3d(x=[0], y=[0], z=[centre], mode="markers", marker=dict(size=5, color="red"), name="solution")])
+        fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"), height=500)
+        return fig
+    fig = go.Figure([go.Contour(x=a, y=b, z=z, colorscale="Viridis", colorbar=dict(title="loss")),
+                     go.Scatter(x=[0], y=[0], mode="markers", marker=dict(color="red", size=10, symbol="star"), name="solution")])
+    fig.update_layout(xaxis_title="direction 1", yaxis_title="direction 2", height=450)
+    return fig

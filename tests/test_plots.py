@@ -26,3 +26,20 @@ def test_heatmap_and_table():
     assert [list(row) for row in fig.data[0].z] == [[0.9], [0.8]]
     table = metrics_table([{"method": "retrain", "val_acc_mean": 0.9, "val_acc_std": 0.01, "epochs_to_match": [3]}])
     assert table.data[0].cells.values[1][0] == "0.900 ± 0.010" and table.data[0].cells.values[-1][0] == "3"
+
+
+def test_curvature_figures():
+    from qml_core.plots import hessian_spectrum, interpolation_curve, landscape_surface, spectral_density, trace_ratio_bars
+
+    spec = hessian_spectrum([{"model": "mlp", "alpha": 0.3, "eigenvalues": [-0.1, 0.01, 1.0, 10.0]}])
+    assert [len(t.x) for t in spec.data] == [3, 1] and spec.data[0].x[-1] == pytest.approx(1.0)
+    assert spectral_density([0.0, 1.0], [0.5, 0.0]).layout.yaxis.type == "log"
+    bars = trace_ratio_bars([{"model": "mlp", "alpha": 0.2, "ratio_mean": 3.0, "ratio_std": 1.0, "ratios": [2.0, 4.0],
+                              "collapsed_ratios": [0.1], "collapsed_seeds": [2]}])
+    assert list(bars.data[0].y) == [3.0] and list(bars.data[1].y) == [2.0, 4.0] and list(bars.data[2].y) == [0.1]
+    curve = interpolation_curve({"t": [-0.5, 0.0, 0.5, 1.0, 1.5], "loss": [3, 1, 2, 1.5, 4]})
+    assert list(curve.data[1].y) == [1, 1.5] and list(curve.data[1].text) == ["clean", "poisoned"]
+    grid = {"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1, 2], [3, 2, 3]]}
+    assert landscape_surface(grid).data[1].x == (0,)
+    surf = landscape_surface(grid, surface=True)
+    assert isinstance(surf.data[0], go.Surface) and surf.data[1].z == (1,)
