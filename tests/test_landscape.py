@@ -40,6 +40,9 @@ def test_directions():
     assert float(q.square().mean().sqrt()) == pytest.approx(1.0)
     v1, v2 = top_eigenvectors(torch.diag(torch.tensor([1.0, 5.0, 3.0], dtype=torch.float64)))
     assert abs(float(v1[1])) == pytest.approx(1.0) and abs(float(v2[2])) == pytest.approx(1.0)
+    diag = torch.diag(torch.arange(1.0, 11.0, dtype=torch.float64))  # the ARPACK branch
+    w1, w2 = top_eigenvectors(diag)
+    assert abs(float(w1[9])) == pytest.approx(1.0) and abs(float(w2[8])) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("model,kind", [("mlp", "slice2d"), ("mlp", "interpolate"), ("qnn", "slice1d")])
@@ -64,3 +67,19 @@ def test_landscape_command_around_a_trained_solution(private_cache, tmp_path, mo
 def test_interpolation_grid_holds_both_endpoints_exactly():
     t = interpolation(quadratic, torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64), n=41)["t"]
     assert len(t) == 61 and 0.0 in t and t[50] == pytest.approx(1.0) and t[0] == pytest.approx(-0.25)
+
+
+def test_slice_along_the_top_hessian_eigenvector_has_its_curvature(private_cache):
+    """Along the top Hessian eigenvector, the second difference of the loss is the top
+    eigenvalue (h small)."""
+    from qml_core.curvature import heldout_loss, run_solution
+    from qml_core.hessian import lanczos
+    from qml_core.landscape import LandscapeSpec, run_landscape
+
+    spec = LandscapeSpec(model="mlp", epochs=3, kind="slice1d", directions="hessian", span=1e-3, grid=3)
+    result, _ = run_landscape(spec)
+    low, mid, high = result["loss"]
+    curvature = (low + high - 2 * mid) / 1e-3 ** 2
+    solution, _ = run_solution(spec.base)
+    (top,) = lanczos(*heldout_loss(spec.base, solution["params"]), k=1)
+    assert curvature == pytest.approx(top, rel=1e-3)
