@@ -19,7 +19,7 @@ from .cache import cached, code_version
 from .experiment import Prepared, model_inputs, prepare, run_experiment
 from .models import build_model
 from .poison import poison
-from .specs import ExperimentSpec, Keyed, MLPModel, QNNModel, Training, preset, require, require_float, require_int
+from .specs import ExperimentSpec, Keyed, MLPModel, Training, preset, require, require_float, require_int
 from .train import bce, default_device, fit
 
 TRAJECTORY_FIELDS = ("epoch", "val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned",

@@ -1,0 +1,254 @@
+"""The commands behind ``python -m qml_core``: each takes parsed arguments, runs qml_core and
+prints or writes its results (the parser is in ``cli.py``)."""
+import csv
+import dataclasses
+import json
+import pathlib
+import sys
+import time
+
+from .specs import ExperimentSpec, SpecError, preset
+
+UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
+DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "hidden")
+TRAINING_FIELDS = ("epochs", "batch_size", "lr")
+
+
+def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
+    """The preset for (dataset, model) with every option given on the command line applied."""
+    def given(names):
+        return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+    spec = preset(args.preset, args.dataset, model)
+    data = {k: v for k, v in given(DATA_FIELDS).items() if hasattr(spec.data, k)}
+    unknown = set(given(DATA_FIELDS)) - set(data)
+    if unknown:
+        raise SpecError(f"--{sorted(unknown)[0].replace('_', '-')} does not apply to dataset {args.dataset}")
+    model_opts = {k: v for k, v in given(MODEL_FIELDS).items() if hasattr(spec.model, k)}
+    return spec.replace(data=dataclasses.replace(spec.data, **data),
+                        model=dataclasses.replace(spec.model, **model_opts),
+                        training=dataclasses.replace(spec.training, **given(TRAINING_FIELDS)),
+                        attack=attack, alpha=alpha, seed=args.seed)
+
+
+def epoch_bar(enabled: bool, epochs: int):
+    """A per-epoch progress callback drawing a tqdm bar on stderr, and the bar (or None)."""
+    if not enabled:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(desc="train", total=epochs, unit="epoch", file=sys.stderr)
+
+    def show(epoch: int, epochs: int, record: dict) -> None:
+        bar.set_postfix(train_acc=f"{record['train_acc']:.3f}", val_acc=f"{record['val_acc']:.3f}", refresh=False)
+        bar.update(1)
+    return show, bar
+
+
+def summary(result: dict, was_cached: bool, answer_s: float) -> dict:
+    """The JSON answer of ``train``: final metrics, timings, whether it came from the cache."""
+    keys = ("train_acc", "val_acc", "train_loss", "val_loss", "forget_acc", "retain_acc", "n_params", "code_version")
+    out = {k: result[k] for k in keys}
+    out.update(seconds=result["seconds"], cached=was_cached, answer_ms=round(1000 * answer_s, 2),
+               history=result["history"])
+    return out
+
+
+def cmd_train(args) -> int:
+    from .cache import lookup
+
+    spec = build_spec(args, args.model, args.attack, args.alpha)
+    start = time.perf_counter()
+    result, was_cached = lookup("train", spec), True
+    if result is None:
+        from .experiment import run_experiment
+
+        show, bar = epoch_bar(not args.json, spec.training.epochs)
+        try:
+            result, was_cached = run_experiment(spec, show, device=args.device)
+        finally:
+            if bar is not None:
+                bar.close()
+    out = summary(result, was_cached, time.perf_counter() - start)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{spec.model.name} on {spec.data.name}, {spec.attack} alpha={spec.alpha}, seed {spec.seed}: "
+              f"train_acc {out['train_acc']:.3f}, val_acc {out['val_acc']:.3f}, "
+              f"{out['seconds']:.1f}s{' (cached)' if was_cached else ''}")
+    return 0
+
+
+def write_rows(rows: list[dict], path: pathlib.Path) -> None:
+    """CSV or JSON by the file's extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1))
+        return
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_report(path: pathlib.Path, rows: list[dict], **sections) -> None:
+    """A .json report ({"rows": rows, **sections}) or, for .csv, the rows alone."""
+    if path.suffix != ".json":
+        write_rows(rows, path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": rows, **sections}, indent=1))
+
+
+def cmd_sweep(args) -> int:
+    from tqdm import tqdm
+
+    from .sweep import run_sweep, sweep_specs
+
+    check_output(args)
+    bases = [build_spec(args, model, attack, 0.0) for model in args.models for attack in args.attacks]
+    for alpha in args.alphas:
+        bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
+    jobs = sweep_specs(bases, args.alphas, args.runs)
+    with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        rows = run_sweep(jobs, args.jobs, on_row=lambda row: bar.update(1))
+    write_rows(rows, args.out)
+    fresh = sum(not r["cached"] for r in rows)
+    print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
+    return 0
+
+
+def unlearn_result(spec):
+    """Worker: one cached unlearning run (module level, so joblib can send it)."""
+    from .unlearn import run_unlearning
+
+    return run_unlearning(spec)[0]
+
+
+def unlearn_jobs(args) -> list:
+    """(method, run, spec) for every requested method (retrain always, as the reference) and run."""
+    from .unlearn import unlearn_preset
+
+    methods = list(dict.fromkeys(["retrain", *args.methods]))
+    overrides = {k: getattr(args, k) for k in ("epochs", "lr", "w_kl", "w_fo") if getattr(args, k) is not None}
+    return [(m, run, unlearn_preset(args.preset, args.dataset, args.model, m, args.alpha, seed=args.seed + run)
+             .replace(**overrides)) for run in range(args.runs) for m in methods]
+
+
+def cmd_unlearn(args) -> int:
+    from tqdm import tqdm
+
+    from .sweep import parallel_map
+    from .unlearn_summary import summary_table, unlearn_rows
+
+    check_output(args)
+    jobs = unlearn_jobs(args)
+    with tqdm(total=len(jobs), desc="unlearn", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        results = parallel_map(unlearn_result, [spec for _, _, spec in jobs], args.jobs, lambda _: bar.update(1))
+    by_key = {(m, run): r for (m, run, _), r in zip(jobs, results)}
+    rows = unlearn_rows(by_key)
+    table = summary_table(rows)
+    write_report(args.out, rows, summary=table,
+                 trajectories=[{"method": m, "run": run, **r["trajectory"]} for (m, run), r in by_key.items()])
+    for entry in table:
+        print(f"{entry['method']:13s} val_acc {entry['val_acc_mean']:.3f} ± {entry['val_acc_std']:.3f}  "
+              f"forget(poisoned) {entry['forget_acc_poisoned_mean']:.3f}  MIA AUC {entry['mia_auc_mean']:.3f}  "
+              f"epochs-to-match {entry.get('epochs_to_match')}")
+    print(f"-> {args.out}")
+    return 0
+
+
+def cmd_unlearn_grid(args) -> int:
+    """Final validation accuracy over the SCRUB (w_kl x w_fo) or gradient-ascent (w_fo) grid,
+    averaged over runs."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from .sweep import parallel_map
+    from .unlearn import unlearn_preset
+    from .unlearn_summary import weight_grid, weight_grid_specs
+
+    check_output(args)
+    grids = []
+    for run in range(args.runs):
+        base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
+        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
+        with tqdm(total=len(specs), desc=f"grid run {run}", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+            results = parallel_map(unlearn_result, specs, args.jobs, lambda _: bar.update(1))
+        grids.append(weight_grid(specs, results))
+    grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
+                val_acc_std=np.std([g["val_acc"] for g in grids], axis=0).tolist(), runs=args.runs)
+    if args.out.suffix == ".json":
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(grid, indent=1))
+    else:
+        write_rows([{"w_kl": a, "w_fo": b, "val_acc": grid["val_acc"][i][j], "val_acc_std": grid["val_acc_std"][i][j]}
+                    for i, a in enumerate(grid["w_kl"]) for j, b in enumerate(grid["w_fo"])], args.out)
+    best = np.unravel_index(np.nanargmax(grid["val_acc"]), np.shape(grid["val_acc"]))
+    print(f"{args.method}: best val_acc {grid['val_acc'][best[0]][best[1]]:.3f} at w_kl={grid['w_kl'][best[0]]}, "
+          f"w_fo={grid['w_fo'][best[1]]} -> {args.out}")
+    return 0
+
+
+def curvature_result(spec):
+    """Worker: one cached §5 curvature run (module level, so joblib can send it)."""
+    from .curvature import run_curvature
+
+    return run_curvature(spec)[0]
+
+
+def cmd_hessian(args) -> int:
+    """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
+    from tqdm import tqdm
+
+    from .curvature import CurvatureSpec, trace_ratios
+    from .sweep import parallel_map
+
+    check_output(args)
+    alphas = sorted({0.0, *args.alphas})
+    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
+            for m in args.models for a in alphas for s in range(args.runs)]
+    with tqdm(total=len(jobs), desc="hessian", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        results = parallel_map(curvature_result, jobs, args.jobs, lambda _: bar.update(1))
+    by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
+    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
+             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
+            for j, r in zip(jobs, results)]
+    ratios = trace_ratios(by_key)
+    write_report(args.out, rows, trace_ratios=ratios,
+                 spectra=[{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
+                          for j, r in zip(jobs, results)])
+    for r in ratios:
+        print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
+              f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
+    print(f"-> {args.out}")
+    return 0
+
+
+def cmd_landscape(args) -> int:
+    """A 1-D interpolation or a 1-D/2-D slice of the held-out loss around a §5 solution."""
+    from .landscape import LandscapeSpec, run_landscape
+
+    if args.out.suffix != ".json":
+        raise SpecError(f"--out must end in .json, got {args.out.name!r}")
+    spec = LandscapeSpec(model=args.model, alpha=args.alpha, seed=args.seed, epochs=args.epochs, kind=args.kind,
+                         directions=args.directions, span=args.span, grid=args.grid)
+    result, was_cached = run_landscape(spec)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
+    print(f"{spec.kind} of {spec.model} (alpha={spec.alpha}, seed {spec.seed}), {spec.grid} points per axis: "
+          f"centre loss {result['center_loss']:.4f}, {result['seconds']:.1f}s{' (cached)' if was_cached else ''} -> {args.out}")
+    return 0
+
+
+def check_output(args) -> None:
+    """Validate the options every batch command shares."""
+    if args.out.suffix not in (".csv", ".json"):
+        raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
+    if args.runs < 1:
+        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
+    if args.jobs < 1:
+        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+
+
