@@ -2,7 +2,7 @@
 
 A plain Python library (no UI imports): data (MNIST pairs, XXZ ground states), poisoning,
 a PennyLane QNN on a fast proven executor, a torch MLP, one training loop, cached experiments
-and sweeps. Heavy modules (torch, PennyLane) load on first use of a name that needs them, so
+and sweeps, unlearning methods, Hessian spectra and loss landscapes. Heavy modules (torch, PennyLane) load on first use of a name that needs them, so
 that ``python -m qml_core`` answers cached requests quickly.
 
 Example::
@@ -22,6 +22,11 @@ _EXPORTS = {
     "TrainingDiverged": "train", "Cancelled": "train", "run_experiment": "experiment",
     "train_experiment": "experiment", "run_sweep": "sweep", "sweep_specs": "sweep",
     "open_cache": "cache", "code_version": "cache", "load_xxz": "xxz",
+    "UnlearnSpec": "unlearn", "unlearn_preset": "unlearn", "run_unlearning": "unlearn", "METHODS": "unlearn",
+    "unlearn_rows": "unlearn_summary", "summary_table": "unlearn_summary",
+    "CurvatureSpec": "curvature", "run_curvature": "curvature", "trace_ratios": "curvature",
+    "LandscapeSpec": "landscape", "run_landscape": "landscape",
+    "exact_spectrum": "hessian", "lanczos": "hessian", "hutchinson_trace": "hessian", "slq_density": "hessian",
 }
 __all__ = sorted(_EXPORTS)
 

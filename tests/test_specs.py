@@ -61,3 +61,11 @@ def test_preset_rejects_unknown_names():
         preset("paper", "cifar")
     with pytest.raises(SpecError, match="preset must be one of"):
         preset("slow")
+
+
+def test_every_public_name_resolves():
+    import qml_core
+
+    assert all(getattr(qml_core, name) is not None for name in qml_core.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        qml_core.nothing  # noqa: B018
