@@ -20,7 +20,7 @@ from .experiment import Prepared, model_inputs, prepare, run_experiment
 from .models import build_model
 from .poison import poison
 from .specs import ExperimentSpec, Keyed, MLPModel, Training, preset, require, require_float, require_int
-from .train import bce, default_device, fit
+from .train import accuracy, bce, default_device, fit
 
 TRAJECTORY_FIELDS = ("epoch", "val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned",
                      "objective", "retain_loss", "val_loss", "seconds")
@@ -91,13 +91,13 @@ def scrub(ctx: Context):
     """CE(retain) + w_kl·KL(teacher‖student on retain) − w_fo·KL(teacher‖student on forget)."""
     with torch.no_grad():
         teacher_p = ctx.teacher(ctx.x)
-    _, ce = retain_ce(ctx)
 
     def loss(idx):
         rows = ctx.retain[idx]
-        total = ce(idx)
+        p = ctx.student(ctx.x[rows])  # once for both retain terms
+        total = bce(p, ctx.y[rows])
         if ctx.spec.w_kl:
-            total = total + ctx.spec.w_kl * bernoulli_kl(teacher_p[rows], ctx.student(ctx.x[rows]))
+            total = total + ctx.spec.w_kl * bernoulli_kl(teacher_p[rows], p)
         if ctx.spec.w_fo:
             total = total - ctx.spec.w_fo * bernoulli_kl(teacher_p[ctx.forget], ctx.student(ctx.x[ctx.forget]))
         return total
@@ -233,14 +233,16 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
     trajectory = {name: [] for name in TRAJECTORY_FIELDS}
     start = time.perf_counter()  # the unlearning itself, not the (cached) poisoned training
 
+    latest = {}  # the last recorded predictions, reused for the final agreement metrics
+
     def record(epoch: int, stats: dict) -> None:
         with torch.no_grad():
             p_train, p_val = student(prep.x_train), student(prep.x_val)
-        pred = (p_train >= 0.5).long()
-        values = dict(epoch=epoch, val_acc=float(((p_val >= 0.5).long() == prep.y_val).double().mean()),
-                      retain_acc=float((pred[retain] == prep.y_train[retain]).double().mean()),
-                      forget_acc_true=float((pred[forget] == true_forget).double().mean()),
-                      forget_acc_poisoned=float((pred[forget] == prep.y_train[forget]).double().mean()),
+        latest.update(train=p_train, val=p_val)
+        values = dict(epoch=epoch, val_acc=accuracy(p_val, prep.y_val),
+                      retain_acc=accuracy(p_train[retain], prep.y_train[retain]),
+                      forget_acc_true=accuracy(p_train[forget], true_forget),
+                      forget_acc_poisoned=accuracy(p_train[forget], prep.y_train[forget]),
                       objective=stats["loss"],
                       retain_loss=float(bce(p_train[retain], prep.y_train[retain])),
                       val_loss=float(bce(p_val, prep.y_val)), seconds=time.perf_counter() - start)
@@ -251,9 +253,8 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
 
     record(0, {"loss": float("nan")})  # the starting model; no objective evaluated yet
     fit(student, batch_loss, n_samples, spec.epochs, spec.batch_size or n_samples, spec.lr, base.seed, record)
-    with torch.no_grad():
-        val_pred = (student(prep.x_val) >= 0.5).long().cpu().numpy()
-        forget_pred = (student(prep.x_train[forget]) >= 0.5).long().cpu().numpy()
+    val_pred = (latest["val"] >= 0.5).long().cpu().numpy()
+    forget_pred = (latest["train"][forget] >= 0.5).long().cpu().numpy()
     result = {name: trajectory[name][-1] for name in TRAJECTORY_FIELDS}
     result.update(trajectory=trajectory, mia_auc=membership_auc(student, prep, base, device), val_pred=val_pred,
                   forget_pred=forget_pred, seconds=time.perf_counter() - start, code_version=code_version())
