@@ -57,22 +57,26 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
+def flatten(model: torch.nn.Module) -> torch.Tensor:
+    """The model's parameters as one flat vector (model order), detached."""
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def unflatten(model: torch.nn.Module, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The inverse of ``flatten``: name -> view of ``theta`` shaped like that parameter."""
+    named = list(model.named_parameters())
+    parts = theta.split([p.numel() for _, p in named])
+    return {name: part.view(p.shape) for (name, p), part in zip(named, parts)}
+
+
 def flat_loss(spec: CurvatureSpec, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
     """(loss_fn, theta): the mean BCE as a function of one flat parameter vector, twice
     differentiable (the QNN runs on the fused executor's autograd path for this)."""
     if spec.model == "qnn":
         shape = model.weights.shape
         executor = FusedExecutor("cnot-ring", shape[0], shape[1], backward="autograd")
-        return (lambda theta: bce(torch.sigmoid(5.0 * executor(theta.view(shape), x)), y)), \
-            model.weights.detach().reshape(-1).clone()
-    names = [n for n, _ in model.named_parameters()]
-    shapes = [p.shape for _, p in model.named_parameters()]
-    sizes = [p.numel() for _, p in model.named_parameters()]
-
-    def loss_fn(theta):
-        params = {n: t.view(s) for n, t, s in zip(names, theta.split(sizes), shapes)}
-        return bce(torch.func.functional_call(model, params, (x,)), y)
-    return loss_fn, torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        return (lambda theta: bce(torch.sigmoid(5.0 * executor(theta.view(shape), x)), y)), flatten(model)
+    return (lambda theta: bce(torch.func.functional_call(model, unflatten(model, theta), (x,)), y)), flatten(model)
 
 
 def split_data(spec: CurvatureSpec):
@@ -95,8 +99,7 @@ def heldout_loss(spec: CurvatureSpec, flat_params: np.ndarray):
 
 def unflatten_mlp(spec: CurvatureSpec, theta: torch.Tensor) -> list[torch.Tensor]:
     """The MLP's parameter tensors (model order) from a flat vector."""
-    shapes = [p.shape for p in build_model(spec.model_spec, 1024, spec.seed).parameters()]
-    return [t.view(s) for t, s in zip(theta.split([int(np.prod(s)) for s in shapes]), shapes)]
+    return list(unflatten(build_model(spec.model_spec, 1024, spec.seed), theta).values())
 
 
 def train_solution(spec: CurvatureSpec) -> dict:
@@ -108,7 +111,7 @@ def train_solution(spec: CurvatureSpec) -> dict:
     fit(model, lambda idx: bce(model(x[idx]), y[idx]), len(y), spec.epochs, spec.batch_size, spec.lr, spec.seed)
     with torch.no_grad():
         p_train, p_test = model(x), model(x_test)
-    params = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
+    params = flatten(model).numpy()
     return {"params": params, "n_params": params.size, "train_acc": accuracy(p_train, y),
             "test_acc": accuracy(p_test, y_test), "collapsed": bool(p_test.std() < COLLAPSE_STD),
             "seconds": time.perf_counter() - start, "code_version": code_version()}
