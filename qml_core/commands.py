@@ -119,6 +119,16 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def map_with_bar(func, items: list, args, desc: str) -> list:
+    """``sweep.parallel_map`` on ``args.jobs`` workers with a tqdm bar on stderr (unless --quiet)."""
+    from tqdm import tqdm
+
+    from .sweep import parallel_map
+
+    with tqdm(total=len(items), desc=desc, unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        return parallel_map(func, items, args.jobs, lambda _: bar.update(1))
+
+
 def unlearn_result(spec):
     """Worker: one cached unlearning run (module level, so joblib can send it)."""
     from .unlearn import run_unlearning
@@ -137,15 +147,11 @@ def unlearn_jobs(args) -> list:
 
 
 def cmd_unlearn(args) -> int:
-    from tqdm import tqdm
-
-    from .sweep import parallel_map
     from .unlearn_summary import summary_table, unlearn_rows
 
     check_output(args)
     jobs = unlearn_jobs(args)
-    with tqdm(total=len(jobs), desc="unlearn", unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        results = parallel_map(unlearn_result, [spec for _, _, spec in jobs], args.jobs, lambda _: bar.update(1))
+    results = map_with_bar(unlearn_result, [spec for _, _, spec in jobs], args, "unlearn")
     by_key = {(m, run): r for (m, run, _), r in zip(jobs, results)}
     rows = unlearn_rows(by_key)
     table = summary_table(rows)
@@ -163,9 +169,7 @@ def cmd_unlearn_grid(args) -> int:
     """Final validation accuracy over the SCRUB (w_kl x w_fo) or gradient-ascent (w_fo) grid,
     averaged over runs."""
     import numpy as np
-    from tqdm import tqdm
 
-    from .sweep import parallel_map
     from .unlearn import unlearn_preset
     from .unlearn_summary import weight_grid, weight_grid_specs
 
@@ -174,8 +178,7 @@ def cmd_unlearn_grid(args) -> int:
     for run in range(args.runs):
         base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
         specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
-        with tqdm(total=len(specs), desc=f"grid run {run}", unit="run", file=sys.stderr, disable=args.quiet) as bar:
-            results = parallel_map(unlearn_result, specs, args.jobs, lambda _: bar.update(1))
+        results = map_with_bar(unlearn_result, specs, args, f"grid run {run}")
         grids.append(weight_grid(specs, results))
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
                 val_acc_std=np.std([g["val_acc"] for g in grids], axis=0).tolist(), runs=args.runs)
@@ -200,17 +203,13 @@ def curvature_result(spec):
 
 def cmd_hessian(args) -> int:
     """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
-    from tqdm import tqdm
-
     from .curvature import CurvatureSpec, trace_ratios
-    from .sweep import parallel_map
 
     check_output(args)
     alphas = sorted({0.0, *args.alphas})
     jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
             for m in args.models for a in alphas for s in range(args.runs)]
-    with tqdm(total=len(jobs), desc="hessian", unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        results = parallel_map(curvature_result, jobs, args.jobs, lambda _: bar.update(1))
+    results = map_with_bar(curvature_result, jobs, args, "hessian")
     by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
     rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
              **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
@@ -229,7 +228,6 @@ def cmd_hessian(args) -> int:
 def cmd_landscape(args) -> int:
     """A 1-D interpolation or a 1-D/2-D slice of the held-out loss around a §5 solution."""
     from .landscape import LandscapeSpec, run_landscape
-
     if args.out.suffix != ".json":
         raise SpecError(f"--out must end in .json, got {args.out.name!r}")
     spec = LandscapeSpec(model=args.model, alpha=args.alpha, seed=args.seed, epochs=args.epochs, kind=args.kind,
