@@ -148,3 +148,32 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
                      go.Scatter(x=[0], y=[0], mode="markers", marker=dict(color="red", size=10, symbol="star"), name="solution")])
     fig.update_layout(xaxis_title="direction 1", yaxis_title="direction 2", height=450)
     return fig
+
+
+def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
+    """Accuracy vs α per model (``phase.phase_summary`` entries of one dataset and attack):
+    validation mean ± std as a band, train accuracy on the poisoned labels dashed, and each
+    model's critical α (``phase.critical_alpha``) as a dotted line over its bootstrap interval."""
+    import numpy as np
+
+    fig = go.Figure()
+    for model in dict.fromkeys(e["model"] for e in summary):
+        rows = [e for e in summary if e["model"] == model]
+        color, name = PALETTE.get(model, "#444"), LABELS.get(model, model)
+        alphas = [e["alpha"] for e in rows]
+        for trace in _band(alphas, np.array([e["val_acc_mean"] for e in rows]),
+                           np.array([e["val_acc_std"] for e in rows]), color, f"{name} validation"):
+            fig.add_trace(trace)
+        fig.add_trace(go.Scatter(x=alphas, y=[e["train_acc_mean"] for e in rows], mode="lines+markers",
+                                 line=dict(color=color, dash="dash"), name=f"{name} train (poisoned labels)"))
+    for entry in critical:
+        color = PALETTE.get(entry["model"], "#444")
+        if np.isfinite(entry["low"]):
+            fig.add_vrect(x0=entry["low"], x1=entry["high"], fillcolor=color, opacity=0.10, line_width=0)
+        if np.isfinite(entry["estimate"]):
+            fig.add_vline(x=entry["estimate"], line=dict(color=color, dash="dot"),
+                          annotation_text=f"{LABELS.get(entry['model'], entry['model'])} α_c={entry['estimate']:.2f}")
+    fig.add_hline(y=0.5, line=dict(color="#999", width=1))
+    fig.update_layout(xaxis_title="poisoned fraction α", yaxis_title="accuracy", yaxis_range=[0, 1.02], height=420,
+                      margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -1,0 +1,75 @@
+"""The poisoning phase diagram: accuracy vs α over runs, and the critical α with a bootstrap
+interval (PROTOCOL §2, §6).
+
+The critical α of a model is where its mean validation accuracy first falls below the midpoint
+between its clean accuracy (the smallest α of the sweep) and chance (0.5), linearly
+interpolated between grid points. For the QNN that is the collapse point of the plateau; for
+the MLP, whose accuracy decays linearly, it is where half the margin over chance is gone.
+The interval resamples the runs at every α with replacement (a percentile bootstrap).
+"""
+from collections import defaultdict
+
+import numpy as np
+
+CHANCE = 0.5
+GROUP_KEYS = ("dataset", "model", "attack")
+
+
+def _groups(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
+    groups = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[k] for k in keys)].append(row)
+    return groups
+
+
+def phase_summary(rows: list[dict]) -> list[dict]:
+    """One entry per (dataset, model, attack, α) of sweep rows: n runs, mean/std/min/max of the
+    train accuracy (poisoned labels) and the validation accuracy (clean labels), sorted."""
+    out = []
+    for (dataset, model, attack, alpha), group in sorted(_groups(rows, GROUP_KEYS + ("alpha",)).items()):
+        entry = dict(dataset=dataset, model=model, attack=attack, alpha=alpha, n=len(group))
+        for metric in ("train_acc", "val_acc"):
+            values = np.array([r[metric] for r in group], dtype=float)
+            entry.update({f"{metric}_mean": float(values.mean()), f"{metric}_std": float(values.std()),
+                          f"{metric}_min": float(values.min()), f"{metric}_max": float(values.max())})
+        out.append(entry)
+    return out
+
+
+def crossing(alphas: np.ndarray, accuracy: np.ndarray) -> float:
+    """The first α where ``accuracy`` drops below the midpoint of accuracy[0] and chance,
+    interpolated linearly; NaN if it never does (or the clean model is at chance already)."""
+    threshold = (accuracy[0] + CHANCE) / 2
+    if accuracy[0] <= CHANCE:
+        return float("nan")
+    below = np.flatnonzero(accuracy < threshold)
+    if len(below) == 0:
+        return float("nan")
+    i = below[0]
+    a0, a1, y0, y1 = alphas[i - 1], alphas[i], accuracy[i - 1], accuracy[i]
+    return float(a0 + (y0 - threshold) / (y0 - y1) * (a1 - a0))
+
+
+def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> list[dict]:
+    """Critical α of every (dataset, model, attack) in sweep rows, with a bootstrap interval.
+
+    Returns entries with ``estimate`` (from the mean curve), ``low``/``high`` (the central
+    ``level`` interval of the bootstrap estimates that crossed), ``crossed`` (the fraction of
+    bootstrap curves that cross at all; 0 means no collapse inside the grid) and
+    ``threshold`` (the accuracy level that defines the crossing)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for (dataset, model, attack), group in sorted(_groups(rows, GROUP_KEYS).items()):
+        by_alpha = _groups(group, ("alpha",))
+        alphas = np.array(sorted(a for (a,) in by_alpha))
+        values = [np.array([r["val_acc"] for r in by_alpha[(a,)]], dtype=float) for a in alphas]
+        mean_curve = np.array([v.mean() for v in values])
+        boot = np.array([crossing(alphas, np.array([rng.choice(v, len(v)).mean() for v in values]))
+                         for _ in range(n_boot)])
+        crossed = boot[np.isfinite(boot)]
+        tail = 100 * (1 - level) / 2
+        low, high = (np.percentile(crossed, [tail, 100 - tail]) if len(crossed) else (np.nan, np.nan))
+        out.append(dict(dataset=dataset, model=model, attack=attack, estimate=crossing(alphas, mean_curve),
+                        low=float(low), high=float(high), crossed=len(crossed) / n_boot, level=level,
+                        threshold=float((mean_curve[0] + CHANCE) / 2)))
+    return out
