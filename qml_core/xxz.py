@@ -11,6 +11,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from .cache import private_dirs
+
 ALLOWED_SPINS = (6, 8, 10, 12)
 MIN_GAP = 1e-8  # E1 - E0 below this: the ground state is not unique and its label is ambiguous
 EXACT_TOL = 1e-12  # |Δ - 1| below this is the critical point itself, which has no label
@@ -200,8 +202,8 @@ def _read(path: pathlib.Path, n_spins: int) -> XXZDataset | None:
 
 def _write(path: pathlib.Path, data: XXZDataset) -> None:
     """Store ``data`` atomically: a temporary file in the same directory, then os.replace, so
-    a killed process leaves either no file or a complete one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    a killed process leaves either no file or a complete one. Directories it creates are private."""
+    private_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

@@ -1,4 +1,7 @@
 """Shared fixtures: a private result cache per test and tiny experiment specs."""
+import pathlib
+import shutil
+
 import pytest
 
 from qml_core import cache
@@ -28,3 +31,13 @@ def tiny_qnn_spec() -> ExperimentSpec:
 def tiny_mlp_spec() -> ExperimentSpec:
     return ExperimentSpec(data=TINY_DATA, model=MLPModel(hidden=(8,)), training=Training(3, 8, 0.01),
                           attack="label-flip", alpha=0.5, seed=3)
+
+
+@pytest.fixture
+def code_snapshot(tmp_path):
+    """A copy of qml_core (data linked) for subprocesses to run from: the code version, part of
+    every cache key, then stays the same in all of them even while the tree is being edited."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "qml_core", tmp_path / "code" / "qml_core", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "code" / "data").symlink_to(root / "data")
+    return tmp_path / "code"

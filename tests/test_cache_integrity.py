@@ -2,8 +2,6 @@
 with SIGKILL resumes without losing or recomputing a finished run."""
 import csv
 import os
-import pathlib
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -112,16 +110,6 @@ SWEEP = ["sweep", "--models", "mlp", "--preset", "quick", "--n-train-per-class",
          "--hidden", "8", "--epochs", "5", "--batch-size", "5", "--alphas", "0:0.6:0.2", "--runs", "4",
          "--jobs", "1", "--quiet"]
 N_RUNS = 4 * 4
-
-
-@pytest.fixture
-def code_snapshot(tmp_path):
-    """A copy of qml_core (data linked) to run the sweeps from: the code version, part of every
-    cache key, cannot change between the killed and the resumed sweep while the tree is edited."""
-    root = pathlib.Path(__file__).resolve().parent.parent
-    shutil.copytree(root / "qml_core", tmp_path / "code" / "qml_core", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "code" / "data").symlink_to(root / "data")
-    return tmp_path / "code"
 
 
 def start_sweep(code, cache_dir, out):
