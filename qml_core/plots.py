@@ -177,3 +177,37 @@ def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
     fig.update_layout(xaxis_title="poisoned fraction α", yaxis_title="accuracy", yaxis_range=[0, 1.02], height=420,
                       margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+def image_grid(images, titles: list[str], columns: int = 8) -> go.Figure:
+    """Grey-scale images (k, h, w) in [0, 1] in a grid, each with its title."""
+    import numpy as np
+
+    images = np.asarray(images)
+    rows = max(1, -(-len(images) // columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.08)
+    for i, image in enumerate(images):
+        fig.add_trace(go.Heatmap(z=image[::-1], colorscale="Greys", zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
+                      row=i // columns + 1, col=i % columns + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    fig.update_layout(height=150 * rows + 40, margin=dict(t=30, b=0, l=0, r=0))
+    return fig
+
+
+def xxz_overview(overview: dict) -> go.Figure:
+    """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``),
+    markers coloured by each grid point's role; the transition at Δ = 1 dotted."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("gap E1 − E0 (Sz = 0 sector)", "nearest-neighbour correlations"))
+    colors = {"train": "#1f77b4", "validation": "#2ca02c", "window": "#bbbbbb"}
+    for role, color in colors.items():
+        idx = [i for i, r in enumerate(overview["role"]) if r == role]
+        fig.add_trace(go.Scatter(x=[overview["delta"][i] for i in idx], y=[overview["gap"][i] for i in idx],
+                                 mode="markers", marker=dict(color=color, size=5), name=role), row=1, col=1)
+    for name, dash in (("zz", "solid"), ("xx", "dash")):
+        fig.add_trace(go.Scatter(x=overview["delta"], y=overview[name], mode="lines", line=dict(dash=dash, color="#444"),
+                                 name=f"⟨{name[0].upper()}0{name[1].upper()}1⟩"), row=1, col=2)
+    fig.add_vline(x=1.0, line_dash="dot")
+    fig.update_xaxes(title_text="Δ")
+    fig.update_layout(height=380, title=f"XXZ chain, N = {overview['spins']}", margin=dict(t=60, b=40))
+    return fig

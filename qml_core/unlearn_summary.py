@@ -2,10 +2,18 @@
 weight-sweep grids (pure functions of plain results)."""
 import numpy as np
 
-from .unlearn import UnlearnSpec
+from .unlearn import UnlearnSpec, unlearn_preset
 
 ROW_METRICS = ("val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned", "mia_auc", "seconds")
 SLACK = 0.01
+
+
+def unlearn_specs(preset_name: str, dataset: str, model: str, methods: list[str], alpha: float, runs: int,
+                  seed: int = 0, **overrides) -> list[tuple[str, int, UnlearnSpec]]:
+    """(method, run, spec) for retraining (always: it is the reference) and every requested
+    method, for runs 0..runs-1 (run r uses seed + r); ``overrides`` set UnlearnSpec fields."""
+    return [(m, run, unlearn_preset(preset_name, dataset, model, m, alpha, seed=seed + run).replace(**overrides))
+            for run in range(runs) for m in dict.fromkeys(["retrain", *methods])]
 
 
 def epochs_to_match(val_acc: list[float], target: float, slack: float = SLACK) -> int | None:

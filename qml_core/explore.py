@@ -1,0 +1,74 @@
+"""What the pages show besides results: poisoned samples, the QNN circuit, dataset overviews.
+
+Plain data out (arrays, lists, strings), figures are built by ``plots``.
+"""
+import numpy as np
+
+from .datasets import load_dataset
+from .poison import poison
+from .specs import ExperimentSpec, MnistData, QNNModel, XXZData
+
+MNIST_SIDE = 28
+
+
+def class_names(data) -> tuple[str, str]:
+    """Display names of labels 0 and 1."""
+    if isinstance(data, MnistData):
+        return str(data.digits[0]), str(data.digits[1])
+    if isinstance(data, XXZData):
+        return "XY (Δ<1)", "Néel (Δ>1)"
+    return "0", "1"
+
+
+def poisoned_examples(spec: ExperimentSpec, n: int = 8) -> dict:
+    """Up to ``n`` poisoned training samples of a spec, as the model sees them.
+
+    ``images`` (k, 28, 28) for MNIST: the original digit for label flipping, the noise that
+    replaced it for feature randomisation (its first 784 amplitudes, rescaled to [0, 1]);
+    None for other data. ``true``/``shown``: the clean and the training label names;
+    ``count``: how many samples the attack poisoned in all."""
+    data = load_dataset(spec.data)
+    poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
+    forget, clean = poisoned.forget, data.y_train[poisoned.forget]
+    chosen = np.concatenate([forget[clean == 0][:n // 2], forget[clean == 1][:n - n // 2]])
+    names = class_names(spec.data)
+    images = None
+    if data.images is not None:
+        if spec.attack == "label-flip":
+            images = data.images[chosen].astype(float) / 255.0
+        else:
+            pixels = np.abs(poisoned.x[chosen, :MNIST_SIDE ** 2]).reshape(-1, MNIST_SIDE, MNIST_SIDE)
+            images = pixels / np.maximum(pixels.max(axis=(1, 2), keepdims=True), 1e-12)
+    return {"images": images, "true": [names[y] for y in data.y_train[chosen]],
+            "shown": [names[y] for y in poisoned.y[chosen]], "count": len(poisoned.forget),
+            "n_train": len(data.y_train)}
+
+
+def circuit_text(model: QNNModel, n_qubits: int) -> str:
+    """The QNN drawn by PennyLane (``qml.draw``) from its one definition in ``circuits``."""
+    import pennylane as qml
+
+    from .circuits import make_qnode, weight_shape
+
+    node = make_qnode("default.qubit", n_qubits, model.ansatz, interface="numpy")
+    state = np.zeros(2 ** n_qubits)
+    state[0] = 1.0
+    weights = np.zeros(weight_shape(model.ansatz, model.depth, n_qubits))
+    return qml.draw(node, decimals=None, max_length=200)(state, weights)
+
+
+def mnist_samples(digits: tuple[int, int], per_class: int = 8) -> dict:
+    """``per_class`` training images of each digit: images (2·per_class, 28, 28) in [0, 1], labels."""
+    data = load_dataset(MnistData(digits=digits, n_train_per_class=per_class, n_val=1))
+    return {"images": data.images.astype(float) / 255.0, "labels": [str(digits[y]) for y in data.y_train]}
+
+
+def xxz_overview(spins: int, n_grid: int = 161) -> dict:
+    """Energy gap and nearest-neighbour correlations ⟨Z0Z1⟩, ⟨X0X1⟩ against Δ, with each
+    point's role (train / validation / excluded window)."""
+    from .xxz import load_xxz
+
+    xxz = load_xxz(n_spins=spins, n_grid=n_grid, window=XXZData().window)
+    role = np.where(xxz.train_mask, "train", np.where(xxz.val_mask, "validation", "window"))
+    return {"spins": spins, "delta": xxz.deltas.tolist(), "gap": xxz.gaps.tolist(), "zz": xxz.zz.tolist(),
+            "xx": xxz.xx.tolist(), "label": xxz.labels.tolist(), "role": role.tolist()}
