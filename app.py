@@ -1,9 +1,25 @@
-"""Entry point of the Streamlit lab: registers the pages with st.navigation and runs one."""
+"""Entry point of the Streamlit lab: registers the pages with st.navigation and runs one.
+
+The sidebar's teacher mode hides the advanced controls on every page; like every control it
+is kept in the URL.
+"""
 import streamlit as st
 
+from lab_ui import url_state
+from qml_core.jobs import manager
+
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
-pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/playground.py", title="Poisoning playground", icon="🧪"),
+url_state.begin()
+manager()  # starts the job fork server in the background while the first page draws
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Poisoning playground", icon=":material/science:"),
+    st.Page("pages/phase.py", title="Phase diagram", icon=":material/trending_down:"),
+    st.Page("pages/unlearning.py", title="Unlearning", icon=":material/cleaning_services:"),
+    st.Page("pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
+    st.Page("pages/data.py", title="Data explorer", icon=":material/search:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(PAGES)
+with st.sidebar:
+    url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs).")
+page.run()

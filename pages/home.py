@@ -15,8 +15,14 @@ to unlearning in quantum machine learning*, Nat. Commun. **17**, 3716 (2026).
   the MLP lags behind.
 - Poisoning sharpens the MLP's loss minimum, while the QNN's curvature barely changes.
 
-Start in the **Poisoning playground**: pick a dataset and α, and train both models side by side.
-The same engine runs headless: `python -m qml_core train --help`.
+Everything here runs headless too: `python -m qml_core --help`. Long runs work in the background
+with a progress bar and a cancel button; results are cached, so a second look is instant; the URL
+holds every control, so a link reproduces the view. *Teacher mode* (sidebar) hides the advanced
+controls.
 """
 )
-st.page_link("pages/playground.py", label="Open the poisoning playground", icon="🧪")
+st.page_link("pages/playground.py", label="Poisoning playground: drag α, watch both models train", icon=":material/science:")
+st.page_link("pages/phase.py", label="Phase diagram: accuracy vs α over runs, the critical α", icon=":material/trending_down:")
+st.page_link("pages/unlearning.py", label="Unlearning: every method against retraining", icon=":material/cleaning_services:")
+st.page_link("pages/landscape.py", label="Loss landscape: Hessian spectra, trace ratios, 2-D slices", icon=":material/landscape:")
+st.page_link("pages/data.py", label="Data explorer: MNIST pairs and the XXZ chain", icon=":material/search:")

@@ -1,45 +1,82 @@
-"""Poisoning playground: choose data, attack and α, train the QNN and the MLP side by side."""
+"""Poisoning playground: choose data, attack and α; the QNN and the MLP train side by side
+in background workers (or answer from the cache), with live curves."""
+import dataclasses
+
 import streamlit as st
 
-from qml_core.experiment import run_experiment
-from qml_core.plots import LABELS, training_curves
-from qml_core.specs import MnistData, SpecError, XXZData, preset
+from lab_ui import controls, downloads, progress, url_state
+from qml_core.explore import circuit_text, poisoned_examples
+from qml_core.plots import LABELS, image_grid, training_curves
+from qml_core.specs import EXECUTORS, SpecError, preset
 
 st.title("Poisoning playground")
+st.caption("Drag α: a classical network memorises the flipped labels, the quantum network shrugs them off.")
+teacher = url_state.teacher_mode()
 with st.sidebar:
-    dataset = st.selectbox("dataset", ["mnist", "xxz"], format_func={"mnist": "MNIST digits", "xxz": "XXZ ground states"}.get)
-    if dataset == "mnist":
-        first, second = st.columns(2)
-        digits = (first.number_input("digit 0", 0, 9, 1), second.number_input("digit 1", 0, 9, 9))
-    else:
-        spins = st.select_slider("spins N", [6, 8, 10, 12], value=6)
-    attack = st.radio("attack", ["label-flip", "feature-noise"], horizontal=True)
-    alpha = st.slider("poisoned fraction α", 0.0, 0.9, 0.3, 0.1)
-    preset_name = st.radio("preset", ["quick", "paper"], horizontal=True, help="quick: seconds; paper: PROTOCOL §3")
-    seed = st.number_input("seed", 0, 10_000, 0)
+    dataset, options = controls.dataset_controls()
+    attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
+    alpha = url_state.slider("poisoned fraction α", "alpha", 0.0, 0.9, 0.3, 0.1)
+    preset_name, seed, executor = controls.preset_control(teacher), 0, "fused"
+    if not teacher:
+        seed = url_state.number("seed", "seed", 0, 10_000, 0)
+        executor = url_state.choice("QNN executor", "executor", list(EXECUTORS),
+                                    help="fused: the fast simulator proved equal to default.qubit; the others are PennyLane's devices")
+url_state.publish()
 
 try:
     specs = {}
     for model in ("qnn", "mlp"):
-        spec = preset(preset_name, dataset, model)
-        data = (MnistData(digits=(int(digits[0]), int(digits[1])), n_train_per_class=spec.data.n_train_per_class,
-                          n_val=spec.data.n_val) if dataset == "mnist" else XXZData(spins=spins))
-        specs[model] = spec.replace(data=data, attack=attack, alpha=alpha, seed=int(seed))
+        spec = preset(preset_name, dataset, model, **options).replace(attack=attack, alpha=float(alpha), seed=int(seed))
+        specs[model] = spec.replace(model=dataclasses.replace(spec.model, executor=executor)) if model == "qnn" else spec
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
 
-results = {}
-columns = st.columns(2)
-for column, (model, spec) in zip(columns, specs.items()):
-    with column:
-        bar = st.progress(0.0, text=f"{LABELS[model]}: starting")
-        result, was_cached = run_experiment(
-            spec, progress=lambda e, n, r, bar=bar, m=model: bar.progress(e / n, text=f"{LABELS[m]}: epoch {e}/{n}"))
-        status = "from the cache" if was_cached else f"trained in {result['seconds']:.1f}s"
-        bar.progress(1.0, text=f"{LABELS[model]}: {status}")
-        st.metric(f"{LABELS[model]} validation accuracy", f"{result['val_acc']:.3f}")
-        st.metric(f"{LABELS[model]} train accuracy (poisoned labels)", f"{result['train_acc']:.3f}")
-        results[model] = result
+jobs = progress.submit([("train", spec, LABELS[model]) for model, spec in specs.items()])
 
-st.plotly_chart(training_curves({m: r["history"] for m, r in results.items()}), use_container_width=True)
+
+def live_curves(running: list) -> None:
+    histories = {m: j.history() for m, j in zip(specs, running) if j.records}
+    if histories:
+        st.plotly_chart(training_curves(histories), key="live-curves")
+
+
+progress.follow(jobs, "playground", live=live_curves)
+
+results = dict(zip(specs, progress.results(jobs)))
+columns = st.columns(2)
+for column, (model, result) in zip(columns, results.items()):
+    with column:
+        st.subheader(LABELS[model])
+        if result is None:
+            st.info("training…")
+            continue
+        left, right = st.columns(2)
+        left.metric("validation accuracy (clean labels)", f"{result['val_acc']:.3f}")
+        right.metric("train accuracy (poisoned labels)", f"{result['train_acc']:.3f}")
+        source = "from the cache" if jobs[list(specs).index(model)].was_cached else f"trained in {result['seconds']:.1f} s"
+        st.caption(f"{result['n_params']} parameters, {source}")
+
+finished = {m: r for m, r in results.items() if r is not None}
+if finished:
+    st.plotly_chart(training_curves({m: r["history"] for m, r in finished.items()}), key="curves")
+    metrics = [{"model": m, **{k: r[k] for k in ("train_acc", "val_acc", "forget_acc", "retain_acc", "train_loss",
+                                                   "val_loss", "n_params", "seconds")}} for m, r in finished.items()]
+    downloads.buttons("playground", {"specs": {m: s.spec_dict() for m, s in specs.items()}, "metrics": metrics,
+                                     "histories": {m: r["history"] for m, r in finished.items()}}, metrics)
+
+examples = poisoned_examples(specs["qnn"])
+st.subheader(f"Poisoned samples: {examples['count']} of {examples['n_train']} training samples")
+if examples["count"] == 0:
+    st.write("α = 0: nothing is poisoned.")
+elif examples["images"] is not None:
+    titles = [f"{t}→{s}" if t != s else f"noise, label {s}" for t, s in zip(examples["true"], examples["shown"])]
+    st.plotly_chart(image_grid(examples["images"], titles), key="examples")
+else:
+    st.write(", ".join(f"{t} shown as {s}" for t, s in zip(examples["true"], examples["shown"])))
+
+with st.expander("The QNN circuit (drawn by PennyLane)"):
+    if results["qnn"] is not None:  # its weights are (depth, qubits, parameters per qubit)
+        st.code(circuit_text(specs["qnn"].model, results["qnn"]["params"]["weights"].shape[1]), language=None)
+    else:
+        st.write("shown when the QNN has trained")

@@ -1,0 +1,71 @@
+"""Progress of background jobs on a page: bars with ETAs, a cancel button, live views.
+
+The panel is a fragment that refreshes itself twice a second while jobs run, and reruns the
+whole page whenever another job finishes, so finished results appear as they come.
+"""
+import time
+from collections.abc import Callable
+
+import streamlit as st
+
+from qml_core.jobs import ACTIVE, Job, manager
+
+REFRESH_S = 0.5
+SHOWN = 4  # individual bars drawn for the running jobs; the rest are in the overall bar
+
+
+def submit(requests: list[tuple[str, object, str]]) -> list[Job]:
+    """The job for every (kind, spec, label): cached results answer at once, the rest queue."""
+    jobs = manager()
+    return [jobs.submit(kind, spec, label) for kind, spec, label in requests]
+
+
+def overall(jobs: list[Job]) -> str:
+    """'k/n finished' with an ETA extrapolated from the progress made since the first start."""
+    finished = sum(j.state not in ACTIVE for j in jobs)
+    fraction = sum(j.fraction for j in jobs) / len(jobs)
+    started = [j.started for j in jobs if j.started is not None and not j.was_cached]
+    text = f"{finished}/{len(jobs)} finished"
+    if started and 0 < fraction < 1:
+        elapsed = time.time() - min(started)
+        text += f", ETA {elapsed * (1 - fraction) / fraction:.0f} s"
+    return text
+
+
+def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None = None) -> None:
+    """Show failures and cancels (with a button to run them again), and while any job is
+    active: progress, ETA, cancel and a live view."""
+    for job in jobs:
+        if job.state == "failed":
+            st.error(f"{job.label} failed: {job.error}")
+    if any(j.state == "cancelled" for j in jobs):
+        st.warning("Cancelled: nothing was stored for the cancelled runs.")
+    stopped = [j for j in jobs if j.state in ("failed", "cancelled")]
+    if stopped and st.button(f"Run again ({len(stopped)} stopped)", key=f"restart-{key}"):
+        for job in stopped:
+            manager().submit(job.kind, job.spec, job.label, restart=True)
+        st.rerun()
+    active = [j for j in jobs if j.state in ACTIVE]
+    if not active:
+        return
+    finished_before = len(jobs) - len(active)
+
+    @st.fragment(run_every=REFRESH_S)
+    def panel():
+        if sum(j.state not in ACTIVE for j in jobs) != finished_before:
+            st.rerun()
+        st.progress(sum(j.fraction for j in jobs) / len(jobs), text=overall(jobs))
+        for job in [j for j in jobs if j.state == "running"][:SHOWN]:
+            st.progress(job.fraction, text=job.status())
+        if st.button("Cancel", key=f"cancel-{key}", type="secondary"):
+            for job in jobs:
+                manager().cancel(job)
+        if live is not None:
+            live(jobs)
+
+    panel()
+
+
+def results(jobs: list[Job]) -> list[dict | None]:
+    """Each job's result, or None while it is not done."""
+    return [j.result if j.state == "done" else None for j in jobs]

@@ -1,0 +1,70 @@
+"""Loss landscape (PROTOCOL §5): Hessian spectra after clean and poisoned training, the trace
+ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
+import streamlit as st
+
+from lab_ui import downloads, progress, url_state
+from qml_core.curvature import CurvatureSpec, trace_ratios
+from qml_core.landscape import LandscapeSpec
+from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars
+
+POISONED = (0.2, 0.3, 0.4)
+SETTINGS = {"quick": dict(epochs=15, seeds=2, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}
+
+st.title("Loss landscape")
+st.caption("Poisoning sharpens the MLP's minimum (Hessian trace up by orders of magnitude); the QNN's curvature "
+           "barely moves. MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring (PROTOCOL §5).")
+teacher = url_state.teacher_mode()
+with st.sidebar:
+    alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(POISONED), 0.3, widget=st.select_slider)
+    model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
+    surface = url_state.toggle("3-D surface", "surface")
+    preset_name, directions = "quick", "random"
+    if not teacher:
+        preset_name = url_state.choice("preset", "preset", list(SETTINGS), widget=st.radio, horizontal=True,
+                                       help="quick: 15 epochs, 2 seeds, 21×21 grid; paper: 50 epochs, 5 seeds, 41×41")
+        directions = url_state.choice("slice directions", "directions", ["random", "hessian"], widget=st.radio, horizontal=True,
+                                      help="random: filter-normalised (MLP) or unit-RMS angles (QNN); hessian: top two eigenvectors")
+url_state.publish()
+settings = SETTINGS[preset_name]
+
+specs = [CurvatureSpec(model=m, alpha=a, seed=s, epochs=settings["epochs"])
+         for m in ("mlp", "qnn") for a in (0.0, *POISONED) for s in range(settings["seeds"])]
+jobs = progress.submit([("curvature", s, f"{LABELS[s.model]} α={s.alpha} seed {s.seed}") for s in specs])
+views = [LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="interpolate", grid=settings["grid"]),
+         LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="slice2d", directions=directions,
+                       grid=settings["grid"])]
+view_jobs = progress.submit([("landscape", v, f"{LABELS[model]} {v.kind}") for v in views])
+progress.follow(jobs + view_jobs, "landscape")
+
+done = {(s.model, s.alpha, s.seed): r for s, r in zip(specs, progress.results(jobs)) if r is not None}
+left, right = st.columns(2)
+with left:
+    st.subheader("Hessian spectrum, seed 0")
+    spectra = [{"model": m, "alpha": a, "eigenvalues": r["eigenvalues"]} for (m, a, s), r in done.items()
+               if s == 0 and a in (0.0, alpha)]
+    if spectra:
+        st.plotly_chart(hessian_spectrum(spectra), key="spectrum")
+        downloads.buttons("hessian-spectra", spectra)
+with right:
+    st.subheader("Trace ratio poisoned / clean")
+    ratios = trace_ratios(done) if done else []
+    if ratios:
+        st.plotly_chart(trace_ratio_bars(ratios), key="ratios")
+        rows = [{"model": m, "alpha": a, "seed": s, "trace": r["trace"], "collapsed": r["collapsed"]} for (m, a, s), r in done.items()]
+        downloads.buttons("trace-ratios", {"ratios": ratios, "runs": rows}, rows)
+        collapsed = [f"{LABELS[m]} α={a} seed {s}" for (m, a, s), r in done.items() if r["collapsed"]]
+        if collapsed:
+            st.warning("Collapsed to a constant output (reported apart, not dropped): " + ", ".join(collapsed))
+
+interpolation, slice2d = progress.results(view_jobs)
+left, right = st.columns(2)
+with left:
+    st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
+    if interpolation is not None:
+        st.plotly_chart(interpolation_curve(interpolation), key="interpolation")
+        downloads.buttons("interpolation", interpolation)
+with right:
+    st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
+    if slice2d is not None:
+        st.plotly_chart(landscape_surface(slice2d, surface=surface), key="surface")
+        downloads.buttons("slice2d", slice2d)
