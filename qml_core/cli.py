@@ -1,4 +1,4 @@
-"""Command line parser: ``python -m qml_core train|sweep|unlearn|unlearn-grid|hessian|landscape``
+"""Command line parser: ``python -m qml_core train|sweep|unlearn|unlearn-grid|hessian|reproduce|landscape``
 (everything the app can do, headless; the commands themselves are in ``commands.py``).
 
 User errors (a bad value, an unknown name) print one line ``error: ...`` and exit with 2;
@@ -8,8 +8,10 @@ import argparse
 import pathlib
 import sys
 
-from .commands import (UNLEARN_METHODS, cmd_hessian, cmd_landscape, cmd_sweep, cmd_train, cmd_unlearn,
-                       cmd_unlearn_grid)
+from .backends import BACKENDS
+from .commands import (UNLEARN_METHODS, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
+                       cmd_unlearn, cmd_unlearn_grid)
+from .reproduce import GROUPS
 from .specs import ATTACKS, DATASETS, MODELS, PRESETS, SpecError
 
 
@@ -63,6 +65,14 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float)
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the jobs of a batch command run (``backends.parallel_map``)."""
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="local worker processes, a Dask cluster or a Ray cluster")
+    parser.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
+    parser.add_argument("--address", help="Ray cluster address, e.g. 10.0.0.5:6379 (default: a local Ray)")
+
+
 def names(allowed):
     """Parse 'a,b' into a list, each checked against ``allowed``."""
     def parse(text: str) -> list[str]:
@@ -94,6 +104,7 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
     sweep.add_argument("--out", type=pathlib.Path, required=True, help="results file, .csv or .json")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
     unlearn.add_argument("--dataset", choices=DATASETS, default="mnist")
@@ -110,6 +121,7 @@ def make_parser() -> argparse.ArgumentParser:
     unlearn.add_argument("--jobs", type=int, default=2)
     unlearn.add_argument("--out", type=pathlib.Path, required=True, help=".csv (rows) or .json (rows, summary, trajectories)")
     unlearn.add_argument("--quiet", action="store_true")
+    add_backend_arguments(unlearn)
     unlearn.set_defaults(func=cmd_unlearn)
     grid = sub.add_parser("unlearn-grid", help="SCRUB / gradient-ascent weight sweep: final validation accuracy grid")
     grid.add_argument("--method", choices=["scrub", "grad-ascent"], default="scrub")
@@ -121,6 +133,7 @@ def make_parser() -> argparse.ArgumentParser:
                          ("--out", dict(type=pathlib.Path, required=True))]:
         grid.add_argument(name, **kwargs)
     grid.add_argument("--quiet", action="store_true")
+    add_backend_arguments(grid)
     grid.set_defaults(func=cmd_unlearn_grid)
     hessian = sub.add_parser("hessian", help="PROTOCOL §5: Hessian spectra and trace ratios poisoned/clean")
     hessian.add_argument("--models", type=names(MODELS), default=list(MODELS))
@@ -130,7 +143,16 @@ def make_parser() -> argparse.ArgumentParser:
     hessian.add_argument("--jobs", type=int, default=2)
     hessian.add_argument("--out", type=pathlib.Path, required=True)
     hessian.add_argument("--quiet", action="store_true")
+    add_backend_arguments(hessian)
     hessian.set_defaults(func=cmd_hessian)
+    repro = sub.add_parser("reproduce", help="PROTOCOL §2-5 on MNIST and XXZ: an HTML report with every figure and §6 claim")
+    repro.add_argument("--figures", choices=("all", *GROUPS), default="all")
+    repro.add_argument("--preset", choices=PRESETS, default="paper")
+    repro.add_argument("--out", type=pathlib.Path, required=True, help="directory for report.html and the raw CSV/JSON")
+    repro.add_argument("--jobs", type=int, default=2)
+    repro.add_argument("--quiet", action="store_true")
+    add_backend_arguments(repro)
+    repro.set_defaults(func=cmd_reproduce)
     land = sub.add_parser("landscape", help="loss landscape around a §5 solution (interpolation, 1-D or 2-D slice)")
     land.add_argument("--model", choices=MODELS, default="mlp")
     land.add_argument("--alpha", type=float, default=0.3)
@@ -158,7 +180,9 @@ def main(argv=None) -> int:
     except Exception as exc:  # a failed run (divergence, bad data): one line, not a traceback
         from .train import TrainingDiverged
 
-        if isinstance(exc, (TrainingDiverged, ValueError)):
+        from .backends import BackendError
+
+        if isinstance(exc, (TrainingDiverged, ValueError, BackendError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise

@@ -112,21 +112,33 @@ def cmd_sweep(args) -> int:
         bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
     jobs = sweep_specs(bases, args.alphas, args.runs)
     with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        rows = run_sweep(jobs, args.jobs, on_row=lambda row: bar.update(1))
+        rows = run_sweep(jobs, args.jobs, lambda row: bar.update(1), *backend_options(args))
     write_rows(rows, args.out)
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
     return 0
 
 
+def backend_options(args) -> tuple[str, str | None]:
+    """(backend, address) from --backend and --scheduler (dask) / --address (ray)."""
+    backend = getattr(args, "backend", "local")
+    scheduler, address = getattr(args, "scheduler", None), getattr(args, "address", None)
+    if scheduler is not None and backend != "dask":
+        raise SpecError("--scheduler applies to --backend dask")
+    if address is not None and backend != "ray":
+        raise SpecError("--address applies to --backend ray")
+    return backend, scheduler if backend == "dask" else address
+
+
 def map_with_bar(func, items: list, args, desc: str) -> list:
-    """``sweep.parallel_map`` on ``args.jobs`` workers with a tqdm bar on stderr (unless --quiet)."""
+    """``backends.parallel_map`` on ``args.jobs`` workers of the chosen backend with a tqdm bar
+    on stderr (unless --quiet)."""
     from tqdm import tqdm
 
-    from .sweep import parallel_map
+    from .backends import parallel_map
 
     with tqdm(total=len(items), desc=desc, unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        return parallel_map(func, items, args.jobs, lambda _: bar.update(1))
+        return parallel_map(func, items, args.jobs, lambda _: bar.update(1), *backend_options(args))
 
 
 def unlearn_result(spec):
@@ -237,6 +249,38 @@ def cmd_landscape(args) -> int:
     args.out.write_text(json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
     print(f"{spec.kind} of {spec.model} (alpha={spec.alpha}, seed {spec.seed}), {spec.grid} points per axis: "
           f"centre loss {result['center_loss']:.4f}, {result['seconds']:.1f}s{' (cached)' if was_cached else ''} -> {args.out}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    """PROTOCOL §2–5 on MNIST and XXZ, the §6 claims decided, DIR/report.html and raw data."""
+    from tqdm import tqdm
+
+    from .report import write_outputs
+    from .reproduce import reproduce
+
+    if args.jobs < 1:
+        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+    backend, address = backend_options(args)
+    bar = None
+
+    def on_start(stage: str, n_jobs: int) -> None:
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+        bar = tqdm(total=n_jobs, desc=stage, unit="run", file=sys.stderr, disable=args.quiet)
+
+    try:
+        results = reproduce(args.preset, args.figures, args.jobs, backend, address, on_start, lambda _: bar.update(1))
+    finally:
+        if bar is not None:
+            bar.close()
+    write_outputs(results, args.out)
+    for group, seconds in results["timings"].items():
+        print(f"{group}: {seconds:.1f} s")
+    for claim in results["claims"]:
+        print(f"[{'holds' if claim['holds'] else 'does not hold'}] {claim['dataset']}: {claim['claim']}")
+    print(f"-> {args.out / 'report.html'}")
     return 0
 
 

@@ -1,7 +1,7 @@
-"""Sweeps over α × runs × models × attacks, on parallel local workers, resumable via the cache."""
-import os
+"""Sweeps over α × runs × models × attacks, on parallel workers, resumable via the cache."""
 from collections.abc import Callable, Iterable
 
+from .backends import parallel_map
 from .specs import ExperimentSpec
 
 ROW_FIELDS = ("dataset", "model", "attack", "alpha", "run", "seed", "train_acc", "val_acc",
@@ -28,34 +28,6 @@ def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -
     return row
 
 
-def _call(index: int, func: Callable, item, threads: int):
-    import torch
-
-    torch.set_num_threads(threads)
-    return index, func(item)
-
-
-def parallel_map(func: Callable, items: list, n_jobs: int = 1, on_done: Callable | None = None) -> list:
-    """[func(item) for item in items] on ``n_jobs`` worker processes (joblib/loky), in item
-    order; on_done(output) is called as each finishes (progress bars, live plots). ``func``
-    must be a module-level function. Torch threads are shared out between the workers.
-    """
-    from joblib import Parallel, delayed
-
-    threads = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
-    if n_jobs == 1:
-        results = (_call(i, func, item, threads) for i, item in enumerate(items))
-    else:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        results = parallel(delayed(_call)(i, func, item, threads) for i, item in enumerate(items))
-    outputs = {}
-    for i, output in results:
-        outputs[i] = output
-        if on_done is not None:
-            on_done(output)
-    return [outputs[i] for i in range(len(items))]
-
-
 def train_row(job: tuple[int, ExperimentSpec]) -> dict:
     """Run (cached) one (run, spec) job of a sweep and return its table row."""
     from .experiment import run_experiment
@@ -66,7 +38,9 @@ def train_row(job: tuple[int, ExperimentSpec]) -> dict:
 
 
 def run_sweep(jobs: list[tuple[int, ExperimentSpec]], n_jobs: int = 1,
-              on_row: Callable[[dict], None] | None = None) -> list[dict]:
+              on_row: Callable[[dict], None] | None = None, backend: str = "local",
+              address: str | None = None) -> list[dict]:
     """Run every (run, spec) job and return the rows in job order. Finished runs are in the
-    cache, so an interrupted sweep resumes where it stopped."""
-    return parallel_map(train_row, jobs, n_jobs, on_row)
+    cache, so an interrupted sweep resumes where it stopped. backend/address: see
+    ``backends.parallel_map``."""
+    return parallel_map(train_row, jobs, n_jobs, on_row, backend, address)

@@ -1,0 +1,177 @@
+"""Reproduce the paper (PROTOCOL §2–5) on MNIST and XXZ in one call: the poisoning sweep, the
+unlearning comparison and the curvature/landscape experiment, then the §6 claims decided from
+the measurements. Every run goes through the cached functions, so a second call is fast and
+an interrupted one resumes.
+
+    from qml_core.reproduce import reproduce
+    results = reproduce("quick", "all", n_jobs=2)   # plain data: rows, summaries, claims, timings
+"""
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .backends import parallel_map
+from .specs import ATTACKS, MODELS, preset
+
+GROUPS = ("poisoning", "unlearning", "landscape")
+DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
+UNLEARN_ALPHA = 0.3  # PROTOCOL §4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a reproduction runs. ``alphas``/``runs``: the §2 sweep; ``unlearn_runs``: runs per
+    unlearning method; ``curvature_*``: the §5 runs (seeds 0..runs-1, clean added to the α);
+    ``landscape_grid``: points per axis of the 2-D slices and the interpolations."""
+    preset: str
+    alphas: tuple[float, ...]
+    runs: int
+    unlearn_runs: int
+    curvature_alphas: tuple[float, ...]
+    curvature_runs: int
+    curvature_epochs: int
+    landscape_grid: int
+
+
+PLANS = {
+    "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41),
+    # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed (the
+    # MLP's exact 8k x 8k Hessian spectrum costs about a minute of one core per run)
+    "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11),
+}
+
+
+def poisoning_jobs(plan: Plan) -> list:
+    """(run, spec) sweep jobs, both datasets, models and attacks."""
+    from .sweep import sweep_specs
+
+    bases = [preset(plan.preset, dataset, model).replace(attack=attack)
+             for dataset in DATASETS for model in MODELS for attack in ATTACKS]
+    return sweep_specs(bases, plan.alphas, plan.runs)
+
+
+def unlearning_jobs(plan: Plan) -> list:
+    """(dataset, model, method, run, spec) for the paper's four methods, run r with seed r (the
+    specs of ``python -m qml_core unlearn``, so both share the cache)."""
+    from .unlearn import PAPER_METHODS
+    from .unlearn_summary import unlearn_specs
+
+    return [(dataset, model, method, run, spec) for dataset in DATASETS for model in MODELS
+            for method, run, spec in unlearn_specs(plan.preset, dataset, model, list(PAPER_METHODS), UNLEARN_ALPHA,
+                                                   plan.unlearn_runs)]
+
+
+def curvature_jobs(plan: Plan) -> list:
+    """§5 runs, clean and poisoned, every seed; the MLP (the slow spectrum) first."""
+    from .curvature import CurvatureSpec
+
+    return [CurvatureSpec(model=model, alpha=alpha, seed=seed, epochs=plan.curvature_epochs)
+            for model in reversed(MODELS) for alpha in (0.0, *plan.curvature_alphas) for seed in range(plan.curvature_runs)]
+
+
+def landscape_jobs(plan: Plan) -> list:
+    """Per model, around the seed-0 solution at α = 0.3 (or the plan's first α): the clean →
+    poisoned interpolation and a 2-D slice along random directions."""
+    from .landscape import LandscapeSpec
+
+    alpha = UNLEARN_ALPHA if UNLEARN_ALPHA in plan.curvature_alphas else plan.curvature_alphas[0]
+    return [LandscapeSpec(model=model, alpha=alpha, seed=0, epochs=plan.curvature_epochs, kind=kind, grid=plan.landscape_grid)
+            for model in MODELS for kind in ("interpolate", "slice2d")]
+
+
+def landscape_result(spec):
+    """Worker: one cached landscape (module level, so every backend can send it)."""
+    from .landscape import run_landscape
+
+    return run_landscape(spec)[0]
+
+
+Mapper = Callable[[Callable, list, str], list]
+
+
+def run_poisoning(plan: Plan, mapper: Mapper) -> dict:
+    """§2–3: sweep rows, the phase summary and the critical α per (dataset, model, attack)."""
+    from .phase import critical_alpha, phase_summary
+    from .sweep import train_row
+
+    rows = mapper(train_row, poisoning_jobs(plan), "poisoning")
+    return {"rows": rows, "summary": phase_summary(rows), "critical": critical_alpha(rows)}
+
+
+def run_unlearning(plan: Plan, mapper: Mapper) -> dict:
+    """§4: per (dataset, model), the per-run rows, the summary table and the trajectories."""
+    from .commands import unlearn_result
+    from .unlearn_summary import summary_table, unlearn_rows
+
+    jobs = unlearning_jobs(plan)
+    results = mapper(unlearn_result, [job[-1] for job in jobs], "unlearning")
+    out = {}
+    for dataset, model in dict.fromkeys((d, m) for d, m, *_ in jobs):
+        mine = {(method, run): r for (d, m, method, run, _), r in zip(jobs, results) if (d, m) == (dataset, model)}
+        rows = unlearn_rows(mine)
+        out[f"{dataset}/{model}"] = {
+            "dataset": dataset, "model": model, "rows": rows, "summary": summary_table(rows),
+            "trajectories": [{"method": method, "run": run, **r["trajectory"]} for (method, run), r in mine.items()]}
+    return out
+
+
+def run_landscape(plan: Plan, mapper: Mapper) -> dict:
+    """§5: Hessian rows and spectra, trace ratios, and the landscapes around the solutions."""
+    from .commands import curvature_result
+    from .curvature import trace_ratios
+
+    jobs = curvature_jobs(plan)
+    results = mapper(curvature_result, jobs, "hessian")
+    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
+             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
+            for j, r in zip(jobs, results)]
+    spectra = [{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
+               for j, r in zip(jobs, results)]
+    specs = landscape_jobs(plan)
+    landscapes = [{"spec": s.spec_dict(), **r} for s, r in zip(specs, mapper(landscape_result, specs, "landscape"))]
+    return {"rows": rows, "trace_ratios": trace_ratios({(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}),
+            "spectra": spectra, "landscapes": landscapes}
+
+
+RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape}
+
+
+def evaluate_claims(results: dict) -> list[dict]:
+    """The §6 claims for every group present in ``results``."""
+    from .claims import landscape_claims, poisoning_claims, unlearning_claims
+
+    claims = []
+    if "poisoning" in results:
+        claims += poisoning_claims(results["poisoning"]["rows"])
+    if "unlearning" in results:
+        claims += unlearning_claims({(v["dataset"], v["model"]): v["summary"] for v in results["unlearning"].values()})
+    if "landscape" in results:
+        claims += landscape_claims(results["landscape"]["trace_ratios"])
+    return [c.as_dict() for c in claims]
+
+
+def reproduce(preset_name: str = "quick", figures: str = "all", n_jobs: int = 1, backend: str = "local",
+              address: str | None = None, on_start: Callable[[str, int], None] | None = None,
+              on_done: Callable | None = None) -> dict:
+    """Run the groups ``figures`` names (``all`` or one of GROUPS) with the preset's plan.
+
+    Returns plain data: one entry per group (see ``run_*``), ``claims`` (``claims.Claim`` as
+    dicts), ``timings`` (wall seconds per group), ``plan``. on_start(stage, n_jobs) and
+    on_done(output) report progress (one call per finished job)."""
+    from .cache import code_version
+
+    plan = PLANS[preset_name]
+    groups = GROUPS if figures == "all" else (figures,)
+
+    def mapper(func, items, stage):
+        if on_start is not None:
+            on_start(stage, len(items))
+        return parallel_map(func, items, n_jobs, on_done, backend, address)
+
+    results, timings = {}, {}
+    for group in groups:
+        start = time.perf_counter()
+        results[group] = RUNNERS[group](plan, mapper)
+        timings[group] = time.perf_counter() - start
+    return {**results, "claims": evaluate_claims(results), "timings": timings, "plan": plan.__dict__,
+            "preset": preset_name, "backend": backend, "n_jobs": n_jobs, "code_version": code_version()}

@@ -1,0 +1,94 @@
+"""Backends: the same sweep rows locally, on a local 2-worker Dask cluster and on a local 2-CPU
+Ray; remote results stored in the client's cache; one-line errors."""
+import math
+
+import pytest
+
+from qml_core import backends, cache
+from qml_core.backends import BackendError, parallel_map
+from qml_core.cli import main
+from qml_core.sweep import run_sweep, sweep_specs
+
+VOLATILE = {"seconds", "cached"}  # wall time, and whether this process found it in its cache
+
+
+def tiny_jobs(tiny_qnn_spec, tiny_mlp_spec):
+    return sweep_specs([tiny_qnn_spec, tiny_mlp_spec], [0.0, 0.5], runs=2)
+
+
+def same_rows(a: list[dict], b: list[dict]) -> bool:
+    """Equal rows apart from VOLATILE fields; floats to 1e-9 (torch thread counts differ), NaN
+    (no forget set at α = 0) equal to NaN."""
+    def close(x, y):
+        if isinstance(x, float) and isinstance(y, float):
+            return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(x) and math.isnan(y))
+        return x == y
+    return len(a) == len(b) and all(
+        r.keys() == s.keys() and all(close(r[k], s[k]) for k in r if k not in VOLATILE) for r, s in zip(a, b))
+
+
+def use_cache(monkeypatch, path) -> None:
+    monkeypatch.setenv("QML_LAB_CACHE", str(path))
+    cache._open.cache_clear()
+
+
+def test_local_map_keeps_item_order_and_reports_each():
+    done = []
+    assert parallel_map(abs, [-3, 1, -2], n_jobs=2, on_done=done.append) == [3, 1, 2]
+    assert sorted(done) == [1, 2, 3]
+
+
+def test_unknown_backend_is_an_error():
+    with pytest.raises(BackendError, match="backend must be one of"):
+        parallel_map(abs, [1], backend="spark")
+
+
+def remote_sweep_matches_local(monkeypatch, tmp_path, jobs, backend, address, start=None):
+    """Workers write their own cache; the client stores what it lacks in its cache; a local
+    recomputation in a third, empty cache gives the same rows."""
+    use_cache(monkeypatch, tmp_path / "workers")
+    cluster = start() if start is not None else None  # workers inherit the environment now
+    use_cache(monkeypatch, tmp_path / "client")
+    done = []
+    remote = run_sweep(jobs, 2, done.append, backend, address or (cluster and cluster.scheduler_address))
+    assert len(done) == len(jobs) and all(not r["cached"] for r in remote)
+    assert all(cache.lookup("train", spec) is not None for _, spec in jobs)  # resumable on the client
+    use_cache(monkeypatch, tmp_path / "local")
+    local = run_sweep(jobs, 1)
+    assert all(not r["cached"] for r in local)
+    assert same_rows(remote, local)
+    return cluster
+
+
+def test_dask_local_cluster_gives_the_local_rows(monkeypatch, tmp_path, tiny_qnn_spec, tiny_mlp_spec):
+    distributed = pytest.importorskip("distributed")
+
+    def start():
+        return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+
+    cluster = remote_sweep_matches_local(monkeypatch, tmp_path, tiny_jobs(tiny_qnn_spec, tiny_mlp_spec), "dask", None, start)
+    cluster.close()
+
+
+def test_ray_local_gives_the_local_rows(monkeypatch, tmp_path, tiny_qnn_spec, tiny_mlp_spec):
+    ray = pytest.importorskip("ray")
+    use_cache(monkeypatch, tmp_path / "workers")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote_sweep_matches_local(monkeypatch, tmp_path, tiny_jobs(tiny_qnn_spec, tiny_mlp_spec), "ray", None)
+    finally:
+        ray.shutdown()
+
+
+def test_unreachable_dask_scheduler_is_one_line(monkeypatch, capsys):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)
+    code = main(["sweep", "--preset", "quick", "--alphas", "0", "--runs", "1", "--out", "x.csv", "--quiet",
+                 "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err[0]
+
+
+def test_scheduler_needs_the_dask_backend(capsys):
+    assert main(["sweep", "--out", "x.csv", "--scheduler", "tcp://h:8786"]) == 2
+    assert "--scheduler applies to --backend dask" in capsys.readouterr().err

@@ -1,0 +1,63 @@
+"""The quick-preset reproduction end to end: every figure and every §6 claim in the report, the
+raw data beside it, and a second run answered from the cache."""
+import csv
+import json
+import re
+
+from qml_core.cli import main
+from qml_core.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_jobs, unlearning_jobs
+
+FIGURE_TITLES = [  # (title fragment, how many figures carry it)
+    ("MNIST 1 vs 9, label flipping: accuracy vs α", 1), ("MNIST 1 vs 9, feature randomisation: accuracy vs α", 1),
+    ("XXZ ground states, label flipping: accuracy vs α", 1), ("XXZ ground states, feature randomisation: accuracy vs α", 1),
+    ("validation accuracy per epoch", 4), ("final metrics", 4), ("every method against retraining", 1),
+    ("Hessian eigenvalue spectra", 1), ("Trace ratio", 1), ("from the clean (t=0) to the poisoned", 2),
+    ("2-D slice of the held-out loss", 2)]
+CLAIM_KEYS = {"mlp-memorises", "mlp-linear-decay", "qnn-no-memorisation", "qnn-plateau", "qnn-collapse",
+              "feature-vs-label", "mlp-unlearning-lags", "qnn-unlearning-matches", "mlp-sharpens", "qnn-flat"}
+
+
+def test_quick_plan_covers_both_datasets_models_and_attacks():
+    plan = PLANS["quick"]
+    jobs = poisoning_jobs(plan)
+    assert {(s.data.name, s.model.name, s.attack) for _, s in jobs} == {
+        (d, m, a) for d in ("mnist", "xxz") for m in ("qnn", "mlp") for a in ("label-flip", "feature-noise")}
+    assert len(jobs) == 8 * len(plan.alphas) * plan.runs
+    assert {(d, m, method) for d, m, method, _, _ in unlearning_jobs(plan)} == {
+        (d, m, method) for d in ("mnist", "xxz") for m in ("qnn", "mlp") for method in ("retrain", "finetune", "scrub", "grad-ascent")}
+    assert {(j.model, j.alpha) for j in curvature_jobs(plan)} == {(m, a) for m in ("qnn", "mlp") for a in (0.0, *plan.curvature_alphas)}
+    assert {(s.model, s.kind) for s in landscape_jobs(plan)} == {(m, k) for m in ("qnn", "mlp") for k in ("interpolate", "slice2d")}
+
+
+def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["reproduce", "--preset", "quick", "--out", str(out), "--jobs", "2", "--quiet"]) == 0
+    page = (out / "report.html").read_text()
+    assert page.count("<script type='text/javascript'>") == 1 and "include_plotlyjs" not in page
+    assert "cdn.plot.ly" not in page and "<script src=" not in page  # self-contained
+    titles = re.findall(r"data-title='([^']*)'", page)
+    for fragment, count in FIGURE_TITLES:
+        assert sum(fragment in t for t in titles) == count, fragment
+    assert len(titles) == sum(count for _, count in FIGURE_TITLES)
+    claims = json.loads((out / "claims.json").read_text())
+    assert {c["key"] for c in claims} == CLAIM_KEYS
+    assert len(claims) == 6 * 2 + 2 * 2 + 2  # poisoning per dataset, unlearning per dataset, landscape (MNIST)
+    for claim in claims:
+        assert claim["measured"] and isinstance(claim["holds"], bool)
+        assert claim["claim"].replace("'", "&#x27;") in page
+    assert page.count("class='verdict'") == len(claims)
+    timings = json.loads((out / "timings.json").read_text())
+    assert set(timings) == {"poisoning", "unlearning", "landscape"}
+    with (out / "poisoning.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(poisoning_jobs(PLANS["quick"]))
+    for name in ("poisoning_summary.csv", "critical_alpha.csv", "unlearning.csv", "unlearning_summary.csv",
+                 "hessian.csv", "trace_ratios.csv", "results.json"):
+        assert (out / name).stat().st_size > 0, name
+
+    capsys.readouterr()
+    assert main(["reproduce", "--preset", "quick", "--out", str(tmp_path / "again"), "--jobs", "2", "--quiet"]) == 0
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert all(r["cached"] for r in again["poisoning"]["rows"])
+    assert sum(again["timings"].values()) < 0.25 * sum(timings.values())
+    assert again["claims"] == claims
