@@ -52,7 +52,7 @@ def group_tables(group: str, data: dict) -> str:
 
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:0.85em}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
+table{border-collapse:collapse;margin:1em 0;font-size:0.85em;display:block;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
 tr.holds .verdict{color:#1a7f37;font-weight:bold}tr.fails .verdict{color:#cf222e;font-weight:bold}
 .figure{margin:1.5em 0}"""
 

@@ -17,8 +17,9 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
 def poisoning_figures(poisoning: dict) -> list[tuple[str, go.Figure]]:
     """Accuracy vs α with ± std bands and the critical α, one figure per (dataset, attack)."""
     out = []
-    keys = dict.fromkeys((e["dataset"], e["attack"]) for e in poisoning["summary"])
-    for dataset, attack in keys:
+    keys = sorted({(e["dataset"], e["attack"]) for e in poisoning["summary"]},
+                  key=lambda k: (k[0], list(ATTACK_NAMES).index(k[1]) if k[1] in ATTACK_NAMES else len(ATTACK_NAMES)))
+    for dataset, attack in keys:  # label flipping first, as in the paper
         summary = [e for e in poisoning["summary"] if (e["dataset"], e["attack"]) == (dataset, attack)]
         critical = [e for e in poisoning["critical"] if (e["dataset"], e["attack"]) == (dataset, attack)]
         title = f"{DATASET_NAMES.get(dataset, dataset)}, {ATTACK_NAMES.get(attack, attack)}: accuracy vs α"
