@@ -7,7 +7,7 @@ import pathlib
 import sys
 import time
 
-from .specs import ExperimentSpec, SpecError, preset
+from .specs import ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window")
@@ -59,6 +59,7 @@ def cmd_train(args) -> int:
     from .cache import lookup
 
     spec = build_spec(args, args.model, args.attack, args.alpha)
+    check_device(args.device)
     start = time.perf_counter()
     result, was_cached = lookup("train", spec), True
     if result is None:
@@ -189,7 +190,8 @@ def cmd_unlearn_grid(args) -> int:
     grids = []
     for run in range(args.runs):
         base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
-        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
+        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs is not None else {})),
+                                  args.weights)
         results = map_with_bar(unlearn_result, specs, args, f"grid run {run}")
         grids.append(weight_grid(specs, results))
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
@@ -219,7 +221,7 @@ def cmd_hessian(args) -> int:
 
     check_output(args)
     alphas = sorted({0.0, *args.alphas})
-    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
+    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs is not None else {}))
             for m in args.models for a in alphas for s in range(args.runs)]
     results = map_with_bar(curvature_result, jobs, args, "hessian")
     by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
@@ -284,13 +286,38 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+MAX_RUNS, MAX_JOBS = 1000, 64
+
+
 def check_output(args) -> None:
-    """Validate the options every batch command shares."""
+    """Validate the options every batch command shares, before any work starts."""
     if args.out.suffix not in (".csv", ".json"):
         raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
-    if args.runs < 1:
-        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
-    if args.jobs < 1:
-        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+    if args.out.is_dir():
+        raise SpecError(f"--out {str(args.out)!r} is a directory; name a .csv or .json file")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--out: cannot create the directory {str(args.out.parent)!r}: {exc.strerror}") from None
+    require_int("runs", args.runs, 1, MAX_RUNS)
+    require_int("jobs", args.jobs, 1, MAX_JOBS)
+    backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
+
+
+def check_device(name: str | None) -> None:
+    """--device must be the CPU or a CUDA device this machine has (torch would fail mid-run)."""
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    cuda = torch.cuda.is_available() and device is not None and device.type == "cuda" \
+        and (device.index or 0) < torch.cuda.device_count()
+    require(device is not None and (device.type == "cpu" or cuda),
+            f"device must be cpu or an available CUDA device (cuda, cuda:N), got {name!r}"
+            + ("" if torch.cuda.is_available() else "; this machine has no CUDA device"))
 
 

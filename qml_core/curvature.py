@@ -11,7 +11,7 @@ from .executor import FusedExecutor
 from .mnist import load_mnist_pair
 from .models import build_model
 from .poison import poison
-from .specs import Keyed, MLPModel, QNNModel, require, require_float, require_int
+from .specs import Keyed, MLPModel, QNNModel, require, require_digits, require_float, require_int
 from .train import accuracy, bce, fit
 
 COLLAPSE_STD = 1e-6  # predictions spread less than this over the held-out set: a constant output
@@ -35,6 +35,7 @@ class CurvatureSpec(Keyed):
         require(self.model in ("qnn", "mlp"), f"model must be 'qnn' or 'mlp', got {self.model!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
+        require_digits(self.digits)
         require_int("epochs", self.epochs, 1, 10_000)
         require_int("batch_size", self.batch_size, 1, 100_000)
         require_float("lr", self.lr, 1e-7, 10.0)

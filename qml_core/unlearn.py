@@ -48,7 +48,7 @@ class UnlearnSpec(Keyed):
 
     def __post_init__(self):
         require(isinstance(self.poisoned, ExperimentSpec), "poisoned must be an ExperimentSpec")
-        require(self.method in METHODS, f"method must be one of {tuple(METHODS)}, got {self.method!r}")
+        require(self.method in tuple(METHODS), f"method must be one of {tuple(METHODS)}, got {self.method!r}")
         require_int("epochs", self.epochs, 1, 10_000)
         require_int("batch_size", self.batch_size, 0, 100_000)
         require_float("lr", self.lr, 1e-7, 10.0)
