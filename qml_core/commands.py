@@ -217,21 +217,15 @@ def curvature_result(spec):
 
 def cmd_hessian(args) -> int:
     """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
-    from .curvature import CurvatureSpec, trace_ratios
+    from .curvature import CurvatureSpec, hessian_tables
 
     check_output(args)
     alphas = sorted({0.0, *args.alphas})
     jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs is not None else {}))
             for m in args.models for a in alphas for s in range(args.runs)]
-    results = map_with_bar(curvature_result, jobs, args, "hessian")
-    by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
-    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
-             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
-            for j, r in zip(jobs, results)]
-    ratios = trace_ratios(by_key)
-    write_report(args.out, rows, trace_ratios=ratios,
-                 spectra=[{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
-                          for j, r in zip(jobs, results)])
+    tables = hessian_tables(jobs, map_with_bar(curvature_result, jobs, args, "hessian"))
+    ratios = tables["trace_ratios"]
+    write_report(args.out, tables["rows"], trace_ratios=ratios, spectra=tables["spectra"])
     for r in ratios:
         print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
               f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")

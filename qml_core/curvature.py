@@ -157,3 +157,16 @@ def trace_ratios(results: dict[tuple[str, float, int], dict]) -> list[dict]:
                      "ratios": [r for _, r in ratios], "collapsed_seeds": [s for s, _ in collapsed],
                      "collapsed_ratios": [r for _, r in collapsed]})
     return rows
+
+
+HESSIAN_ROW_FIELDS = ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")
+
+
+def hessian_tables(specs: list[CurvatureSpec], results: list[dict]) -> dict:
+    """Plain tables of finished §5 runs: ``rows`` (one per run, HESSIAN_ROW_FIELDS),
+    ``trace_ratios`` (``trace_ratios``) and ``spectra`` (eigenvalues per run, as lists)."""
+    def keys(spec):
+        return {"model": spec.model, "alpha": spec.alpha, "seed": spec.seed}
+    return {"rows": [{**keys(s), **{k: r[k] for k in HESSIAN_ROW_FIELDS}} for s, r in zip(specs, results)],
+            "trace_ratios": trace_ratios({(s.model, s.alpha, s.seed): r for s, r in zip(specs, results)}),
+            "spectra": [{**keys(s), "eigenvalues": np.asarray(r["eigenvalues"]).tolist()} for s, r in zip(specs, results)]}

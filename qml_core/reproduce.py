@@ -118,19 +118,13 @@ def run_unlearning(plan: Plan, mapper: Mapper) -> dict:
 def run_landscape(plan: Plan, mapper: Mapper) -> dict:
     """§5: Hessian rows and spectra, trace ratios, and the landscapes around the solutions."""
     from .commands import curvature_result
-    from .curvature import trace_ratios
+    from .curvature import hessian_tables
 
     jobs = curvature_jobs(plan)
-    results = mapper(curvature_result, jobs, "hessian")
-    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
-             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
-            for j, r in zip(jobs, results)]
-    spectra = [{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
-               for j, r in zip(jobs, results)]
+    tables = hessian_tables(jobs, mapper(curvature_result, jobs, "hessian"))
     specs = landscape_jobs(plan)
     landscapes = [{"spec": s.spec_dict(), **r} for s, r in zip(specs, mapper(landscape_result, specs, "landscape"))]
-    return {"rows": rows, "trace_ratios": trace_ratios({(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}),
-            "spectra": spectra, "landscapes": landscapes}
+    return {**tables, "landscapes": landscapes}
 
 
 RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape}
