@@ -1,0 +1,59 @@
+"""Real-browser test: headless Chromium opens every page of a freshly cloned lab, moves the α
+slider, waits for the figures and checks that no error box is shown; screenshots go to
+``$QML_LAB_SCREENSHOTS`` (default: tests_browser/screenshots).
+
+Run: ``python -m pytest tests_browser`` (needs Debian's chromium and ``pip install playwright``).
+"""
+import os
+import pathlib
+
+import pytest
+
+from tests_browser.lab_server import ERRORS, FIGURE, alpha_slider, browser, lab, wait_idle
+
+SHOTS = pathlib.Path(os.environ.get("QML_LAB_SCREENSHOTS", pathlib.Path(__file__).parent / "screenshots"))
+PAGES = {  # path (with a few controls in the URL, as a shared link would have) -> figures expected
+    "": 0,
+    "playground": 2,
+    "phase?runs=1&alpha_step=0.2": 1,
+    "unlearning?model=mlp&runs=1&methods=finetune": 2,
+    "landscape?models=mlp": 4,
+    "data": 1,
+    "data?dataset=xxz": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def page():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with lab() as url, browser() as tab:
+        tab.base_url = url
+        yield tab
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_renders_its_figures_without_an_error(page, path):
+    page.goto(f"{page.base_url}/{path}")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    if PAGES[path]:
+        page.wait_for_function(f"document.querySelectorAll({FIGURE!r}).length >= {PAGES[path]}", timeout=60_000)
+    page.screenshot(path=SHOTS / f"{path.split('?')[0] or 'home'}{'-' + path.split('=')[-1] if '=' in path else ''}.png",
+                    full_page=True)
+    assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+
+
+def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):
+    page.goto(f"{page.base_url}/playground?alpha=0.3")
+    wait_idle(page)
+    before = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    slider = alpha_slider(page)
+    slider.focus()
+    slider.press("ArrowRight")
+    page.wait_for_url("**alpha=0.4**", timeout=30_000)
+    wait_idle(page)
+    page.wait_for_selector(FIGURE)
+    after = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    page.screenshot(path=SHOTS / "playground-alpha-0.4.png", full_page=True)
+    assert page.locator(ERRORS).count() == 0
+    assert len(after) == 4 and after != before  # new runs at α = 0.4 replaced the α = 0.3 metrics
