@@ -8,27 +8,29 @@ from qml_core.landscape import LandscapeSpec
 from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars
 
 POISONED = (0.2, 0.3, 0.4)
-SETTINGS = {"quick": dict(epochs=15, seeds=2, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}
+SETTINGS = {"quick": dict(epochs=15, seeds=1, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}
 
 st.title("Loss landscape")
 st.caption("Poisoning sharpens the MLP's minimum (Hessian trace up by orders of magnitude); the QNN's curvature "
            "barely moves. MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring (PROTOCOL §5).")
 teacher = url_state.teacher_mode()
 with st.sidebar:
+    models = url_state.choices("models (spectra, trace ratios)", "models", ["mlp", "qnn"], ["mlp", "qnn"],
+                               format_func=LABELS.get)
     alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(POISONED), 0.3, widget=st.select_slider)
     model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     surface = url_state.toggle("3-D surface", "surface")
     preset_name, directions = "quick", "random"
     if not teacher:
         preset_name = url_state.choice("preset", "preset", list(SETTINGS), widget=st.radio, horizontal=True,
-                                       help="quick: 15 epochs, 2 seeds, 21×21 grid; paper: 50 epochs, 5 seeds, 41×41")
+                                       help="quick: 15 epochs, 1 seed, 21×21 grid; paper: 50 epochs, 5 seeds, 41×41")
         directions = url_state.choice("slice directions", "directions", ["random", "hessian"], widget=st.radio, horizontal=True,
                                       help="random: filter-normalised (MLP) or unit-RMS angles (QNN); hessian: top two eigenvectors")
 url_state.publish()
 settings = SETTINGS[preset_name]
 
 specs = [CurvatureSpec(model=m, alpha=a, seed=s, epochs=settings["epochs"])
-         for m in ("mlp", "qnn") for a in (0.0, *POISONED) for s in range(settings["seeds"])]
+         for m in models for a in (0.0, *POISONED) for s in range(settings["seeds"])]
 jobs = progress.submit([("curvature", s, f"{LABELS[s.model]} α={s.alpha} seed {s.seed}") for s in specs])
 views = [LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="interpolate", grid=settings["grid"]),
          LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="slice2d", directions=directions,

@@ -11,12 +11,15 @@ so a job starts in milliseconds instead of seconds. Each job is its own process:
 asks it to stop at its next progress report (nothing is stored) and terminates it if it does
 not within ``CANCEL_GRACE_S``.
 """
+import contextlib
 import importlib
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 import time
+import types
 from dataclasses import dataclass, field
 
 from .cache import cache_dir, lookup
@@ -121,6 +124,21 @@ def _work(job_id: str, kind: str, spec, directory: str, threads: int, events, ca
         events.put(("failed", job_id, f"{type(exc).__name__}: {exc}"))
 
 
+@contextlib.contextmanager
+def _bare_main():
+    """Hide the ``__main__`` module while a worker starts.
+
+    Streamlit installs the page script as ``__main__``, and a multiprocessing child re-runs
+    its parent's main module on start: every worker would run app.py. A bare module with no
+    file and no spec makes the child skip that step."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 class JobManager:
     """Runs jobs on at most ``max_workers`` worker processes at a time, one job per (kind, spec)."""
 
@@ -182,7 +200,12 @@ class JobManager:
                 cancel = self._ctx.Event()
                 process = self._ctx.Process(target=_work, daemon=True, args=(
                     job.key, job.kind, job.spec, self.directory, threads, self._events, cancel))
-                process.start()
+                try:
+                    with _bare_main():
+                        process.start()
+                except OSError as exc:  # no fork server (interpreter shutting down), no memory for a process
+                    job.state, job.finished, job.error = "failed", time.time(), f"could not start a worker: {exc}"
+                    continue
                 job.state, job.started, job.pid = "running", time.time(), process.pid
                 self._procs[job.key] = (process, cancel, None)
 

@@ -1,34 +1,98 @@
-"""AppTest smoke tests of every page through app.py's navigation (quick preset)."""
+"""AppTest runs of every page through app.py's navigation, with the quick preset and small
+grids: the widgets are there, nothing raises, and the expected figures appear once the
+background jobs finish."""
+import time
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
+TIMEOUT_S = 300
 
-def open_page(page: str | None = None) -> AppTest:
-    at = AppTest.from_file("../app.py", default_timeout=120).run()
+
+def open_page(page: str | None = None, **state) -> AppTest:
+    """The app on ``page`` with some controls preset (as a URL would), run once."""
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
     if page is not None:
         at.switch_page(page).run()
+    assert not at.exception, at.exception
     return at
 
 
-def test_home_page_renders():
+def settle(at: AppTest) -> AppTest:
+    """Rerun the page until its background jobs are done (in a browser the progress fragment
+    does this by itself)."""
+    deadline = time.time() + TIMEOUT_S
+    while any(b.key and b.key.startswith("cancel-") for b in at.button):
+        assert time.time() < deadline, [p.proto.text for p in at.get("progress")]
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, at.exception
+    return at
+
+
+def figure_count(at: AppTest) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def test_home_page_links_every_page():
     at = open_page()
-    assert not at.exception
     assert "quantum" in at.title[0].value
+    assert len(at.get("page_link")) == 5
 
 
-def test_playground_trains_both_models_with_the_quick_preset():
+def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_circuit():
+    at = settle(open_page("pages/playground.py"))
+    assert at.slider(key="alpha").value == 0.3
+    metrics = {m.label for m in at.metric}
+    assert metrics == {"validation accuracy (clean labels)", "train accuracy (poisoned labels)"}
+    assert len(at.metric) == 4 and all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
+    assert figure_count(at) == 2  # training curves and the poisoned samples
+    assert any("RX" in c.value for c in at.code)  # the PennyLane drawing
+    at.slider(key="alpha").set_value(0.0).run()
+    settle(at)
+    assert any("nothing is poisoned" in m.value for m in at.markdown)
+
+
+def test_playground_reports_a_bad_digit_pair_in_one_line():
     at = open_page("pages/playground.py")
-    assert not at.exception, at.exception
-    assert at.slider[0].value == 0.3
-    metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"QNN validation accuracy", "QNN train accuracy (poisoned labels)",
-                            "MLP validation accuracy", "MLP train accuracy (poisoned labels)"}
-    assert all(0.0 <= float(v) <= 1.0 for v in metrics.values())
-    at.slider[0].set_value(0.0).run()
-    assert not at.exception
-    assert len(at.get("plotly_chart")) == 1
-
-
-def test_playground_reports_a_bad_digit_pair():
-    at = open_page("pages/playground.py")
-    at.number_input[1].set_value(1).run()
+    at.number_input(key="digit_b").set_value(1).run()
     assert at.error and "two different digits" in at.error[0].value
+
+
+def test_teacher_mode_hides_the_advanced_controls():
+    at = open_page("pages/playground.py", teacher=True)
+    keys = {w.key for w in at.radio} | {w.key for w in at.number_input} | {w.key for w in at.selectbox}
+    assert "preset" not in keys and "seed" not in keys and "executor" not in keys
+    assert at.slider(key="alpha") is not None
+
+
+def test_phase_diagram_fills_in_and_estimates_both_critical_alphas():
+    at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2))
+    assert figure_count(at) == 1
+    labels = {m.label for m in at.metric}
+    assert labels == {"QNN critical α", "MLP critical α"}
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 10  # 5 α × 2 models
+
+
+def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_sweep():
+    at = settle(open_page("pages/unlearning.py", model="mlp", runs=1, methods=["finetune"], sweep_method="grad-ascent"))
+    assert figure_count(at) == 2  # trajectories and the metrics table
+    at.toggle(key="sweep").set_value(True).run()
+    settle(at)
+    assert figure_count(at) == 3  # plus the heat map
+
+
+def test_landscape_shows_spectrum_ratios_interpolation_and_slice():
+    at = settle(open_page("pages/landscape.py", models=["mlp"]))
+    assert figure_count(at) == 4
+    assert not at.warning or "Collapsed" in at.warning[0].value
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "xxz"])
+def test_data_explorer_draws_each_dataset(dataset):
+    at = open_page("pages/data.py", dataset=dataset)
+    assert figure_count(at) == 1
+    assert len(at.get("download_button")) == (1 if dataset == "mnist" else 2)
