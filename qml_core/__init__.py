@@ -27,6 +27,8 @@ _EXPORTS = {
     "CurvatureSpec": "curvature", "run_curvature": "curvature", "trace_ratios": "curvature",
     "LandscapeSpec": "landscape", "run_landscape": "landscape",
     "exact_spectrum": "hessian", "lanczos": "hessian", "hutchinson_trace": "hessian", "slq_density": "hessian",
+    "UploadData": "specs", "UploadError": "upload", "parse_upload": "upload", "save_upload": "upload",
+    "ResourceError": "resources", "estimate_bytes": "resources", "check_resources": "resources",
 }
 __all__ = sorted(_EXPORTS)
 

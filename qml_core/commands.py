@@ -7,12 +7,30 @@ import pathlib
 import sys
 import time
 
-from .specs import ExperimentSpec, SpecError, preset, require, require_int
+from .specs import ExperimentSpec, SpecError, preset
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
-DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window")
+DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "val_fraction")
 MODEL_FIELDS = ("depth", "ansatz", "executor", "hidden")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr")
+
+
+def dataset_choice(args) -> tuple[str, dict]:
+    """The dataset name and its preset options: ``--data-file`` stores the upload (once per
+    command) and selects it by digest; otherwise --dataset, default mnist."""
+    data_file = getattr(args, "data_file", None)
+    dataset = args.dataset or ("upload" if data_file is not None else "mnist")
+    if dataset != "upload":
+        if data_file is not None:
+            raise SpecError(f"--data-file applies to --dataset upload, not {dataset}")
+        return dataset, {}
+    if data_file is None:
+        raise SpecError("--dataset upload needs --data-file PATH (a .csv or .npz)")
+    if getattr(args, "digest", None) is None:
+        from .upload import save_upload_file
+
+        args.digest = save_upload_file(data_file)
+    return dataset, {"digest": args.digest}
 
 
 def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
@@ -20,11 +38,12 @@ def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
     def given(names):
         return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
-    spec = preset(args.preset, args.dataset, model)
+    dataset, options = dataset_choice(args)
+    spec = preset(args.preset, dataset, model, **options)
     data = {k: v for k, v in given(DATA_FIELDS).items() if hasattr(spec.data, k)}
     unknown = set(given(DATA_FIELDS)) - set(data)
     if unknown:
-        raise SpecError(f"--{sorted(unknown)[0].replace('_', '-')} does not apply to dataset {args.dataset}")
+        raise SpecError(f"--{sorted(unknown)[0].replace('_', '-')} does not apply to dataset {dataset}")
     model_opts = {k: v for k, v in given(MODEL_FIELDS).items() if hasattr(spec.model, k)}
     return spec.replace(data=dataclasses.replace(spec.data, **data),
                         model=dataclasses.replace(spec.model, **model_opts),
@@ -59,12 +78,13 @@ def cmd_train(args) -> int:
     from .cache import lookup
 
     spec = build_spec(args, args.model, args.attack, args.alpha)
-    check_device(args.device)
     start = time.perf_counter()
     result, was_cached = lookup("train", spec), True
     if result is None:
         from .experiment import run_experiment
+        from .resources import check_resources
 
+        check_resources(spec, args.device)  # refuse before the progress bar appears
         show, bar = epoch_bar(not args.json, spec.training.epochs)
         try:
             result, was_cached = run_experiment(spec, show, device=args.device)
@@ -112,6 +132,11 @@ def cmd_sweep(args) -> int:
     for alpha in args.alphas:
         bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
     jobs = sweep_specs(bases, args.alphas, args.runs)
+    if getattr(args, "backend", "local") == "local":  # workers on this machine share its memory
+        from .resources import check_resources
+
+        for base in bases:
+            check_resources(base, copies=min(args.jobs, len(jobs)))
     with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
         rows = run_sweep(jobs, args.jobs, lambda row: bar.update(1), *backend_options(args))
     write_rows(rows, args.out)
@@ -190,8 +215,7 @@ def cmd_unlearn_grid(args) -> int:
     grids = []
     for run in range(args.runs):
         base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
-        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs is not None else {})),
-                                  args.weights)
+        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
         results = map_with_bar(unlearn_result, specs, args, f"grid run {run}")
         grids.append(weight_grid(specs, results))
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
@@ -217,15 +241,21 @@ def curvature_result(spec):
 
 def cmd_hessian(args) -> int:
     """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
-    from .curvature import CurvatureSpec, hessian_tables
+    from .curvature import CurvatureSpec, trace_ratios
 
     check_output(args)
     alphas = sorted({0.0, *args.alphas})
-    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs is not None else {}))
+    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
             for m in args.models for a in alphas for s in range(args.runs)]
-    tables = hessian_tables(jobs, map_with_bar(curvature_result, jobs, args, "hessian"))
-    ratios = tables["trace_ratios"]
-    write_report(args.out, tables["rows"], trace_ratios=ratios, spectra=tables["spectra"])
+    results = map_with_bar(curvature_result, jobs, args, "hessian")
+    by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
+    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
+             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
+            for j, r in zip(jobs, results)]
+    ratios = trace_ratios(by_key)
+    write_report(args.out, rows, trace_ratios=ratios,
+                 spectra=[{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
+                          for j, r in zip(jobs, results)])
     for r in ratios:
         print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
               f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
@@ -280,38 +310,13 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-MAX_RUNS, MAX_JOBS = 1000, 64
-
-
 def check_output(args) -> None:
-    """Validate the options every batch command shares, before any work starts."""
+    """Validate the options every batch command shares."""
     if args.out.suffix not in (".csv", ".json"):
         raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
-    if args.out.is_dir():
-        raise SpecError(f"--out {str(args.out)!r} is a directory; name a .csv or .json file")
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError(f"--out: cannot create the directory {str(args.out.parent)!r}: {exc.strerror}") from None
-    require_int("runs", args.runs, 1, MAX_RUNS)
-    require_int("jobs", args.jobs, 1, MAX_JOBS)
-    backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
-
-
-def check_device(name: str | None) -> None:
-    """--device must be the CPU or a CUDA device this machine has (torch would fail mid-run)."""
-    if name is None:
-        return
-    import torch
-
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError, TypeError):
-        device = None
-    cuda = torch.cuda.is_available() and device is not None and device.type == "cuda" \
-        and (device.index or 0) < torch.cuda.device_count()
-    require(device is not None and (device.type == "cpu" or cuda),
-            f"device must be cpu or an available CUDA device (cuda, cuda:N), got {name!r}"
-            + ("" if torch.cuda.is_available() else "; this machine has no CUDA device"))
+    if args.runs < 1:
+        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
+    if args.jobs < 1:
+        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
 
 

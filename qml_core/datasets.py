@@ -3,8 +3,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .encoding import amplitude_encode
 from .mnist import load_mnist_pair
-from .specs import MnistData, XXZData
+from .specs import MnistData, UploadData, XXZData
+
+SPLIT_SEED = 0  # the train/validation split of an upload is a property of the data, not of a run's seed
 
 
 @dataclass(frozen=True)
@@ -22,12 +25,39 @@ class Dataset:
         return self.x_train.shape[1]
 
 
-def load_dataset(data: MnistData | XXZData) -> Dataset:
+def stratified_split(y: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices, sorted, with round(val_fraction * n_c) of each class n_c
+    in validation (at least one, and at least one left for training)."""
+    rng = np.random.default_rng(seed)
+    val = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        k = min(max(1, round(val_fraction * len(members))), len(members) - 1)
+        val.append(rng.choice(members, size=k, replace=False))
+    val = np.sort(np.concatenate(val))
+    return np.setdiff1d(np.arange(len(y)), val), val
+
+
+def load_upload_dataset(data: UploadData) -> Dataset:
+    """A stored upload, split (stratified, fixed seed) and amplitude-encoded: each row scaled
+    by its largest magnitude (same direction, no overflow in the norm), L2-normalised and
+    zero-padded to a power of two of at least 4 (2 qubits)."""
+    from .upload import load_upload
+
+    x, y, _ = load_upload(data.digest)
+    x = amplitude_encode(x / np.abs(x).max(axis=1, keepdims=True), min_width=4)
+    train, val = stratified_split(y, data.val_fraction, SPLIT_SEED)
+    return Dataset(x[train], y[train], x[val], y[val])
+
+
+def load_dataset(data: MnistData | XXZData | UploadData) -> Dataset:
     """Build the dataset that ``data`` describes (MNIST from the shipped copy; XXZ ground
-    states from the on-disk cache, computed on first use)."""
+    states from the on-disk cache, computed on first use; an upload from its stored arrays)."""
     if isinstance(data, MnistData):
         x_train, y_train, x_val, y_val, images = load_mnist_pair(data.digits, data.n_train_per_class, data.n_val)
         return Dataset(x_train, y_train, x_val, y_val, images)
+    if isinstance(data, UploadData):
+        return load_upload_dataset(data)
     from .xxz import load_xxz  # scipy's eigensolver is imported only when XXZ data is needed
 
     xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window)

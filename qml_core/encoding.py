@@ -2,12 +2,13 @@
 import numpy as np
 
 
-def amplitude_encode(features: np.ndarray) -> np.ndarray:
+def amplitude_encode(features: np.ndarray, min_width: int = 2) -> np.ndarray:
     """L2-normalise each row and zero-pad it to the next power of two.
 
-    features: (n, d) real or complex. Returns (n, 2**ceil(log2 d)) of the same kind, every row
-    of unit norm, so that it is a valid initial state of log2(width) qubits. A row of zeros has
-    no direction and is rejected.
+    features: (n, d) real or complex. Returns (n, max(2**ceil(log2 d), min_width)) of the same
+    kind, every row of unit norm, so that it is a valid initial state of log2(width) qubits
+    (``min_width`` a power of two; 4 gives the fused executor its minimum of 2 qubits). A row
+    of zeros has no direction and is rejected.
     """
     features = np.asarray(features)
     if features.ndim != 2 or features.shape[1] < 2:
@@ -15,7 +16,7 @@ def amplitude_encode(features: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(features, axis=1, keepdims=True)
     if np.any(norms == 0):
         raise ValueError("features: a row of zeros cannot be amplitude-encoded")
-    width = 1 << int(np.ceil(np.log2(features.shape[1])))
+    width = max(1 << int(np.ceil(np.log2(features.shape[1]))), min_width)
     dtype = np.complex128 if np.iscomplexobj(features) else np.float64
     out = np.zeros((features.shape[0], width), dtype=dtype)
     out[:, : features.shape[1]] = features / norms

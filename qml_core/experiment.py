@@ -11,6 +11,7 @@ from .datasets import Dataset, load_dataset
 from .encoding import classical_view
 from .models import build_model
 from .poison import Poisoned, poison
+from .resources import check_resources
 from .specs import ExperimentSpec, MLPModel
 from .train import accuracy, bce, default_device, fit
 
@@ -62,10 +63,12 @@ def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, dev
     ``train_acc``/``val_acc``/``train_loss``/``val_loss``, accuracy on the forget set
     (poisoned labels) and the retain set, ``forget`` indices, ``params`` (name -> array),
     ``n_params``, ``seconds`` (wall time of data + training) and ``code_version``.
-    progress(epoch, epochs, record) is called after every epoch.
+    progress(epoch, epochs, record) is called after every epoch. Raises ResourceError (a
+    SpecError) when the run's memory estimate exceeds what the machine has.
     """
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
+    check_resources(spec, device)  # a run the machine cannot hold is refused before any work
     prep = prepare(spec, device)
     x_train, y_train, x_val, y_val = prep.x_train, prep.y_train, prep.x_val, prep.y_val
     model = build_model(spec.model, prep.width, spec.seed, device)

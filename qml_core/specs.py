@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 ANSATZE = ("paper", "cnot-ring")
 EXECUTORS = ("fused", "default.qubit", "lightning.qubit")
 ATTACKS = ("label-flip", "feature-noise")
-DATASETS = ("mnist", "xxz")
+DATASETS = ("mnist", "xxz", "upload")
 MODELS = ("qnn", "mlp")
 PRESETS = ("paper", "quick")
 XXZ_SPINS = (6, 8, 10, 12)
@@ -30,20 +30,9 @@ def require(ok: bool, message: str) -> None:
         raise SpecError(message)
 
 
-def is_int(value) -> bool:
-    """A Python int that is not a bool (True would pass as 1, 6.0 as 6)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def require_int(name: str, value, low: int, high: int) -> None:
-    require(is_int(value) and low <= value <= high, f"{name} must be an integer in {low}..{high}, got {value!r}")
-
-
-def require_digits(digits) -> None:
-    """Two different MNIST digits."""
-    require(isinstance(digits, tuple) and len(digits) == 2 and all(is_int(d) and 0 <= d <= 9 for d in digits),
-            f"digits must be two integers in 0..9, got {digits!r}")
-    require(digits[0] != digits[1], f"digits must be two different digits, got {digits[0]} and {digits[1]}")
+    require(isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+            f"{name} must be an integer in {low}..{high}, got {value!r}")
 
 
 def require_float(name: str, value, low: float, high: float, high_open: bool = False) -> None:
@@ -79,7 +68,11 @@ class MnistData:
     name: str = field(default="mnist", init=False)
 
     def __post_init__(self):
-        require_digits(self.digits)
+        digits = self.digits
+        require(isinstance(digits, tuple) and len(digits) == 2
+                and all(isinstance(d, int) and 0 <= d <= 9 for d in digits),
+                f"digits must be two integers in 0..9, got {digits!r}")
+        require(digits[0] != digits[1], f"digits must be two different digits, got {digits[0]} and {digits[1]}")
         require_int("n_train_per_class", self.n_train_per_class, 2, 5000)
         require_int("n_val", self.n_val, 1, 2000)
 
@@ -93,9 +86,24 @@ class XXZData:
     name: str = field(default="xxz", init=False)
 
     def __post_init__(self):
-        require(is_int(self.spins) and self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
+        require(self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
         require_int("n_grid", self.n_grid, 9, 2001)
         require_float("window", self.window, 0.0, 0.5, high_open=True)
+
+
+@dataclass(frozen=True)
+class UploadData:
+    """A user's own dataset, stored by ``upload.save_upload`` and named by the SHA-256 of its
+    arrays (so no file path ever enters a spec); a stratified ``val_fraction`` is held out."""
+    digest: str
+    val_fraction: float = 0.3
+    name: str = field(default="upload", init=False)
+
+    def __post_init__(self):
+        require(isinstance(self.digest, str) and len(self.digest) == 64
+                and all(c in "0123456789abcdef" for c in self.digest),
+                f"digest must be 64 lowercase hex characters (the SHA-256 of an upload), got {self.digest!r}")
+        require_float("val_fraction", self.val_fraction, 0.1, 0.5)
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ class MLPModel:
 
     def __post_init__(self):
         require(isinstance(self.hidden, tuple) and 1 <= len(self.hidden) <= 6
-                and all(is_int(h) and 1 <= h <= 4096 for h in self.hidden),
+                and all(isinstance(h, int) and 1 <= h <= 4096 for h in self.hidden),
                 f"hidden must be 1 to 6 layer sizes in 1..4096, got {self.hidden!r}")
 
 
@@ -143,7 +151,7 @@ class ExperimentSpec(Keyed):
 
     The seed draws the poison set and the initialisation (a fresh pair for every seed, §2).
     """
-    data: MnistData | XXZData = MnistData()
+    data: MnistData | XXZData | UploadData = MnistData()
     model: QNNModel | MLPModel = QNNModel()
     training: Training = Training()
     attack: str = "label-flip"
@@ -151,38 +159,32 @@ class ExperimentSpec(Keyed):
     seed: int = 0
 
     def __post_init__(self):
-        require(isinstance(self.data, (MnistData, XXZData)), f"data must be one of {DATASETS}")
+        require(isinstance(self.data, (MnistData, XXZData, UploadData)), f"data must be one of {DATASETS}")
         require(isinstance(self.model, (QNNModel, MLPModel)), f"model must be one of {MODELS}")
         require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
 
 
-DATA_SPECS = {"mnist": MnistData, "xxz": XXZData}
-
-
-def check_data_options(dataset: str, options: dict) -> None:
-    """Every option must be a field of the dataset's spec; a SpecError names the first that is not."""
-    allowed = [f.name for f in dataclasses.fields(DATA_SPECS[dataset]) if f.init]
-    unknown = sorted(set(options) - set(allowed))
-    require(not unknown, f"{unknown[0] if unknown else ''} is not a setting of dataset {dataset} "
-                         f"(its settings: {', '.join(allowed)})")
-
-
 def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options) -> ExperimentSpec:
     """The settings of PROTOCOL §3 (``paper``) or a seconds-long demo (``quick``).
 
-    ``data_options`` override dataset fields (``digits``, ``spins``…). Attack, alpha and seed
-    keep their defaults; set them with ``spec.replace``.
+    ``data_options`` override dataset fields (``digits``, ``spins``…); ``upload`` needs
+    ``digest=`` and gets the MNIST settings. Attack, alpha and seed keep their defaults; set
+    them with ``spec.replace``.
     """
     require(name in PRESETS, f"preset must be one of {PRESETS}, got {name!r}")
     require(dataset in DATASETS, f"dataset must be one of {DATASETS}, got {dataset!r}")
     require(model in MODELS, f"model must be one of {MODELS}, got {model!r}")
-    check_data_options(dataset, data_options)
     paper = name == "paper"
-    if dataset == "mnist":
-        sizes = {} if paper else {"n_train_per_class": 50, "n_val": 200}
-        data = MnistData(**{**sizes, **data_options})
+    if dataset in ("mnist", "upload"):
+        if dataset == "upload":
+            require("digest" in data_options, "dataset upload needs the digest of a stored upload "
+                    "(CLI: --data-file PATH stores one)")
+            data = UploadData(**data_options)
+        else:
+            sizes = {} if paper else {"n_train_per_class": 50, "n_val": 200}
+            data = MnistData(**{**sizes, **data_options})
         qnn, mlp = (6, Training(100, 256, 0.005)), (Training(100, 256, 0.005) if paper else Training(30, 32, 0.005))
     else:
         data = XXZData(**{"spins": 12 if paper else 6, **data_options})
