@@ -2,9 +2,12 @@
 (everything the app can do, headless; the commands themselves are in ``commands.py``).
 
 User errors (a bad value, an unknown name) print one line ``error: ...`` and exit with 2;
-a run that diverges prints its reason and exits with 1. Never a traceback for either.
+a run that diverges prints its reason and exits with 1. Never a traceback: anything unexpected
+prints one ``error: internal error ...`` line and exits with 1 (``QML_LAB_DEBUG=1`` re-raises it).
 """
 import argparse
+import math
+import os
 import pathlib
 import sys
 
@@ -33,16 +36,26 @@ def int_tuple(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+MAX_VALUES = 201  # a longer list or range of alphas / weights is a typo, not a sweep
+
+
 def float_list(text: str) -> list[float]:
-    """'0,0.1,0.5' or a range 'start:stop:step' (stop included)."""
+    """'0,0.1,0.5' or a range 'start:stop:step' (stop included): 1..MAX_VALUES finite numbers."""
     try:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
-            n = int(round((stop - start) / step)) + 1
-            return [round(start + i * step, 10) for i in range(n)]
-        return [float(v) for v in text.split(",")]
+            steps = (stop - start) / step if step else math.nan
+            if not -1e-9 <= steps <= MAX_VALUES:  # also NaN: a zero or infinite step, infinite ends
+                raise ValueError
+            values = [round(start + i * step, 10) for i in range(int(round(steps)) + 1)]
+        else:
+            values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers 'a,b,c' or 'start:stop:step', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected numbers 'a,b,c' or 'start:stop:step' (a nonzero step from start "
+                                         f"towards stop), got {text!r}") from None
+    if len(values) > MAX_VALUES or not all(map(math.isfinite, values)):
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_VALUES} finite numbers, got {text!r}")
+    return values
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,4 +202,11 @@ def main(argv=None) -> int:
         if isinstance(exc, (TrainingDiverged, ValueError, BackendError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        raise
+        if isinstance(exc, OSError):  # a file that cannot be written, a full disk
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if os.environ.get("QML_LAB_DEBUG"):
+            raise
+        print(f"error: internal error, please report it: {type(exc).__name__}: {exc} "
+              "(QML_LAB_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1

@@ -7,7 +7,7 @@ import pathlib
 import sys
 import time
 
-from .specs import ExperimentSpec, SpecError, preset
+from .specs import ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "val_fraction")
@@ -78,6 +78,7 @@ def cmd_train(args) -> int:
     from .cache import lookup
 
     spec = build_spec(args, args.model, args.attack, args.alpha)
+    check_device(args.device)
     start = time.perf_counter()
     result, was_cached = lookup("train", spec), True
     if result is None:
@@ -215,7 +216,8 @@ def cmd_unlearn_grid(args) -> int:
     grids = []
     for run in range(args.runs):
         base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
-        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs else {})), args.weights)
+        specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs is not None else {})),
+                                  args.weights)
         results = map_with_bar(unlearn_result, specs, args, f"grid run {run}")
         grids.append(weight_grid(specs, results))
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
@@ -241,21 +243,15 @@ def curvature_result(spec):
 
 def cmd_hessian(args) -> int:
     """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
-    from .curvature import CurvatureSpec, trace_ratios
+    from .curvature import CurvatureSpec, hessian_tables
 
     check_output(args)
     alphas = sorted({0.0, *args.alphas})
-    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs else {}))
+    jobs = [CurvatureSpec(model=m, alpha=a, seed=s, **({"epochs": args.epochs} if args.epochs is not None else {}))
             for m in args.models for a in alphas for s in range(args.runs)]
-    results = map_with_bar(curvature_result, jobs, args, "hessian")
-    by_key = {(j.model, j.alpha, j.seed): r for j, r in zip(jobs, results)}
-    rows = [{"model": j.model, "alpha": j.alpha, "seed": j.seed,
-             **{k: r[k] for k in ("trace", "max", "min", "collapsed", "train_acc", "test_acc", "n_params", "seconds")}}
-            for j, r in zip(jobs, results)]
-    ratios = trace_ratios(by_key)
-    write_report(args.out, rows, trace_ratios=ratios,
-                 spectra=[{"model": j.model, "alpha": j.alpha, "seed": j.seed, "eigenvalues": r["eigenvalues"].tolist()}
-                          for j, r in zip(jobs, results)])
+    tables = hessian_tables(jobs, map_with_bar(curvature_result, jobs, args, "hessian"))
+    ratios = tables["trace_ratios"]
+    write_report(args.out, tables["rows"], trace_ratios=ratios, spectra=tables["spectra"])
     for r in ratios:
         print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
               f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
@@ -310,13 +306,38 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+MAX_RUNS, MAX_JOBS = 1000, 64
+
+
 def check_output(args) -> None:
-    """Validate the options every batch command shares."""
+    """Validate the options every batch command shares, before any work starts."""
     if args.out.suffix not in (".csv", ".json"):
         raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
-    if args.runs < 1:
-        raise SpecError(f"runs must be an integer >= 1, got {args.runs}")
-    if args.jobs < 1:
-        raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
+    if args.out.is_dir():
+        raise SpecError(f"--out {str(args.out)!r} is a directory; name a .csv or .json file")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError(f"--out: cannot create the directory {str(args.out.parent)!r}: {exc.strerror}") from None
+    require_int("runs", args.runs, 1, MAX_RUNS)
+    require_int("jobs", args.jobs, 1, MAX_JOBS)
+    backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
+
+
+def check_device(name: str | None) -> None:
+    """--device must be the CPU or a CUDA device this machine has (torch would fail mid-run)."""
+    if name is None:
+        return
+    import torch
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        device = None
+    cuda = torch.cuda.is_available() and device is not None and device.type == "cuda" \
+        and (device.index or 0) < torch.cuda.device_count()
+    require(device is not None and (device.type == "cpu" or cuda),
+            f"device must be cpu or an available CUDA device (cuda, cuda:N), got {name!r}"
+            + ("" if torch.cuda.is_available() else "; this machine has no CUDA device"))
 
 

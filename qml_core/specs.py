@@ -30,9 +30,20 @@ def require(ok: bool, message: str) -> None:
         raise SpecError(message)
 
 
+def is_int(value) -> bool:
+    """A Python int that is not a bool (True would pass as 1, 6.0 as 6)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def require_int(name: str, value, low: int, high: int) -> None:
-    require(isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
-            f"{name} must be an integer in {low}..{high}, got {value!r}")
+    require(is_int(value) and low <= value <= high, f"{name} must be an integer in {low}..{high}, got {value!r}")
+
+
+def require_digits(digits) -> None:
+    """Two different MNIST digits."""
+    require(isinstance(digits, tuple) and len(digits) == 2 and all(is_int(d) and 0 <= d <= 9 for d in digits),
+            f"digits must be two integers in 0..9, got {digits!r}")
+    require(digits[0] != digits[1], f"digits must be two different digits, got {digits[0]} and {digits[1]}")
 
 
 def require_float(name: str, value, low: float, high: float, high_open: bool = False) -> None:
@@ -68,11 +79,7 @@ class MnistData:
     name: str = field(default="mnist", init=False)
 
     def __post_init__(self):
-        digits = self.digits
-        require(isinstance(digits, tuple) and len(digits) == 2
-                and all(isinstance(d, int) and 0 <= d <= 9 for d in digits),
-                f"digits must be two integers in 0..9, got {digits!r}")
-        require(digits[0] != digits[1], f"digits must be two different digits, got {digits[0]} and {digits[1]}")
+        require_digits(self.digits)
         require_int("n_train_per_class", self.n_train_per_class, 2, 5000)
         require_int("n_val", self.n_val, 1, 2000)
 
@@ -86,7 +93,7 @@ class XXZData:
     name: str = field(default="xxz", init=False)
 
     def __post_init__(self):
-        require(self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
+        require(is_int(self.spins) and self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
         require_int("n_grid", self.n_grid, 9, 2001)
         require_float("window", self.window, 0.0, 0.5, high_open=True)
 
@@ -128,7 +135,7 @@ class MLPModel:
 
     def __post_init__(self):
         require(isinstance(self.hidden, tuple) and 1 <= len(self.hidden) <= 6
-                and all(isinstance(h, int) and 1 <= h <= 4096 for h in self.hidden),
+                and all(is_int(h) and 1 <= h <= 4096 for h in self.hidden),
                 f"hidden must be 1 to 6 layer sizes in 1..4096, got {self.hidden!r}")
 
 
@@ -161,9 +168,21 @@ class ExperimentSpec(Keyed):
     def __post_init__(self):
         require(isinstance(self.data, (MnistData, XXZData, UploadData)), f"data must be one of {DATASETS}")
         require(isinstance(self.model, (QNNModel, MLPModel)), f"model must be one of {MODELS}")
+        require(isinstance(self.training, Training), f"training must be a Training(epochs, batch_size, lr), got {self.training!r}")
         require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
+
+
+DATA_SPECS = {"mnist": MnistData, "xxz": XXZData}
+
+
+def check_data_options(dataset: str, options: dict) -> None:
+    """Every option must be a field of the dataset's spec; a SpecError names the first that is not."""
+    allowed = [f.name for f in dataclasses.fields(DATA_SPECS[dataset]) if f.init]
+    unknown = sorted(set(options) - set(allowed))
+    require(not unknown, f"{unknown[0] if unknown else ''} is not a setting of dataset {dataset} "
+                         f"(its settings: {', '.join(allowed)})")
 
 
 def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options) -> ExperimentSpec:
@@ -176,6 +195,7 @@ def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options
     require(name in PRESETS, f"preset must be one of {PRESETS}, got {name!r}")
     require(dataset in DATASETS, f"dataset must be one of {DATASETS}, got {dataset!r}")
     require(model in MODELS, f"model must be one of {MODELS}, got {model!r}")
+    check_data_options(dataset, data_options)
     paper = name == "paper"
     if dataset in ("mnist", "upload"):
         if dataset == "upload":

@@ -74,6 +74,7 @@ def test_bad_values_found_by_fuzzing_are_one_line_naming_the_option(argv, needle
     (lambda: UnlearnSpec(ExperimentSpec(), method=["scrub"]), "method must be one of"),  # TypeError: unhashable
     (lambda: CurvatureSpec(digits=b"19"), "digits must be two integers"),  # accepted, then no key (bytes)
     (lambda: CurvatureSpec(digits=(3, 3)), "digits must be two different digits"),  # accepted
+    (lambda: ExperimentSpec(training=b""), "training must be a Training"),  # accepted, then no key
 ])
 def test_spec_values_found_by_fuzzing_raise_spec_errors(make, match):
     with pytest.raises(specs.SpecError, match=match):
