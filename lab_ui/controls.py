@@ -3,12 +3,25 @@ import streamlit as st
 
 from lab_ui import url_state
 
-DATASET_NAMES = {"mnist": "MNIST digits", "xxz": "XXZ ground states"}
+DATASET_NAMES = {"mnist": "MNIST digits", "xxz": "XXZ ground states", "upload": "your uploaded data"}
+HEX = set("0123456789abcdef")
+
+
+def upload_digest() -> str:
+    """The digest of this session's upload ("" if none), kept in the URL like every control
+    (a digest names stored arrays; it is never a path)."""
+    return url_state.seed("upload", "", lambda v: v == "" or (len(v) == 64 and set(v) <= HEX))
 
 
 def dataset_controls() -> tuple[str, dict]:
-    """(dataset, data options for ``preset``) from the sidebar: a digit pair or a chain length."""
-    dataset = url_state.choice("dataset", "dataset", list(DATASET_NAMES), format_func=DATASET_NAMES.get)
+    """(dataset, data options for ``preset``) from the sidebar: a digit pair, a chain length,
+    or the digest of an upload (offered once one was made on the Data explorer page)."""
+    digest = upload_digest()
+    names = [n for n in DATASET_NAMES if n != "upload" or digest]
+    dataset = url_state.choice("dataset", "dataset", names, format_func=DATASET_NAMES.get)
+    if dataset == "upload":
+        st.caption(f"upload {digest[:12]}…")
+        return dataset, {"digest": digest}
     if dataset == "mnist":
         first, second = st.columns(2)
         with first:

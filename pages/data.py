@@ -2,10 +2,23 @@
 import streamlit as st
 
 from lab_ui import controls, downloads, url_state
-from qml_core.explore import mnist_samples, xxz_overview
-from qml_core.plots import image_grid, xxz_overview as xxz_figure
+from qml_core.explore import mnist_samples, upload_overview, xxz_overview
+from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure
+from qml_core.specs import SpecError
+from qml_core.upload import MAX_BYTES, save_upload
 
 st.title("Data explorer")
+with st.expander("Upload your own data: a .csv or .npz of features and binary labels"):
+    st.caption(f"CSV: numeric feature columns and a label column (named `label` or `y`, else the last). NPZ: arrays "
+               f"`x` (samples × features) and `y`, read without pickles. At most {MAX_BYTES // 2 ** 20} MB, "
+               "2..4096 features, exactly two classes with at least 5 samples each, finite values.")
+    uploaded = st.file_uploader("data file", type=["csv", "npz"], label_visibility="collapsed")
+    if uploaded is not None:
+        try:
+            st.session_state["upload"] = save_upload(uploaded.name, uploaded.getvalue())
+            st.session_state["dataset"] = "upload"
+        except SpecError as exc:
+            st.error(str(exc))
 with st.sidebar:
     dataset, options = controls.dataset_controls()
 url_state.publish()
@@ -20,6 +33,17 @@ if dataset == "mnist":
         st.stop()
     st.plotly_chart(image_grid(samples["images"], samples["labels"]), key="mnist")
     downloads.buttons("mnist-samples", samples)
+elif dataset == "upload":
+    try:
+        overview = upload_overview(options["digest"])
+    except SpecError as exc:
+        st.error(str(exc))
+        st.stop()
+    st.success(f"{overview['n']} samples × {overview['features']} features, classes {overview['classes'][0]} (label 0) "
+               f"and {overview['classes'][1]} (label 1), {overview['counts'][0]} and {overview['counts'][1]} samples; "
+               f"amplitude-encoded on {overview['qubits']} qubits. It is now offered as a dataset on the other pages.")
+    st.plotly_chart(upload_figure(overview), key="upload")
+    downloads.buttons("upload-overview", overview)
 else:
     with st.spinner(f"Ground states of the N = {options['spins']} chain (exact diagonalisation, cached on disk)…"):
         overview = xxz_overview(options["spins"])

@@ -16,7 +16,7 @@ st.caption("Remove the flipped labels' influence: fine-tuning and SCRUB start fr
            "retraining starts from scratch on the clean retain set and is the reference.")
 teacher = url_state.teacher_mode()
 with st.sidebar:
-    dataset = url_state.choice("dataset", "dataset", ["mnist", "xxz"], format_func=controls.DATASET_NAMES.get)
+    dataset, options = controls.dataset_controls()
     model = url_state.choice("model", "model", ["qnn", "mlp"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     methods = url_state.choices("methods (retraining is always shown)", "methods", [m for m in METHODS if m != "retrain"],
                                 [m for m in PAPER_METHODS if m != "retrain"])
@@ -31,7 +31,7 @@ with st.sidebar:
 url_state.publish()
 
 try:
-    specs = unlearn_specs(preset_name, dataset, model, methods, float(alpha), int(runs), int(seed))
+    specs = unlearn_specs(preset_name, dataset, model, methods, float(alpha), int(runs), int(seed), options)
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
@@ -58,7 +58,7 @@ st.caption(f"Final validation accuracy over the forget weight w_fo{' and the ret
 run_sweep = url_state.toggle("run the weight sweep", "sweep")
 url_state.publish()
 if run_sweep:
-    grid_specs = weight_grid_specs(unlearn_preset(preset_name, dataset, model, sweep_method, float(alpha), seed=int(seed)), weights)
+    grid_specs = weight_grid_specs(unlearn_preset(preset_name, dataset, model, sweep_method, float(alpha), seed=int(seed), **options), weights)
     grid_jobs = progress.submit([("unlearn", s, f"w_kl={s.w_kl} w_fo={s.w_fo}") for s in grid_specs])
     progress.follow(grid_jobs, "sweep")
     grid_results = progress.results(grid_jobs)

@@ -72,3 +72,17 @@ def xxz_overview(spins: int, n_grid: int = 161) -> dict:
     role = np.where(xxz.train_mask, "train", np.where(xxz.val_mask, "validation", "window"))
     return {"spins": spins, "delta": xxz.deltas.tolist(), "gap": xxz.gaps.tolist(), "zz": xxz.zz.tolist(),
             "xx": xxz.xx.tolist(), "label": xxz.labels.tolist(), "role": role.tolist()}
+
+
+def upload_overview(digest: str) -> dict:
+    """A stored upload at a glance: size, classes and their counts, qubits after encoding,
+    and its first two principal components (the scatter the data page draws)."""
+    from .upload import load_upload
+
+    x, y, classes = load_upload(digest)
+    centred = x - x.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred[:2000], full_matrices=False)
+    pcs = centred @ vt[:2].T if len(vt) >= 2 else np.column_stack([centred[:, 0], np.zeros(len(x))])
+    return {"n": len(x), "features": x.shape[1], "classes": list(classes), "counts": np.bincount(y, minlength=2).tolist(),
+            "qubits": max(2, int(np.ceil(np.log2(x.shape[1])))), "pc1": pcs[:, 0].tolist(), "pc2": pcs[:, 1].tolist(),
+            "label": y.tolist()}

@@ -99,13 +99,18 @@ def job_key(kind: str, spec) -> str:
     return f"{kind}:{spec.key()}"
 
 
-def _work(job_id: str, kind: str, spec, directory: str, threads: int, events, cancel) -> None:
-    """Worker process body: run the cached task, reporting progress and the outcome on ``events``."""
+LAB_ENV = ("QML_LAB_DATA",)  # the parent's settings a worker needs besides the cache directory
+
+
+def _work(job_id: str, kind: str, spec, env: dict, threads: int, events, cancel) -> None:
+    """Worker process body: run the cached task, reporting progress and the outcome on ``events``.
+    ``env``: the lab's environment variables as the parent has them now (the fork server's
+    copy dates from its start)."""
     import torch
 
     from .train import Cancelled
 
-    os.environ["QML_LAB_CACHE"] = directory
+    os.environ.update(env)
     torch.set_num_threads(threads)
 
     def progress(done: int, total: int, record: dict) -> None:
@@ -199,7 +204,7 @@ class JobManager:
             if job.state == "queued":
                 cancel = self._ctx.Event()
                 process = self._ctx.Process(target=_work, daemon=True, args=(
-                    job.key, job.kind, job.spec, self.directory, threads, self._events, cancel))
+                    job.key, job.kind, job.spec, self._worker_env(), threads, self._events, cancel))
                 try:
                     with _bare_main():
                         process.start()
@@ -208,6 +213,9 @@ class JobManager:
                     continue
                 job.state, job.started, job.pid = "running", time.time(), process.pid
                 self._procs[job.key] = (process, cancel, None)
+
+    def _worker_env(self) -> dict:
+        return {"QML_LAB_CACHE": self.directory, **{k: os.environ[k] for k in LAB_ENV if k in os.environ}}
 
     def _finish(self, key: str, state: str, **fields) -> None:
         job = self._jobs.get(key)

@@ -211,3 +211,14 @@ def xxz_overview(overview: dict) -> go.Figure:
     fig.update_xaxes(title_text="Δ")
     fig.update_layout(height=380, title=f"XXZ chain, N = {overview['spins']}", margin=dict(t=60, b=40))
     return fig
+
+
+def upload_figure(overview: dict) -> go.Figure:
+    """An upload's samples on their first two principal components, coloured by class."""
+    fig = go.Figure()
+    for label, color in ((0, "#1f77b4"), (1, "#d62728")):
+        idx = [i for i, v in enumerate(overview["label"]) if v == label]
+        fig.add_trace(go.Scattergl(x=[overview["pc1"][i] for i in idx], y=[overview["pc2"][i] for i in idx], mode="markers",
+                                   marker=dict(color=color, size=5, opacity=0.6), name=f"{overview['classes'][label]} (label {label})"))
+    fig.update_layout(xaxis_title="principal component 1", yaxis_title="principal component 2", height=420)
+    return fig

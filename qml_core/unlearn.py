@@ -156,10 +156,11 @@ PAPER_METHODS = ("retrain", "finetune", "scrub", "grad-ascent")
 
 
 def unlearn_preset(name: str, dataset: str, model: str, method: str = "finetune", alpha: float = 0.3,
-                   seed: int = 0) -> UnlearnSpec:
+                   seed: int = 0, **data_options) -> UnlearnSpec:
     """PROTOCOL §4 (``paper``) or a seconds-long demo (``quick``): label flipping at α, the
-    poisoned model's training and the unlearning optimiser of that section."""
-    base = preset(name, dataset, model).replace(attack="label-flip", alpha=alpha, seed=seed)
+    poisoned model's training and the unlearning optimiser of that section; ``data_options``
+    as for ``preset`` (digit pair, chain length, upload digest)."""
+    base = preset(name, dataset, model, **data_options).replace(attack="label-flip", alpha=alpha, seed=seed)
     paper, mnist = name == "paper", dataset == "mnist"
     if model == "mlp" and paper:
         hidden, training = ((16, 4), Training(100, 128, 0.01)) if mnist else ((64, 16), Training(400, 32, 0.01))

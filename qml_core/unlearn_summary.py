@@ -9,10 +9,12 @@ SLACK = 0.01
 
 
 def unlearn_specs(preset_name: str, dataset: str, model: str, methods: list[str], alpha: float, runs: int,
-                  seed: int = 0, **overrides) -> list[tuple[str, int, UnlearnSpec]]:
+                  seed: int = 0, data_options: dict | None = None, **overrides) -> list[tuple[str, int, UnlearnSpec]]:
     """(method, run, spec) for retraining (always: it is the reference) and every requested
-    method, for runs 0..runs-1 (run r uses seed + r); ``overrides`` set UnlearnSpec fields."""
-    return [(m, run, unlearn_preset(preset_name, dataset, model, m, alpha, seed=seed + run).replace(**overrides))
+    method, for runs 0..runs-1 (run r uses seed + r); ``data_options`` as for ``preset``,
+    ``overrides`` set UnlearnSpec fields."""
+    return [(m, run, unlearn_preset(preset_name, dataset, model, m, alpha, seed=seed + run, **(data_options or {}))
+             .replace(**overrides))
             for run in range(runs) for m in dict.fromkeys(["retrain", *methods])]
 
 

@@ -3,6 +3,7 @@ grids: the widgets are there, nothing raises, and the expected figures appear on
 background jobs finish."""
 import time
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -96,3 +97,17 @@ def test_data_explorer_draws_each_dataset(dataset):
     at = open_page("pages/data.py", dataset=dataset)
     assert figure_count(at) == 1
     assert len(at.get("download_button")) == (1 if dataset == "mnist" else 2)
+
+
+def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):
+    from qml_core.upload import save_upload
+
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 6))
+    csv = "\n".join(",".join(f"{v:.6f}" for v in (*row, row[0] > 0)) for row in x).encode()
+    digest = save_upload("mine.csv", csv)
+    overview = open_page("pages/data.py", upload=digest, dataset="upload")
+    assert "60 samples × 6 features" in overview.success[0].value and figure_count(overview) == 1
+    at = settle(open_page("pages/playground.py", upload=digest, dataset="upload"))
+    assert len(at.metric) == 4 and not at.error
