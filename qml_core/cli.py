@@ -184,29 +184,31 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_line(message) -> str:
+    """``error: message`` as one line: control characters that a value may carry (a newline, a
+    terminal escape) are shown escaped."""
+    return "error: " + "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
+
+
 def main(argv=None) -> int:
     try:
         args = make_parser().parse_args(argv)
         return args.func(args)
     except (UsageError, SpecError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished runs are in the cache; run the same command again to resume", file=sys.stderr)
         return 130
-    except Exception as exc:  # a failed run (divergence, bad data): one line, not a traceback
+    except Exception as exc:  # a failed run (divergence, bad data, a file that cannot be written): one line
+        from .backends import BackendError
         from .train import TrainingDiverged
 
-        from .backends import BackendError
-
-        if isinstance(exc, (TrainingDiverged, ValueError, BackendError)):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        if isinstance(exc, OSError):  # a file that cannot be written, a full disk
-            print(f"error: {exc}", file=sys.stderr)
+        if isinstance(exc, (TrainingDiverged, ValueError, BackendError, OSError)):
+            print(error_line(exc), file=sys.stderr)
             return 1
         if os.environ.get("QML_LAB_DEBUG"):
             raise
-        print(f"error: internal error, please report it: {type(exc).__name__}: {exc} "
-              "(QML_LAB_DEBUG=1 shows the traceback)", file=sys.stderr)
+        print(error_line(f"internal error, please report it: {type(exc).__name__}: {exc} "
+                         "(QML_LAB_DEBUG=1 shows the traceback)"), file=sys.stderr)
         return 1

@@ -55,6 +55,7 @@ def test_command_lines_exit_cleanly(fuzz_dir):
     (["hessian", "--epochs", "0"], "epochs"),  # silently ignored
     (["unlearn-grid", "--epochs", "0"], "epochs"),  # silently ignored
     (["unlearn-grid", "--weights", "0:1:0.001"], "--weights"),
+    (["train", "stray\nline\x1b[2J"], "stray\\nline\\x1b[2J"),  # two error lines, a terminal escape
 ])
 def test_bad_values_found_by_fuzzing_are_one_line_naming_the_option(argv, needle, fuzz_dir, capsys):
     if "--out" not in argv and argv[0] != "train":
