@@ -52,7 +52,8 @@ def unlearning_figures(unlearning: dict) -> list[tuple[str, go.Figure]]:
         title = f"Unlearning, {name}: validation accuracy per epoch (mean ± std over runs)"
         out.append((title, titled(plots.unlearning_trajectories(group["trajectories"], "val_acc"), title)))
         title = f"Unlearning, {name}: final metrics (mean ± std over runs)"
-        out.append((title, titled(plots.metrics_table(group["summary"]), title)))
+        table = plots.metrics_table(group["summary"]).update_layout(height=140 + 32 * len(group["summary"]))
+        out.append((title, titled(table, title)))
     title = "Unlearning: final validation accuracy, every method against retraining"
     out.append((title, titled(unlearning_final_bars(unlearning), title)))
     return out
