@@ -122,6 +122,19 @@ def _dask(func: Callable, items: list, n_jobs: int, address: str | None):
             yield future.result()
 
 
+def check_reachable(address: str, what: str) -> None:
+    """Raise BackendError unless a TCP connection to ``address`` ("host:port", optionally
+    "scheme://host:port") opens within CONNECT_TIMEOUT_S: Ray itself retries for minutes."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError, TypeError) as exc:
+        raise BackendError(f"cannot reach the {what} at {address}: {exc}") from None
+
+
 def _ray(func: Callable, items: list, n_jobs: int, address: str | None):
     """(index, output, entries) as jobs finish on Ray: the cluster at ``address``, the one this
     process is already connected to, or a local one with n_jobs CPUs."""
@@ -131,6 +144,8 @@ def _ray(func: Callable, items: list, n_jobs: int, address: str | None):
         raise BackendError("the ray backend needs ray: pip install 'ray[default]'") from None
     started = not ray.is_initialized()
     if started:
+        if address not in (None, "auto"):
+            check_reachable(address, "Ray cluster")
         try:
             ray.init(address=address, **({} if address else {"num_cpus": n_jobs}),
                      include_dashboard=False, log_to_driver=False)

@@ -89,6 +89,15 @@ def test_unreachable_dask_scheduler_is_one_line(monkeypatch, capsys):
     assert code == 1 and len(err) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err[0]
 
 
+def test_unreachable_ray_cluster_is_one_line(monkeypatch, capsys):
+    pytest.importorskip("ray")
+    monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)
+    code = main(["sweep", "--preset", "quick", "--alphas", "0", "--runs", "1", "--out", "x.csv", "--quiet",
+                 "--backend", "ray", "--address", "127.0.0.1:9"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "cannot reach the Ray cluster at 127.0.0.1:9" in err[0]
+
+
 def test_scheduler_needs_the_dask_backend(capsys):
     assert main(["sweep", "--out", "x.csv", "--scheduler", "tcp://h:8786"]) == 2
     assert "--scheduler applies to --backend dask" in capsys.readouterr().err
