@@ -72,7 +72,8 @@ def metrics_table(summary: list[dict]) -> go.Figure:
     cells = [[e["method"] for e in summary]] + [[fmt(e, c) for e in summary] for c in columns]
     cells.append([", ".join(map(str, e.get("epochs_to_match", []))) for e in summary])
     header = ["method", *columns, "epochs to match retrain"]
-    return go.Figure(go.Table(header=dict(values=header), cells=dict(values=cells)))
+    fig = go.Figure(go.Table(header=dict(values=header), cells=dict(values=cells)))
+    return fig.update_layout(height=140 + 32 * len(summary), margin=dict(t=10, b=10, l=0, r=0))  # room for a title
 
 
 def hessian_spectrum(spectra: list[dict]) -> go.Figure:

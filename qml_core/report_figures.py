@@ -52,8 +52,7 @@ def unlearning_figures(unlearning: dict) -> list[tuple[str, go.Figure]]:
         title = f"Unlearning, {name}: validation accuracy per epoch (mean ± std over runs)"
         out.append((title, titled(plots.unlearning_trajectories(group["trajectories"], "val_acc"), title)))
         title = f"Unlearning, {name}: final metrics (mean ± std over runs)"
-        table = plots.metrics_table(group["summary"]).update_layout(height=140 + 32 * len(group["summary"]))
-        out.append((title, titled(table, title)))
+        out.append((title, titled(plots.metrics_table(group["summary"]), title)))
     title = "Unlearning: final validation accuracy, every method against retraining"
     out.append((title, titled(unlearning_final_bars(unlearning), title)))
     return out
