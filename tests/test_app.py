@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-TIMEOUT_S = 300
+TIMEOUT_S = 900  # generous: a CI machine may be slow; the landscape page computes exact Hessians
 
 
 def open_page(page: str | None = None, **state) -> AppTest:

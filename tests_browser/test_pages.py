@@ -35,7 +35,7 @@ def page():
 def test_every_page_renders_its_figures_without_an_error(page, path):
     page.goto(f"{page.base_url}/{path}")
     page.wait_for_selector("h1", timeout=60_000)
-    wait_idle(page)
+    wait_idle(page, timeout_s=900)  # the landscape's exact 8221 × 8221 MLP Hessians take a while on 2 cores
     if PAGES[path]:
         page.wait_for_function(f"document.querySelectorAll({FIGURE!r}).length >= {PAGES[path]}", timeout=60_000)
     page.screenshot(path=SHOTS / f"{path.split('?')[0] or 'home'}{'-' + path.split('=')[-1] if '=' in path else ''}.png",
