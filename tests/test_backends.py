@@ -43,31 +43,27 @@ def test_unknown_backend_is_an_error():
         parallel_map(abs, [1], backend="spark")
 
 
-def remote_sweep_matches_local(monkeypatch, tmp_path, jobs, backend, address, start=None):
-    """Workers write their own cache; the client stores what it lacks in its cache; a local
-    recomputation in a third, empty cache gives the same rows."""
-    use_cache(monkeypatch, tmp_path / "workers")
-    cluster = start() if start is not None else None  # workers inherit the environment now
+def remote_sweep_matches_local(monkeypatch, tmp_path, jobs, backend, address) -> None:
+    """The workers (started with QML_LAB_CACHE = tmp_path/workers) write their own cache; the
+    client stores what it lacks in its cache; a local recomputation in a third, empty cache
+    gives the same rows."""
     use_cache(monkeypatch, tmp_path / "client")
     done = []
-    remote = run_sweep(jobs, 2, done.append, backend, address or (cluster and cluster.scheduler_address))
+    remote = run_sweep(jobs, 2, done.append, backend, address)
     assert len(done) == len(jobs) and all(not r["cached"] for r in remote)
     assert all(cache.lookup("train", spec) is not None for _, spec in jobs)  # resumable on the client
     use_cache(monkeypatch, tmp_path / "local")
     local = run_sweep(jobs, 1)
     assert all(not r["cached"] for r in local)
     assert same_rows(remote, local)
-    return cluster
 
 
 def test_dask_local_cluster_gives_the_local_rows(monkeypatch, tmp_path, tiny_qnn_spec, tiny_mlp_spec):
     distributed = pytest.importorskip("distributed")
-
-    def start():
-        return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-
-    cluster = remote_sweep_matches_local(monkeypatch, tmp_path, tiny_jobs(tiny_qnn_spec, tiny_mlp_spec), "dask", None, start)
-    cluster.close()
+    use_cache(monkeypatch, tmp_path / "workers")  # the worker processes inherit the environment
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote_sweep_matches_local(monkeypatch, tmp_path, tiny_jobs(tiny_qnn_spec, tiny_mlp_spec), "dask",
+                                   cluster.scheduler_address)
 
 
 def test_ray_local_gives_the_local_rows(monkeypatch, tmp_path, tiny_qnn_spec, tiny_mlp_spec):
