@@ -174,7 +174,7 @@ class ExperimentSpec(Keyed):
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
 
 
-DATA_SPECS = {"mnist": MnistData, "xxz": XXZData}
+DATA_SPECS = {"mnist": MnistData, "xxz": XXZData, "upload": UploadData}
 
 
 def check_data_options(dataset: str, options: dict) -> None:
