@@ -2,9 +2,12 @@
 raw data beside it, and a second run answered from the cache."""
 import csv
 import json
+import os
+import pathlib
 import re
+import subprocess
+import sys
 
-from qml_core.cli import main
 from qml_core.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_jobs, unlearning_jobs
 
 FIGURE_TITLES = [  # (title fragment, how many figures carry it)
@@ -29,9 +32,18 @@ def test_quick_plan_covers_both_datasets_models_and_attacks():
     assert {(s.model, s.kind) for s in landscape_jobs(plan)} == {(m, k) for m in ("qnn", "mlp") for k in ("interpolate", "slice2d")}
 
 
-def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, capsys):
+def reproduce_quick(code: pathlib.Path, cache: pathlib.Path, out: pathlib.Path) -> None:
+    """The CLI in a subprocess run from a snapshot of qml_core: the code version (part of every
+    cache key) cannot change between the two runs even while the tree is being edited."""
+    env = {**os.environ, "QML_LAB_CACHE": str(cache)}
+    done = subprocess.run([sys.executable, "-m", "qml_core", "reproduce", "--preset", "quick", "--out", str(out),
+                           "--jobs", "2", "--quiet"], cwd=code, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_snapshot, private_cache):
     out = tmp_path / "report"
-    assert main(["reproduce", "--preset", "quick", "--out", str(out), "--jobs", "2", "--quiet"]) == 0
+    reproduce_quick(code_snapshot, private_cache, out)
     page = (out / "report.html").read_text()
     assert page.count("<script type='text/javascript'>") == 1 and "include_plotlyjs" not in page
     assert not re.search(r"<script[^>]*\bsrc=", page)  # self-contained: no script loaded from elsewhere
@@ -55,8 +67,7 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, capsys):
                  "hessian.csv", "trace_ratios.csv", "results.json"):
         assert (out / name).stat().st_size > 0, name
 
-    capsys.readouterr()
-    assert main(["reproduce", "--preset", "quick", "--out", str(tmp_path / "again"), "--jobs", "2", "--quiet"]) == 0
+    reproduce_quick(code_snapshot, private_cache, tmp_path / "again")
     again = json.loads((tmp_path / "again" / "results.json").read_text())
     assert all(r["cached"] for r in again["poisoning"]["rows"])
     assert sum(again["timings"].values()) < 0.25 * sum(timings.values())
