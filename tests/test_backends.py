@@ -76,22 +76,16 @@ def test_ray_local_gives_the_local_rows(monkeypatch, tmp_path, tiny_qnn_spec, ti
         ray.shutdown()
 
 
-def test_unreachable_dask_scheduler_is_one_line(monkeypatch, capsys):
-    pytest.importorskip("distributed")
+@pytest.mark.parametrize("package,options,needle", [
+    ("distributed", ["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+    ("ray", ["--backend", "ray", "--address", "127.0.0.1:9"], "cannot reach the Ray cluster at 127.0.0.1:9"),
+])
+def test_unreachable_cluster_is_one_line(package, options, needle, monkeypatch, capsys):
+    pytest.importorskip(package)
     monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)
-    code = main(["sweep", "--preset", "quick", "--alphas", "0", "--runs", "1", "--out", "x.csv", "--quiet",
-                 "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    code = main(["sweep", "--preset", "quick", "--alphas", "0", "--runs", "1", "--out", "x.csv", "--quiet", *options])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(err) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err[0]
-
-
-def test_unreachable_ray_cluster_is_one_line(monkeypatch, capsys):
-    pytest.importorskip("ray")
-    monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)
-    code = main(["sweep", "--preset", "quick", "--alphas", "0", "--runs", "1", "--out", "x.csv", "--quiet",
-                 "--backend", "ray", "--address", "127.0.0.1:9"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 1 and len(err) == 1 and "cannot reach the Ray cluster at 127.0.0.1:9" in err[0]
+    assert code == 1 and len(err) == 1 and needle in err[0]
 
 
 def test_scheduler_needs_the_dask_backend(capsys):
