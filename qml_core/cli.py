@@ -90,6 +90,14 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="Ray cluster address, e.g. 10.0.0.5:6379 (default: a local Ray)")
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options of the unlearning commands (their training follows PROTOCOL §4)."""
+    parser.add_argument("--dataset", choices=DATASETS, help="mnist (default), xxz, or upload (implied by --data-file)")
+    parser.add_argument("--data-file", type=pathlib.Path, metavar="PATH", help="your own data (.csv or .npz), as for train")
+    parser.add_argument("--digits", type=int_tuple, help="MNIST digit pair, e.g. 1,9")
+    parser.add_argument("--spins", type=int, help="XXZ chain length (6, 8, 10, 12)")
+
+
 def names(allowed):
     """Parse 'a,b' into a list, each checked against ``allowed``."""
     def parse(text: str) -> list[str]:
@@ -124,7 +132,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_backend_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
-    unlearn.add_argument("--dataset", choices=DATASETS, default="mnist")
+    add_data_arguments(unlearn)
     unlearn.add_argument("--model", choices=MODELS, default="qnn")
     unlearn.add_argument("--preset", choices=PRESETS, default="paper")
     unlearn.add_argument("--alpha", type=float, default=0.3)
@@ -143,7 +151,8 @@ def make_parser() -> argparse.ArgumentParser:
     grid = sub.add_parser("unlearn-grid", help="SCRUB / gradient-ascent weight sweep: final validation accuracy grid")
     grid.add_argument("--method", choices=["scrub", "grad-ascent"], default="scrub")
     grid.add_argument("--weights", type=float_list, default=float_list("0:0.9:0.1"))
-    for name, kwargs in [("--dataset", dict(choices=DATASETS, default="mnist")), ("--model", dict(choices=MODELS, default="qnn")),
+    add_data_arguments(grid)
+    for name, kwargs in [("--model", dict(choices=MODELS, default="qnn")),
                          ("--preset", dict(choices=PRESETS, default="paper")), ("--alpha", dict(type=float, default=0.3)),
                          ("--runs", dict(type=int, default=1)), ("--seed", dict(type=int, default=0)),
                          ("--epochs", dict(type=int)), ("--jobs", dict(type=int, default=2)),

@@ -177,12 +177,18 @@ def unlearn_result(spec):
 
 def unlearn_jobs(args) -> list:
     """(method, run, spec) for every requested method (retrain always, as the reference) and run."""
-    from .unlearn import unlearn_preset
+    from .unlearn_summary import unlearn_specs
 
-    methods = list(dict.fromkeys(["retrain", *args.methods]))
     overrides = {k: getattr(args, k) for k in ("epochs", "lr", "w_kl", "w_fo") if getattr(args, k) is not None}
-    return [(m, run, unlearn_preset(args.preset, args.dataset, args.model, m, args.alpha, seed=args.seed + run)
-             .replace(**overrides)) for run in range(args.runs) for m in methods]
+    dataset, options = unlearn_data(args)
+    return unlearn_specs(args.preset, dataset, args.model, args.methods, args.alpha, args.runs, args.seed, options,
+                         **overrides)
+
+
+def unlearn_data(args) -> tuple[str, dict]:
+    """Dataset and preset options of the unlearning commands: an upload, a digit pair, a chain length."""
+    dataset, options = dataset_choice(args)
+    return dataset, {**options, **{k: getattr(args, k) for k in ("digits", "spins") if getattr(args, k) is not None}}
 
 
 def cmd_unlearn(args) -> int:
@@ -213,9 +219,10 @@ def cmd_unlearn_grid(args) -> int:
     from .unlearn_summary import weight_grid, weight_grid_specs
 
     check_output(args)
+    dataset, options = unlearn_data(args)
     grids = []
     for run in range(args.runs):
-        base = unlearn_preset(args.preset, args.dataset, args.model, args.method, args.alpha, seed=args.seed + run)
+        base = unlearn_preset(args.preset, dataset, args.model, args.method, args.alpha, seed=args.seed + run, **options)
         specs = weight_grid_specs(base.replace(**({"epochs": args.epochs} if args.epochs is not None else {})),
                                   args.weights)
         results = map_with_bar(unlearn_result, specs, args, f"grid run {run}")

@@ -111,3 +111,20 @@ def test_unlearn_grid_command(private_cache, tmp_path, capsys):
     grid = json.loads(out.read_text())
     assert grid["w_fo"] == [0.0, 0.5] and len(grid["val_acc"]) == 1 and len(grid["val_acc"][0]) == 2
     assert "grad-ascent: best val_acc" in capsys.readouterr().out
+
+
+def test_unlearning_runs_on_an_uploaded_file_and_on_another_digit_pair(private_cache, tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    x = np.random.default_rng(0).normal(size=(60, 6))
+    np.savez(tmp_path / "mine.npz", x=x, y=(x[:, 0] > 0).astype(int))
+    common = ["--model", "mlp", "--preset", "quick", "--runs", "1", "--methods", "finetune", "--epochs", "2",
+              "--jobs", "1", "--quiet"]
+    assert main(["unlearn", "--data-file", str(tmp_path / "mine.npz"), *common, "--out", str(tmp_path / "a.json")]) == 0
+    assert main(["unlearn", "--digits", "3,5", *common, "--out", str(tmp_path / "b.json")]) == 0
+    first, second = (json.loads((tmp_path / f).read_text())["rows"] for f in ("a.json", "b.json"))
+    assert first[0]["val_acc"] != second[0]["val_acc"] or first[0]["retain_acc"] != second[0]["retain_acc"]
+    assert main(["unlearn-grid", "--data-file", str(tmp_path / "mine.npz"), "--method", "grad-ascent", "--weights", "0,0.5",
+                 "--model", "mlp", "--preset", "quick", "--epochs", "2", "--jobs", "1", "--quiet",
+                 "--out", str(tmp_path / "grid.json")]) == 0
