@@ -68,5 +68,5 @@ with left:
 with right:
     st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
     if slice2d is not None:
-        st.plotly_chart(landscape_surface(slice2d, surface=surface), key="surface")
+        st.plotly_chart(landscape_surface(slice2d, surface=surface), key="slice-figure")
         downloads.buttons("slice2d", slice2d)
