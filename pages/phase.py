@@ -2,12 +2,14 @@
 its bootstrap interval; the diagram fills in as runs finish."""
 import streamlit as st
 
+from lab_ui.entry import through_app
 from lab_ui import controls, downloads, progress, url_state
 from qml_core.phase import critical_alpha, phase_summary
 from qml_core.plots import LABELS, phase_diagram
 from qml_core.specs import SpecError, preset
 from qml_core.sweep import result_row, sweep_specs
 
+through_app()
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction: the QNN holds a plateau and "
            "collapses near α ≈ 0.5; the MLP decays from the start.")
