@@ -82,4 +82,5 @@ def wait_idle(page, timeout_s: float = 300) -> None:
 
 
 def alpha_slider(page):
-    return page.locator("[data-testid='stSlider'] [role='slider']").first
+    """The α slider's keyboard handle (a hidden range input in Streamlit's react-aria slider)."""
+    return page.locator("[data-testid='stSlider'] input[type='range']").first
