@@ -27,23 +27,32 @@ def metrics(page) -> list[str]:
     return page.locator(METRIC).all_inner_texts()
 
 
-def move(page, key: str, expect_url: str, until_metrics: list[str] | None = None) -> tuple[float, bool]:
-    """Press an arrow key on the α slider; seconds until the page is idle (and shows
-    ``until_metrics`` if given), and whether a progress bar appeared meanwhile."""
+def move(page, key: str, expect_url: str, until_metrics: list[str], before: list[str]) -> tuple[float, bool]:
+    """Press an arrow key on the α slider; seconds until the page is idle and shows
+    ``until_metrics`` (None: any four values other than ``before``, the metrics at the old α),
+    and whether a progress bar appeared meanwhile."""
     slider = alpha_slider(page)
     slider.focus()
     start = time.perf_counter()
     slider.press(key)
     page.wait_for_url(f"**{expect_url}**", timeout=30_000)
-    saw_progress = False
-    while True:
+    saw_progress, deadline = False, start + 300
+    while time.perf_counter() < deadline:
         saw_progress = saw_progress or page.locator(PROGRESS).count() > 0
         shown = metrics(page)
         idle = page.evaluate("""() => !Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
                                     && !document.querySelector('[data-testid="stStatusWidget"] button')""")
-        if idle and len(shown) == 4 and (until_metrics is None or shown == until_metrics):
+        if idle and len(shown) == 4 and shown != before and (until_metrics is None or shown == until_metrics):
             return time.perf_counter() - start, saw_progress
         time.sleep(0.02)
+    raise TimeoutError(f"after {key}: metrics {shown}, expected {until_metrics or 'four values'}")
+
+
+def settle(page) -> list[str]:
+    """Wait until the playground's jobs are done and both models' metrics are shown; return them."""
+    wait_idle(page)
+    page.wait_for_function(f"document.querySelectorAll({METRIC!r}).length === 4", timeout=300_000)
+    return metrics(page)
 
 
 def progress_refreshes(page, seconds: float = 10.0) -> int:
@@ -65,18 +74,18 @@ def main() -> None:
     with lab() as url, browser() as page:
         page.goto(f"{url}/playground?alpha=0.2")
         page.wait_for_selector("h1", timeout=60_000)
-        wait_idle(page)  # the fork server is warm and α = 0.2 computed
-        at_02 = metrics(page)
-        out["fresh_s"], out["fresh_showed_progress"] = move(page, "ArrowRight", "alpha=0.3")
+        at_02 = settle(page)  # the fork server is warm and α = 0.2 computed
+        out["fresh_s"], out["fresh_showed_progress"] = move(page, "ArrowRight", "alpha=0.3", None, at_02)
         at_03 = metrics(page)
         cached = []
         for _ in range(3):
-            cached.append(move(page, "ArrowLeft", "alpha=0.2", at_02)[0])
-            cached.append(move(page, "ArrowRight", "alpha=0.3", at_03)[0])
+            cached.append(move(page, "ArrowLeft", "alpha=0.2", at_02, at_03)[0])
+            cached.append(move(page, "ArrowRight", "alpha=0.3", at_03, at_02)[0])
         out["cached_s"] = cached
         out["cached_median_s"] = statistics.median(cached)
+        print(json.dumps(out), flush=True)
 
-        busy = page.context.new_page()
+        busy = page.context.browser.new_page()  # a second tab, as another user would have
         busy.goto(f"{url}/phase?preset=paper&runs=1&alpha_step=0.2")
         busy.wait_for_selector(PROGRESS, timeout=60_000)
         start = time.perf_counter()
@@ -84,8 +93,9 @@ def main() -> None:
         page.wait_for_selector(FIGURE, timeout=60_000)
         out["busy_open_data_explorer_s"] = time.perf_counter() - start
         page.goto(f"{url}/playground?alpha=0.2")
-        wait_idle(page)
-        out["busy_cached_s"] = [move(page, "ArrowRight", "alpha=0.3", at_03)[0], move(page, "ArrowLeft", "alpha=0.2", at_02)[0]]
+        settle(page)
+        out["busy_cached_s"] = [move(page, "ArrowRight", "alpha=0.3", at_03, at_02)[0],
+                                  move(page, "ArrowLeft", "alpha=0.2", at_02, at_03)[0]]
         out["busy_progress_refreshes_in_10s"] = progress_refreshes(busy)
         out["busy_still_running"] = busy.locator(PROGRESS).count() > 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

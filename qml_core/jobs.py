@@ -34,6 +34,7 @@ WITH_PROGRESS = ("train", "unlearn")  # the kinds whose functions report per-epo
 # torch._dynamo: torch.optim imports it on the first optimizer's construction, 2.7 s a worker otherwise
 PRELOAD = ["torch", "torch._dynamo", "pennylane", "qml_core.experiment", "qml_core.unlearn", "qml_core.curvature", "qml_core.landscape"]
 CANCEL_GRACE_S = 5.0
+WORKER_NICENESS = 10  # workers yield the CPU to the app's server, so pages answer during long runs
 ACTIVE = ("queued", "running")
 
 
@@ -112,6 +113,7 @@ def _work(job_id: str, kind: str, spec, env: dict, threads: int, events, cancel)
     from .train import Cancelled
 
     os.environ.update(env)
+    os.nice(WORKER_NICENESS)
     torch.set_num_threads(threads)
 
     def progress(done: int, total: int, record: dict) -> None:
