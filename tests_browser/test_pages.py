@@ -59,9 +59,10 @@ def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):
     assert len(after) == 4 and after != before  # new runs at α = 0.4 replaced the α = 0.3 metrics
 
 
-def test_a_deep_link_as_a_fresh_servers_first_request_runs_through_app_py():
+def test_a_deep_link_as_a_fresh_servers_first_request_runs_through_app_py(page):
     """Streamlit would run pages/phase.py alone (file names as navigation, no teacher mode)."""
-    with lab(clone=False) as url, browser() as tab:
+    with lab(clone=False) as url:
+        tab = page.context.browser.new_page()  # the module's browser: one Playwright per process
         tab.goto(f"{url}/phase?runs=1&alpha_step=0.2")
         tab.wait_for_selector("text=Teacher mode", timeout=60_000)
         nav = tab.inner_text("[data-testid='stSidebarNav']")
