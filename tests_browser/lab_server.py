@@ -73,12 +73,19 @@ def browser():
             chromium.close()
 
 
-def wait_idle(page, timeout_s: float = 300) -> None:
-    """Wait until the page's jobs are done: no Cancel button, no running script."""
+def wait_idle(page, timeout_s: float = 300, settle_s: float = 2.0) -> None:
+    """Wait until the page's jobs are done: no Cancel button and no running script, for
+    ``settle_s`` on end (right after a navigation or a slider move the page looks idle until
+    the rerun reaches it)."""
+    page.evaluate("window.__qmlIdleSince = undefined")
     page.wait_for_function(
-        """() => !Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
-               && !document.querySelector('[data-testid="stStatusWidget"] button')""",
-        timeout=timeout_s * 1000, polling=200)
+        """(settleMs) => {
+            const busy = Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
+                         || !!document.querySelector('[data-testid="stStatusWidget"] button');
+            if (busy) { window.__qmlIdleSince = undefined; return false; }
+            window.__qmlIdleSince = window.__qmlIdleSince ?? Date.now();
+            return Date.now() - window.__qmlIdleSince >= settleMs;
+        }""", arg=settle_s * 1000, timeout=timeout_s * 1000, polling=200)
 
 
 def alpha_slider(page):

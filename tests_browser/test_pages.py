@@ -37,7 +37,7 @@ def test_every_page_renders_its_figures_without_an_error(page, path):
     page.wait_for_selector("h1", timeout=60_000)
     wait_idle(page, timeout_s=900)  # the landscape's exact 8221 × 8221 MLP Hessians take a while on 2 cores
     if PAGES[path]:
-        page.wait_for_function(f"document.querySelectorAll({FIGURE!r}).length >= {PAGES[path]}", timeout=60_000)
+        page.wait_for_function(f"document.querySelectorAll({FIGURE!r}).length >= {PAGES[path]}", timeout=180_000)
     page.screenshot(path=SHOTS / f"{path.split('?')[0] or 'home'}{'-' + path.split('=')[-1] if '=' in path else ''}.png",
                     full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
