@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from tests_browser.lab_server import FIGURE, alpha_slider, browser, lab, wait_idle  # noqa: E402
+from tests_browser.lab_server import BUSY_JS, FIGURE, alpha_slider, browser, lab, wait_idle  # noqa: E402
 
 METRIC = "[data-testid='stMetricValue']"
 PROGRESS = "[data-testid='stProgress']"
@@ -40,8 +40,7 @@ def move(page, key: str, expect_url: str, until_metrics: list[str], before: list
     while time.perf_counter() < deadline:
         saw_progress = saw_progress or page.locator(PROGRESS).count() > 0
         shown = metrics(page)
-        idle = page.evaluate("""() => !Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
-                                    && !document.querySelector('[data-testid="stStatusWidget"] button')""")
+        idle = not page.evaluate(f"() => {BUSY_JS}")
         if idle and len(shown) == 4 and shown != before and (until_metrics is None or shown == until_metrics):
             return time.perf_counter() - start, saw_progress
         time.sleep(0.02)

@@ -1,14 +1,13 @@
 """Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ."""
 import streamlit as st
 
-from lab_ui.entry import through_app
-from lab_ui import controls, downloads, url_state
+from lab_ui import controls, downloads, entry, url_state
 from qml_core.explore import mnist_samples, upload_overview, xxz_overview
 from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure
 from qml_core.specs import SpecError
 from qml_core.upload import MAX_BYTES, save_upload
 
-through_app()
+entry.through_app()
 st.title("Data explorer")
 with st.expander("Upload your own data: a .csv or .npz of features and binary labels"):
     st.caption(f"CSV: numeric feature columns and a label column (named `label` or `y`, else the last). NPZ: arrays "

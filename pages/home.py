@@ -1,9 +1,9 @@
 """Landing page: what the lab is and what the paper found."""
 import streamlit as st
 
-from lab_ui.entry import through_app
+from lab_ui import entry
 
-through_app()
+entry.through_app()
 st.title("Data poisoning and unlearning: quantum vs classical ML")
 st.markdown(
     """

@@ -2,8 +2,7 @@
 ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
 import streamlit as st
 
-from lab_ui.entry import through_app
-from lab_ui import downloads, progress, url_state
+from lab_ui import downloads, entry, progress, url_state
 from qml_core.curvature import CurvatureSpec, trace_ratios
 from qml_core.landscape import LandscapeSpec
 from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars
@@ -11,7 +10,7 @@ from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landsc
 POISONED = (0.2, 0.3, 0.4)
 SETTINGS = {"quick": dict(epochs=15, seeds=1, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}
 
-through_app()
+entry.through_app()
 st.title("Loss landscape")
 st.caption("Poisoning sharpens the MLP's minimum (Hessian trace up by orders of magnitude); the QNN's curvature "
            "barely moves. MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring (PROTOCOL §5).")

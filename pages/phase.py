@@ -2,14 +2,13 @@
 its bootstrap interval; the diagram fills in as runs finish."""
 import streamlit as st
 
-from lab_ui.entry import through_app
-from lab_ui import controls, downloads, progress, url_state
+from lab_ui import controls, downloads, entry, progress, url_state
 from qml_core.phase import critical_alpha, phase_summary
 from qml_core.plots import LABELS, phase_diagram
 from qml_core.specs import SpecError, preset
 from qml_core.sweep import result_row, sweep_specs
 
-through_app()
+entry.through_app()
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction: the QNN holds a plateau and "
            "collapses near α ≈ 0.5; the MLP decays from the start.")
@@ -44,14 +43,14 @@ summary = phase_summary(rows)
 critical = critical_alpha(rows)
 st.plotly_chart(phase_diagram(summary, critical), key="phase")
 cols = st.columns(len(critical))
-for col, entry in zip(cols, critical):
-    label = LABELS[entry["model"]]
-    if entry["crossed"] == 0:
+for col, crit in zip(cols, critical):
+    label = LABELS[crit["model"]]
+    if crit["crossed"] == 0:
         col.metric(f"{label} critical α", "none in the grid")
     else:
-        col.metric(f"{label} critical α", f"{entry['estimate']:.2f}",
-                   help=f"{entry['level']:.0%} bootstrap interval {entry['low']:.2f}–{entry['high']:.2f}; "
-                        f"accuracy threshold {entry['threshold']:.3f}; {entry['crossed']:.0%} of resamples cross")
-        col.caption(f"{entry['level']:.0%} interval {entry['low']:.2f}–{entry['high']:.2f} ({len(rows)} runs so far)")
+        col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
+                   help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
+                        f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
+        col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs so far)")
 st.dataframe(summary, hide_index=True)
 downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)

@@ -4,13 +4,12 @@ import dataclasses
 
 import streamlit as st
 
-from lab_ui.entry import through_app
-from lab_ui import controls, downloads, progress, url_state
+from lab_ui import controls, downloads, entry, progress, url_state
 from qml_core.explore import circuit_text, poisoned_examples
 from qml_core.plots import LABELS, image_grid, training_curves
 from qml_core.specs import EXECUTORS, SpecError, preset
 
-through_app()
+entry.through_app()
 st.title("Poisoning playground")
 st.caption("Drag α: a classical network memorises the flipped labels, the quantum network shrugs them off.")
 teacher = url_state.teacher_mode()

@@ -2,8 +2,7 @@
 as the reference), trajectories per epoch or wall time, the final table, the weight sweep."""
 import streamlit as st
 
-from lab_ui.entry import through_app
-from lab_ui import controls, downloads, progress, url_state
+from lab_ui import controls, downloads, entry, progress, url_state
 from qml_core.plots import LABELS, metrics_table, unlearning_trajectories, weight_heatmap
 from qml_core.specs import SpecError
 from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset
@@ -12,7 +11,7 @@ from qml_core.unlearn_summary import summary_table, unlearn_rows, unlearn_specs,
 METRICS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
            "forget_acc_true": "forget-set accuracy (true labels)", "forget_acc_poisoned": "forget-set accuracy (poisoned labels)"}
 
-through_app()
+entry.through_app()
 st.title("Unlearning")
 st.caption("Remove the flipped labels' influence: fine-tuning and SCRUB start from the poisoned model, "
            "retraining starts from scratch on the clean retain set and is the reference.")

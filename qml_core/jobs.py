@@ -32,7 +32,8 @@ TASKS = {  # kind -> (module, cached function taking (spec) and returning (resul
 }
 WITH_PROGRESS = ("train", "unlearn")  # the kinds whose functions report per-epoch progress
 # torch._dynamo: torch.optim imports it on the first optimizer's construction, 2.7 s a worker otherwise
-PRELOAD = ["torch", "torch._dynamo", "pennylane", "qml_core.experiment", "qml_core.unlearn", "qml_core.curvature", "qml_core.landscape"]
+PRELOAD = ["torch", "torch._dynamo", "pennylane",
+           "qml_core.experiment", "qml_core.unlearn", "qml_core.curvature", "qml_core.landscape"]
 CANCEL_GRACE_S = 5.0
 WORKER_NICENESS = 10  # workers yield the CPU to the app's server, so pages answer during long runs
 ACTIVE = ("queued", "running")

@@ -73,6 +73,10 @@ def browser():
             chromium.close()
 
 
+BUSY_JS = """(Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
+              || !!document.querySelector('[data-testid="stStatusWidget"] button'))"""  # a job or a script runs
+
+
 def wait_idle(page, timeout_s: float = 300, settle_s: float = 2.0) -> None:
     """Wait until the page's jobs are done: no Cancel button and no running script, for
     ``settle_s`` on end (right after a navigation or a slider move the page looks idle until
@@ -80,8 +84,7 @@ def wait_idle(page, timeout_s: float = 300, settle_s: float = 2.0) -> None:
     page.evaluate("window.__qmlIdleSince = undefined")
     page.wait_for_function(
         """(settleMs) => {
-            const busy = Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
-                         || !!document.querySelector('[data-testid="stStatusWidget"] button');
+            const busy = """ + BUSY_JS + """;
             if (busy) { window.__qmlIdleSince = undefined; return false; }
             window.__qmlIdleSince = window.__qmlIdleSince ?? Date.now();
             return Date.now() - window.__qmlIdleSince >= settleMs;
