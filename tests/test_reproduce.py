@@ -5,8 +5,11 @@ import json
 import os
 import pathlib
 import re
+import runpy
 import subprocess
 import sys
+
+import pytest
 
 from qml_core.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_jobs, unlearning_jobs
 
@@ -72,3 +75,10 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     assert all(r["cached"] for r in again["poisoning"]["rows"])
     assert sum(again["timings"].values()) < 0.25 * sum(timings.values())
     assert again["claims"] == claims
+
+    figure_times = runpy.run_path(str(pathlib.Path(__file__).parent.parent / "benchmarks" / "figure_times.py"))["figure_times"]
+    table = figure_times(json.loads((out / "results.json").read_text()))
+    assert sum(r["runs"] for r in table if r["group"] == "poisoning") == len(rows)
+    for group, wall in timings.items():  # the group's wall time, split over its figures
+        shares = [r["wall_s"] for r in table if r["group"] == group]
+        assert shares and sum(shares) == pytest.approx(wall, abs=0.1 * len(shares))
