@@ -62,7 +62,7 @@ def main() -> None:
     for row in table:
         print(f"{row['group']:<11} {row['runs']:>4} {row['compute_s']:>9.0f} {row['wall_s']:>7.0f}  {row['figure']}")
     timings = results["timings"]
-    print(f"groups: " + ", ".join(f"{g} {s:.0f} s" for g, s in timings.items()) + f"; total {sum(timings.values()):.0f} s"
+    print("groups: " + ", ".join(f"{g} {s:.0f} s" for g, s in timings.items()) + f"; total {sum(timings.values()):.0f} s"
           f" ({results['preset']} preset, --jobs {results['n_jobs']}, {results['backend']} backend)")
     if args.json:
         claims = results["claims"]
