@@ -27,7 +27,7 @@ import torch
 
 from .circuits import make_qnode, recorded_operations, weight_shape
 from .specs import EXECUTORS
-from .statevector import AdjointSimulation, Step, simulate
+from .statevector import AdjointSimulation, Step, expectation, observable, simulate
 
 SINGLE_QUBIT_GATES = ("RX", "RY")
 PENNYLANE_DEVICES = EXECUTORS[1:]
@@ -170,6 +170,15 @@ def kron_chain(u: torch.Tensor) -> torch.Tensor:
 class FusedExecutor:
     """Fast exact simulator of a recorded ansatz (see the module docstring).
 
+    ``dtype`` float64 (complex128 states, the reference) or float32 (complex64, about twice
+    as fast; the parameters and the output stay in the caller's dtype). ``mode``: "layered"
+    (the Schrödinger picture, layer by layer), "observable" (the Heisenberg picture on the
+    first layer's light cone, for circuits whose cone leaves qubits out) or "auto" (the one
+    with fewer operations, ``choose_mode``).
+
+    Call with weights ``shape`` and x (batch, 2**n) for one run, or with a leading run axis,
+    weights (runs, *shape) and x (runs, batch, 2**n), for independent runs in one pass.
+
     Example::
 
         ex = FusedExecutor("paper", depth=2, n_qubits=4)
@@ -177,21 +186,27 @@ class FusedExecutor:
     """
 
     def __init__(self, ansatz_name: str, depth: int, n_qubits: int, device=None, dtype=torch.float64,
-                 backward: str = "adjoint"):
+                 backward: str = "adjoint", mode: str = "auto"):
         if n_qubits < 2:
             raise UnsupportedCircuit("fused executor: needs at least 2 qubits")
         self.shape = weight_shape(ansatz_name, depth, n_qubits)
         if backward not in ("adjoint", "autograd"):
             raise ValueError(f"backward must be 'adjoint' or 'autograd', got {backward!r}")
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype must be torch.float64 or torch.float32, got {dtype}")
         self.n_qubits, self.device, self.dtype, self.backward = n_qubits, torch.device(device or "cpu"), dtype, backward
         self.cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
         self.n_a = n_qubits // 2
         self.dim_a, self.dim_c = 2 ** self.n_a, 2 ** (n_qubits - self.n_a)
         self.layers = split_layers(recorded_operations(ansatz_name, depth, n_qubits), n_qubits)
         self._compile()
+        self.mode = choose_mode(self.program, n_qubits) if mode == "auto" else mode
+        if self.mode not in ("layered", "observable"):
+            raise ValueError(f"mode must be 'auto', 'layered' or 'observable', got {mode!r}")
+        if self.mode == "observable" and any(step.src is not None for step in self.program):
+            raise UnsupportedCircuit("fused executor: the observable mode needs a circuit without CNOT layers")
         if self.device.type == "cpu":
             keep_freed_memory()
-
     def _tensor(self, array, dtype=None):
         return torch.as_tensor(array, device=self.device, dtype=dtype)
 
@@ -230,33 +245,75 @@ class FusedExecutor:
         self.readout = self._tensor(readout.reshape(self.dim_a, self.dim_c), self.dtype)
 
     def layer_matrices(self, weights: torch.Tensor):
-        """Per layer: U on its top k_a qubits of A (None if k_a = 0), and M (2**k_a, 2**k_c,
-        2**k_c) = U_C^T on its bottom k_c qubits of C times the phase, per state of the k_a."""
-        theta = weights.reshape(-1)[self.single_index]  # (depth, n_qubits, n_slots)
+        """Per layer, for weights (runs, *shape): U on its top k_a qubits of A (runs, 2**k_a,
+        2**k_a; None if k_a = 0), and M (runs, 2**k_a, 2**k_c, 2**k_c) = U_C^T on its bottom
+        k_c qubits of C times the phase, per state of the k_a."""
+        runs = weights.shape[0]
+        flat = weights.reshape(runs, -1)
+        theta = flat[:, self.single_index]  # (runs, depth, n_qubits, n_slots)
         u = None
         for slot, name in enumerate(self.layers[0].single_names):
             g = rotation(name, theta[..., slot])
             u = g if u is None else g @ u
-        angles = -0.5 * torch.einsum("dk,dkn->dn", weights.reshape(-1)[self.phase_index], self.zz_signs)
+        angles = -0.5 * torch.einsum("rdk,dkn->rdn", flat[:, self.phase_index], self.zz_signs)
         phases = torch.polar(torch.ones_like(angles), angles)
         us, ms, n = [], [], self.n_qubits
+        one = torch.ones(runs, 1, 1, dtype=u.dtype, device=u.device)
         for d, step in enumerate(self.program):
-            us.append(kron_chain(u[d, :step.k_a]) if step.k_a else None)
-            k_c = kron_chain(u[d, n - step.k_c:]) if step.k_c else torch.ones(1, 1, dtype=u.dtype, device=u.device)
-            phase = phases[d].reshape(2 ** step.k_a, self.dim_a >> step.k_a, self.dim_c >> step.k_c, 2 ** step.k_c)
-            ms.append(k_c.transpose(0, 1).unsqueeze(0) * phase[:, 0, 0, :].unsqueeze(1))
+            us.append(kron_chain(u[:, d, :step.k_a]) if step.k_a else None)
+            k_c = kron_chain(u[:, d, n - step.k_c:]) if step.k_c else one
+            phase = phases[:, d].reshape(runs, 2 ** step.k_a, self.dim_a >> step.k_a, self.dim_c >> step.k_c, 2 ** step.k_c)
+            ms.append(k_c.mT.unsqueeze(1) * phase[:, :, 0, 0, :].unsqueeze(2))
         return us, ms
 
     def __call__(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        if tuple(weights.shape) != self.shape:
-            raise ValueError(f"weights must have shape {self.shape}, got {tuple(weights.shape)}")
-        if x.ndim != 2 or x.shape[1] != 2 ** self.n_qubits:
-            raise ValueError(f"x must have shape (batch, {2 ** self.n_qubits}), got {tuple(x.shape)}")
-        us, ms = self.layer_matrices(weights)
-        state = x.reshape(x.shape[0], self.dim_a, self.dim_c).transpose(0, 1).to(self.cdtype).contiguous()
-        if self.backward == "adjoint":
-            return AdjointSimulation.apply(state, self.program, self.readout, *us, *ms)
-        return simulate(state, self.program, self.readout, us, ms)
+        single = tuple(weights.shape) == self.shape
+        if not single and tuple(weights.shape[1:]) != self.shape:
+            raise ValueError(f"weights must have shape {self.shape} (or (runs, *{self.shape})), got {tuple(weights.shape)}")
+        width = 2 ** self.n_qubits
+        if x.shape[-1:] != (width,) or x.ndim != (2 if single else 3) or (not single and x.shape[0] != weights.shape[0]):
+            expected = f"(batch, {width})" if single else f"({weights.shape[0]}, batch, {width})"
+            raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)}")
+        w, x = (weights[None], x[None]) if single else (weights, x)
+        us, ms = self.layer_matrices(w.to(self.dtype))
+        if self.mode == "observable":
+            out = self._heisenberg(us, ms, x)
+        else:
+            state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c).transpose(1, 2).to(self.cdtype).contiguous()
+            gradients = torch.is_grad_enabled() and (weights.requires_grad or x.requires_grad)
+            if self.backward == "adjoint" and gradients:
+                out = AdjointSimulation.apply(state, self.program, self.readout, *us, *ms)
+            else:  # autograd for higher derivatives; without gradients, nothing needs saving
+                out = simulate(state, self.program, self.readout, us, ms)
+        out = out.to(weights.dtype)
+        return out[0] if single else out
+
+    def _heisenberg(self, us, ms, x: torch.Tensor) -> torch.Tensor:
+        """<Z> from O = V† Z V on the first layer's cone; x (runs, batch, 2**n) -> (runs, batch)."""
+        k_a, k_c = self.program[0].k_a, self.program[0].k_c
+        spare_a, spare_c = self.dim_a >> k_a, self.dim_c >> k_c
+        r = self.readout.reshape(2 ** k_a, spare_a, spare_c, 2 ** k_c)[:, 0, 0, :]
+        o = observable(self.program, r, us, ms, k_a, k_c)
+        runs, batch = x.shape[:2]
+        slices = x.reshape(runs, batch, 2 ** k_a, spare_a, spare_c, 2 ** k_c).permute(0, 1, 3, 4, 2, 5)
+        slices = slices.reshape(runs, batch, spare_a * spare_c, 2 ** (k_a + k_c))
+        return expectation(o, slices.to(self.cdtype if x.is_complex() else self.dtype))
+
+
+def choose_mode(program, n_qubits: int, batch: int = 32) -> str:
+    """"observable" when it needs fewer multiply-adds per training sample than "layered".
+
+    Per amplitude of a sample, layered costs about 3 × Σ_d (2**k_a + 2**k_c) complex
+    multiply-adds (forward and adjoint backward; 12 real each), observable 2 × 2**cone real
+    ones (x† O x and its gradient) plus building O, 3 × Σ_d (…) × 2**cone × 2**cone complex
+    ones shared by the ``batch`` samples of a step. CNOT layers keep the layered mode.
+    """
+    cone = program[0].k_a + program[0].k_c
+    if cone == n_qubits or any(step.src is not None for step in program):
+        return "layered"
+    per_amplitude = 12 * sum(2 ** step.k_a + 2 ** step.k_c for step in program)
+    build = per_amplitude * 4 ** cone / (batch * 2 ** n_qubits)
+    return "observable" if 2 * 2 ** cone + build < per_amplitude else "layered"
 
 
 class PennyLaneExecutor:
@@ -270,10 +327,11 @@ class PennyLaneExecutor:
         return self.qnode(x, weights)
 
 
-def make_executor(name: str, ansatz_name: str, depth: int, n_qubits: int, device=None):
-    """Executor by name: 'fused' (default, fastest) or a PennyLane device name."""
+def make_executor(name: str, ansatz_name: str, depth: int, n_qubits: int, device=None, dtype=torch.float64):
+    """Executor by name: 'fused' (default, fastest; ``dtype`` float32 runs it in complex64)
+    or a PennyLane device name (always double precision)."""
     if name == "fused":
-        return FusedExecutor(ansatz_name, depth, n_qubits, device=device)
+        return FusedExecutor(ansatz_name, depth, n_qubits, device=device, dtype=dtype)
     if name in PENNYLANE_DEVICES:
         return PennyLaneExecutor(name, ansatz_name, depth, n_qubits)
     raise ValueError(f"executor must be one of {EXECUTORS}, got {name!r}")

@@ -1,4 +1,8 @@
-"""State-vector kernels of the fused executor, in the layout (dim_a, batch, dim_c).
+"""State-vector kernels of the fused executor, in the layout (runs, dim_a, batch, dim_c).
+
+The leading ``runs`` axis carries independent parameter sets (a batch of training runs of one
+architecture, each with its own circuit and its own inputs); a single run is runs = 1. Every
+product below is one batched matrix product over that axis, so R runs cost one call each.
 
 A circuit here is a program of ``Step``s. Step d applies a unitary U (2**k_a square) to the
 k_a most significant qubits of half A (skipped when k_a = 0); then, on the k_c least
@@ -6,11 +10,14 @@ significant qubits of half C, a matrix M[p] that depends on the state p of those
 (M = U_C^T times the layer's diagonal phase: folding the phase in turns an elementwise pass
 into part of one batched matrix product); then, optionally, a basis permutation. k_a and k_c
 are below the half sizes when the executor prunes gates outside the readout's light cone.
-The readout is Σ |amplitude|² r. Two implementations of the same program:
+The readout is Σ |amplitude|² r. Three implementations of the same program:
 
 - ``simulate``: plain torch operations; autograd differentiates it to any order (Hessians).
 - ``AdjointSimulation``: the same forward with a hand-written reverse pass (3 matrix products
   per layer and no autograd graph over the big states); first derivatives only, faster.
+- ``observable`` + ``expectation``: the Heisenberg picture. When the first layer's light cone
+  leaves qubits out, the whole circuit is a small unitary V on the cone; O = V† R V is built
+  once per call from the basis states of the cone, and each input slice contributes x† O x.
 
 Gradient convention (torch's, for complex inputs): G such that dL = Re Σ conj(G) dz.
 """
@@ -31,38 +38,74 @@ class Step:
 
 
 def apply_perm(state: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """new[a, b, c] = state at basis index[(a, c)], batch b kept."""
-    da, batch, dc = state.shape
-    flat = state.permute(0, 2, 1).reshape(da * dc, batch)[index]
-    return flat.reshape(da, dc, batch).permute(0, 2, 1).contiguous()
+    """new[r, a, b, c] = state[r] at basis index[(a, c)], run r and batch b kept."""
+    runs, da, batch, dc = state.shape
+    flat = state.permute(0, 1, 3, 2).reshape(runs, da * dc, batch)[:, index]
+    return flat.reshape(runs, da, dc, batch).permute(0, 1, 3, 2).contiguous()
+
+
+def rows(state: torch.Tensor, k_a: int) -> torch.Tensor:
+    """(runs, 2**k_a, rest) view of the state for U's product."""
+    return state.reshape(state.shape[0], 2 ** k_a, -1)
 
 
 def blocks(state: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """View (p, rest, q) of the state for M's (p, q, q) batched product."""
-    return state.reshape(m.shape[0], -1, m.shape[1])
+    """(runs, p, rest, q) view of the state for M's (runs, p, q, q) batched product."""
+    return state.reshape(state.shape[0], m.shape[1], -1, m.shape[2])
 
 
 def layer(state: torch.Tensor, u: torch.Tensor | None, m: torch.Tensor, step: Step):
     """One layer's forward; returns (new state, T1 = the state after U)."""
-    t1 = (u @ state.reshape(u.shape[0], -1)).reshape(state.shape) if step.k_a else state
-    t2 = torch.bmm(blocks(t1, m), m).reshape(state.shape)
+    t1 = torch.matmul(u, rows(state, step.k_a)).reshape(state.shape) if step.k_a else state
+    t2 = torch.matmul(blocks(t1, m), m).reshape(state.shape)
     return (apply_perm(t2, step.src) if step.src is not None else t2), t1
 
 
 def readout(state: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Σ_{a,c} |state[a, b, c]|² r[a, c] for every batch entry b: (batch,) real."""
-    return ((state.real.square() + state.imag.square()) * r.unsqueeze(1)).sum((0, 2))
+    """Σ_{a,c} |state[run, a, b, c]|² r[a, c] for every run and batch entry: (runs, batch) real."""
+    return ((state.real.square() + state.imag.square()) * r[:, None, :]).sum((1, 3))
+
+
+def evolve(state, program, us, ms):
+    """The state after every step of ``program`` (plain torch ops)."""
+    for step, u, m in zip(program, us, ms):
+        state = layer(state, u, m, step)[0]
+    return state
 
 
 def simulate(state, program, r, us, ms):
     """Run ``program`` with torch ops (differentiable to any order).
 
-    state: (da, batch, dc) complex; r: (da, dc) real; us[d]: (2**k_a, 2**k_a) or None;
-    ms[d]: (2**k_a, 2**k_c, 2**k_c). Returns (batch,).
+    state: (runs, da, batch, dc) complex; r: (da, dc) real; us[d]: (runs, 2**k_a, 2**k_a) or
+    None; ms[d]: (runs, 2**k_a, 2**k_c, 2**k_c). Returns (runs, batch).
     """
-    for step, u, m in zip(program, us, ms):
-        state = layer(state, u, m, step)[0]
-    return readout(state, r)
+    return readout(evolve(state, program, us, ms), r)
+
+
+def observable(program, r, us, ms, k_a: int, k_c: int) -> torch.Tensor:
+    """O = V† diag(r) V on the light cone of the first step (its top k_a qubits of A and
+    bottom k_c of C, 2**(k_a + k_c) = d states, index a * 2**k_c + c): (runs, d, d).
+
+    r: the readout on the cone, (2**k_a, 2**k_c). Every step must stay inside the cone and
+    have no permutation. V's columns are the cone's basis states run through the program.
+    """
+    runs, dim = ms[0].shape[0], 2 ** (k_a + k_c)
+    basis = torch.eye(dim, dtype=ms[0].dtype, device=ms[0].device).reshape(dim, 2 ** k_a, 2 ** k_c)
+    final = evolve(basis.permute(1, 0, 2).expand(runs, -1, -1, -1), program, us, ms)
+    v = final.permute(0, 1, 3, 2).reshape(runs, dim, dim)  # v[run, (a, c), input basis state]
+    return v.mH @ (r.reshape(-1, 1).to(v.dtype) * v)
+
+
+def expectation(o: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Σ_s Re x_s† O x_s per run and sample, for x (runs, batch, slices, d) real or complex
+    and O (runs, d, d) Hermitian: (runs, batch) real. One (runs, batch·slices, d) product."""
+    runs, batch, slices, dim = x.shape
+    flat = x.reshape(runs, batch * slices, dim)
+    if x.is_complex():
+        terms = (flat.conj() * (flat @ o.mT)).real
+    else:
+        terms = flat * (flat @ o.real.mT)
+    return terms.reshape(runs, batch, -1).sum(-1)
 
 
 class AdjointSimulation(torch.autograd.Function):
@@ -89,18 +132,18 @@ class AdjointSimulation(torch.autograd.Function):
         r, final = ctx.saved_tensors
         n = len(ctx.program)
         g_u, g_m = [None] * n, [None] * n
-        lam = final * (2 * grad_out).view(1, -1, 1) * r.unsqueeze(1)  # dL/d conj(final state)
+        lam = final * (2 * grad_out)[:, None, :, None] * r[:, None, :]  # dL/d conj(final state)
         for d in reversed(range(n)):
             step, (s_in, t1), u, m = ctx.program[d], ctx.saved[d], ctx.us[d], ctx.ms[d]
             if step.src is not None:
                 lam = apply_perm(lam, step.inverse)
-            g_m[d] = torch.bmm(blocks(t1, m).mH, blocks(lam, m))
+            g_m[d] = torch.matmul(blocks(t1, m).mH, blocks(lam, m))
             if d == 0 and not step.k_a:
                 break
-            lam = torch.bmm(blocks(lam, m), m.mH).reshape(final.shape)
+            lam = torch.matmul(blocks(lam, m), m.mH).reshape(final.shape)
             if step.k_a:
-                lam_rows = lam.reshape(u.shape[0], -1)
-                g_u[d] = lam_rows @ s_in.reshape(u.shape[0], -1).mH
+                lam_rows = rows(lam, step.k_a)
+                g_u[d] = lam_rows @ rows(s_in, step.k_a).mH
                 if d > 0:
                     lam = (u.mH @ lam_rows).reshape(final.shape)
         ctx.saved = ctx.us = ctx.ms = None

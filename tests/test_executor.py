@@ -125,3 +125,75 @@ def test_light_cone_prunes_late_layers_of_the_paper_ansatz():
     assert [(s.k_a, s.k_c) for s in paper.program] == [(5, 5), (4, 5), (3, 4), (2, 3), (1, 2), (0, 1)]
     ring = FusedExecutor("cnot-ring", 3, 6)
     assert [(s.k_a, s.k_c) for s in ring.program] == [(3, 3)] * 3
+
+
+@pytest.mark.parametrize("n_qubits,depth", [(6, 2), (8, 3), (12, 2)])
+def test_observable_mode_equals_default_qubit(n_qubits, depth):
+    """The Heisenberg picture on the first layer's light cone gives the same values and
+    gradients as default.qubit, for real and complex inputs, both modes forced."""
+    shape = weight_shape("paper", depth, n_qubits)
+    g = torch.Generator().manual_seed(n_qubits)
+    real = random_inputs(n_qubits, batch=4, seed=depth)
+    complex_x = torch.randn(4, 2 ** n_qubits, generator=g, dtype=torch.complex128)
+    for x in (real, complex_x / complex_x.norm(dim=1, keepdim=True)):
+        out = []
+        for make in (lambda *a: FusedExecutor(*a, mode="observable"), lambda *a: FusedExecutor(*a, mode="layered"),
+                     reference):
+            w = torch.randn(shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64).requires_grad_()
+            z = make("paper", depth, n_qubits)(w, x)
+            (grad,) = torch.autograd.grad((z * torch.arange(1.0, 5.0, dtype=torch.float64)).sum(), w)
+            out.append((z.detach(), grad))
+        for z, grad in out[:2]:
+            assert torch.max(torch.abs(z - out[2][0])) <= TOL
+            assert torch.max(torch.abs(grad - out[2][1])) <= TOL
+        assert torch.max(torch.abs(out[2][1])) > 1e-3
+
+
+def test_auto_mode_picks_the_cheaper_picture():
+    """XXZ's N = 12, depth 4 circuit leaves 5 qubits outside the cone: observable. MNIST's
+    10-qubit depth-6 circuit fills it: layered. CNOT layers are always layered."""
+    assert FusedExecutor("paper", 4, 12).mode == "observable"
+    assert FusedExecutor("paper", 6, 10).mode == "layered"
+    assert FusedExecutor("cnot-ring", 2, 8).mode == "layered"
+    with pytest.raises(UnsupportedCircuit, match="without CNOT"):
+        FusedExecutor("cnot-ring", 2, 4, mode="observable")
+
+
+@pytest.mark.parametrize("mode,backward", [("layered", "adjoint"), ("layered", "autograd"), ("observable", "adjoint")])
+def test_run_axis_equals_separate_runs(mode, backward):
+    """Weights (runs, *shape) and x (runs, batch, 2**n): each run's values and gradients are
+    those of calling the executor on that run alone."""
+    ex = FusedExecutor("paper", 3, 6, mode=mode, backward=backward)
+    g = torch.Generator().manual_seed(4)
+    w = torch.randn(3, *ex.shape, generator=g, dtype=torch.float64).requires_grad_()
+    x = torch.stack([random_inputs(6, batch=5, seed=s) for s in range(3)])
+    z = ex(w, x)
+    (grad,) = torch.autograd.grad(z.sum(), w)
+    assert z.shape == (3, 5)
+    for r in range(3):
+        wr = w[r].detach().clone().requires_grad_()
+        zr = ex(wr, x[r])
+        (gr,) = torch.autograd.grad(zr.sum(), wr)
+        assert torch.max(torch.abs(z[r] - zr)) <= TOL
+        assert torch.max(torch.abs(grad[r] - gr)) <= TOL
+    with pytest.raises(ValueError, match=r"x must have shape \(3, batch, 64\)"):
+        ex(w, x[:2])
+
+
+@pytest.mark.parametrize("mode,n_qubits,depth", [("layered", 10, 6), ("observable", 12, 4)])
+def test_single_precision_is_close_to_double(mode, n_qubits, depth):
+    """complex64 states: values and gradients within 1e-5 of complex128 at the protocol's
+    sizes; parameters and outputs keep the caller's float64."""
+    x = random_inputs(n_qubits, batch=8, seed=2)
+    results = []
+    for dtype in (torch.float64, torch.float32):
+        w = (0.3 * torch.randn(weight_shape("paper", depth, n_qubits), generator=torch.Generator().manual_seed(5),
+                               dtype=torch.float64)).requires_grad_()
+        z = FusedExecutor("paper", depth, n_qubits, dtype=dtype, mode=mode)(w, x)
+        (grad,) = torch.autograd.grad(z.sum(), w)
+        results.append((z.detach(), grad))
+    (z64, g64), (z32, g32) = results
+    assert z32.dtype == torch.float64 and g32.dtype == torch.float64
+    assert torch.max(torch.abs(z32 - z64)) <= 1e-5
+    assert torch.max(torch.abs(g32 - g64)) <= 1e-5
+    assert torch.max(torch.abs(z32 - z64)) > 0  # it did run in single precision
