@@ -135,14 +135,21 @@ class KeyLock:
         self.me = _holder()
 
     def acquire(self) -> None:
+        while not self.try_acquire():
+            time.sleep(LOCK_POLL_S)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free or its holder died; False if a live holder has it."""
         while not self.cache.add(self.key, self.me, expire=self.expire, retry=True):
             holder = self.cache.get(self.key, retry=True)
-            if holder is not None and holder_is_dead(holder):
-                with self.cache.transact(retry=True):
-                    if self.cache.get(self.key) == holder:  # nobody broke it and re-took it meanwhile
-                        self.cache.delete(self.key)
+            if holder is None:  # released between the add and the get
                 continue
-            time.sleep(LOCK_POLL_S)
+            if not holder_is_dead(holder):
+                return False
+            with self.cache.transact(retry=True):
+                if self.cache.get(self.key) == holder:  # nobody broke it and re-took it meanwhile
+                    self.cache.delete(self.key)
+        return True
 
     def release(self) -> None:
         with self.cache.transact(retry=True):
@@ -176,3 +183,39 @@ def cached(kind: str, spec, compute: Callable[[], dict]) -> tuple[dict, bool]:
             raise TypeError(f"a {kind} computation must return a dict, got {type(result).__name__}")
         cache.set(key, result, retry=True)
         return result, False
+
+
+def cached_many(kind: str, specs: list, compute_many: Callable[[list], list]) -> list[tuple[dict, bool] | None]:
+    """``cached`` for specs computed together: (result, was_cached) per spec, or None.
+
+    Stored results are read. The missing specs whose key lock this process can take at once
+    go to ``compute_many`` in one call, which returns per spec a dict (stored) or an exception
+    (nothing stored). None marks a spec locked by another process or whose computation failed:
+    the caller passes it to ``cached`` alone, which waits for the other process or fails as a
+    single computation would.
+    """
+    cache, out = open_cache(), [None] * len(specs)
+    locks, todo = [], []
+    try:
+        for i, spec in enumerate(specs):
+            key = result_key(kind, spec)
+            hit = _read(cache, key)
+            if hit is None:
+                lock = KeyLock(cache, key)
+                if lock.try_acquire():
+                    locks.append(lock)
+                    hit = _read(cache, key)  # finished between the read and the lock
+                    if hit is None:
+                        todo.append(i)
+                        continue
+            if hit is not None:
+                out[i] = (hit, True)
+        if todo:
+            for i, result in zip(todo, compute_many([specs[i] for i in todo])):
+                if isinstance(result, dict):
+                    cache.set(result_key(kind, specs[i]), result, retry=True)
+                    out[i] = (result, False)
+    finally:
+        for lock in locks:
+            lock.release()
+    return out

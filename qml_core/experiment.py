@@ -6,14 +6,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .cache import cached, code_version
+from .cache import cached, cached_many, code_version
 from .datasets import Dataset, load_dataset
 from .encoding import classical_view
-from .models import build_model
+from .models import StackedMLP, build_model, stack_models
 from .poison import Poisoned, poison
 from .resources import check_resources
 from .specs import ExperimentSpec, MLPModel
-from .train import accuracy, bce, default_device, fit
+from .train import TrainingDiverged, accuracy, bce, default_device, fit_runs
 
 Progress = Callable[[int, int, dict], None]
 HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -25,11 +25,9 @@ def model_inputs(spec: ExperimentSpec, x: np.ndarray, device) -> torch.Tensor:
     return torch.as_tensor(view, device=device)
 
 
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(mean BCE, accuracy) of the model on a whole set, without gradients."""
-    with torch.no_grad():
-        p = model(x)
-    return float(bce(p, y)), accuracy(p, y)
+def bce_per_run(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of each run's row: p, y (R, n) -> (R,) (``bce`` per row)."""
+    return torch.nn.functional.binary_cross_entropy(p, y.to(p.dtype), reduction="none").mean(1)
 
 
 @dataclass(frozen=True)
@@ -55,56 +53,114 @@ def prepare(spec: ExperimentSpec, device) -> Prepared:
                     x_train.shape[1])
 
 
-def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, device=None) -> dict:
-    """Train the spec's model on its poisoned data, uncached.
+def same_architecture(specs: list[ExperimentSpec]) -> bool:
+    """True when the specs differ at most in α and seed (data, model, training and attack
+    equal), so that they can train as one stacked batch."""
+    return len({spec.replace(alpha=0.0, seed=0).key() for spec in specs}) == 1
 
-    Returns plain data: ``history`` (a list per HISTORY_FIELDS, one entry per epoch: train
-    metrics on the poisoned labels, validation metrics on clean labels), the final
-    ``train_acc``/``val_acc``/``train_loss``/``val_loss``, accuracy on the forget set
+
+def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = None, device=None) -> list:
+    """Train R specs of one architecture (``same_architecture``) together, uncached: their
+    models stacked on a run axis, each run with its own data, poison set, initialisation and
+    shuffling, so that each result equals ``train_experiment`` of that spec alone (to float
+    rounding). Returns, per spec, its result dict, or the TrainingDiverged that ended it.
+
+    Results are plain data: ``history`` (a list per HISTORY_FIELDS, one entry per epoch: train
+    loss and accuracy on the poisoned labels as the epoch's own steps saw them, i.e. from the
+    forward pass of each mini-batch before its update, as Keras reports them; validation
+    metrics on clean labels after the epoch), the final ``train_acc``/``val_acc``/
+    ``train_loss``/``val_loss`` (all with the trained parameters), accuracy on the forget set
     (poisoned labels) and the retain set, ``forget`` indices, ``params`` (name -> array),
-    ``n_params``, ``seconds`` (wall time of data + training) and ``code_version``.
-    progress(epoch, epochs, record) is called after every epoch. Raises ResourceError (a
-    SpecError) when the run's memory estimate exceeds what the machine has.
+    ``n_params``, ``seconds`` (wall time of data + training; for R > 1 the batch's wall time
+    / R), ``batch_runs`` (R) and ``code_version``. progress(epoch, epochs, records) is called
+    after every epoch with one record per run. Raises ResourceError (a SpecError) when a run's
+    memory estimate exceeds what the machine has.
     """
+    if not specs or not same_architecture(specs):
+        raise ValueError("train_experiments needs specs that differ only in alpha and seed")
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
-    check_resources(spec, device)  # a run the machine cannot hold is refused before any work
-    prep = prepare(spec, device)
-    x_train, y_train, x_val, y_val = prep.x_train, prep.y_train, prep.x_val, prep.y_val
-    model = build_model(spec.model, prep.width, spec.seed, device)
-    history = {name: [] for name in HISTORY_FIELDS}
+    for spec in specs:
+        check_resources(spec, device)  # a run the machine cannot hold is refused before any work
+    preps = [prepare(spec, device) for spec in specs]
+    x_train, y_train = torch.stack([p.x_train for p in preps]), torch.stack([p.y_train for p in preps])
+    x_val, y_val = preps[0].x_val.expand(len(specs), -1, -1), preps[0].y_val.expand(len(specs), -1)
+    model = stack_models([build_model(spec.model, preps[0].width, spec.seed, device) for spec in specs])
+    if isinstance(model, StackedMLP):  # skip input columns that are zero everywhere
+        used = torch.nonzero((x_train != 0).any(1).any(0) | (x_val[0] != 0).any(0)).flatten()
+        if len(used) < x_train.shape[2]:
+            model.read_only(used)
+            x_train, x_val = x_train[:, :, used], x_val[:, :, used]
+    histories = [{name: [] for name in HISTORY_FIELDS} for _ in specs]
+    seen = torch.zeros(y_train.shape, dtype=torch.float64, device=device)  # this epoch's outputs
+    runs = torch.arange(len(specs), device=device)[:, None]
+
+    def batch_losses(idx: torch.Tensor) -> torch.Tensor:
+        idx = idx.to(device)
+        p = model(x_train[runs, idx])
+        seen[runs, idx] = p.detach().to(seen.dtype)
+        return bce_per_run(p, y_train[runs, idx])
 
     def on_epoch(epoch: int, stats: dict) -> None:
-        train_loss, train_acc = evaluate(model, x_train, y_train)
-        val_loss, val_acc = evaluate(model, x_val, y_val)
-        record = dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc, val_loss=val_loss,
-                      val_acc=val_acc, seconds=time.perf_counter() - start)
-        for name in HISTORY_FIELDS:
-            history[name].append(record[name])
+        with torch.no_grad():
+            p_val = model(x_val)
+        val_loss = bce_per_run(p_val, y_val).tolist()
+        records = [dict(epoch=epoch, train_loss=stats["loss"][r], train_acc=accuracy(seen[r], y_train[r]),
+                        val_loss=val_loss[r], val_acc=accuracy(p_val[r], y_val[r]),
+                        seconds=time.perf_counter() - start) for r in range(len(specs))]
+        for history, record in zip(histories, records):
+            for name in HISTORY_FIELDS:
+                history[name].append(record[name])
         if progress is not None:
-            progress(epoch, spec.training.epochs, record)
+            progress(epoch, specs[0].training.epochs, records)
 
-    t = spec.training
-    fit(model, lambda idx: bce(model(x_train[idx]), y_train[idx]), len(y_train), t.epochs, t.batch_size,
-        t.lr, spec.seed, on_epoch)
+    t = specs[0].training
+    failed = fit_runs(model, batch_losses, y_train.shape[1], t.epochs, t.batch_size, t.lr,
+                      [spec.seed for spec in specs], on_epoch)
     with torch.no_grad():
         p = model(x_train)
-    forget, retain = torch.as_tensor(prep.poisoned.forget), torch.as_tensor(prep.poisoned.retain)
-    return {
-        "history": history,
-        "train_acc": history["train_acc"][-1], "val_acc": history["val_acc"][-1],
-        "train_loss": history["train_loss"][-1], "val_loss": history["val_loss"][-1],
-        "forget_acc": accuracy(p[forget], y_train[forget]) if len(forget) else float("nan"),
-        "retain_acc": accuracy(p[retain], y_train[retain]),
-        "forget": prep.poisoned.forget,
-        "params": {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()},
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "seconds": time.perf_counter() - start,
-        "code_version": code_version(),
-    }
+    seconds = (time.perf_counter() - start) / len(specs)
+    n_params = sum(t.numel() for t in model.parameters()) // len(specs)
+    results = []
+    for r, (prep, history) in enumerate(zip(preps, histories)):
+        if r in failed:
+            results.append(TrainingDiverged(failed[r]))
+            continue
+        forget, retain = torch.as_tensor(prep.poisoned.forget), torch.as_tensor(prep.poisoned.retain)
+        results.append({
+            "history": history,
+            "train_acc": accuracy(p[r], y_train[r]), "val_acc": history["val_acc"][-1],
+            "train_loss": float(bce(p[r], y_train[r])), "val_loss": history["val_loss"][-1],
+            "forget_acc": accuracy(p[r][forget], y_train[r][forget]) if len(forget) else float("nan"),
+            "retain_acc": accuracy(p[r][retain], y_train[r][retain]),
+            "forget": prep.poisoned.forget,
+            "params": model.run_params(r),
+            "n_params": n_params,
+            "seconds": seconds,
+            "batch_runs": len(specs),
+            "code_version": code_version(),
+        })
+    return results
+
+
+def train_experiment(spec: ExperimentSpec, progress: Progress | None = None, device=None) -> dict:
+    """Train the spec's model on its poisoned data, uncached (``train_experiments`` of one
+    spec; the result is described there). progress(epoch, epochs, record) is called after
+    every epoch. Raises TrainingDiverged as soon as a loss or gradient is not finite."""
+    report = None if progress is None else (lambda epoch, epochs, records: progress(epoch, epochs, records[0]))
+    return train_experiments([spec], report, device)[0]
 
 
 def run_experiment(spec: ExperimentSpec, progress: Progress | None = None, device=None) -> tuple[dict, bool]:
     """The cached form of ``train_experiment``: (result, was_cached). An identical spec is
     read from the cache; any changed field is a new run."""
     return cached("train", spec, lambda: train_experiment(spec, progress, device))
+
+
+def run_experiments(specs: list[ExperimentSpec], progress: Progress | None = None, device=None) -> list[tuple[dict, bool]]:
+    """The cached form of ``train_experiments``: (result, was_cached) per spec. Cached specs
+    are read; the missing ones this process can lock train as one batch and are stored each
+    under the key its single run uses; a spec another process is computing is waited for, and
+    a diverged one raises as ``run_experiment`` would."""
+    done = cached_many("train", specs, lambda todo: train_experiments(todo, progress, device))
+    return [hit if hit is not None else run_experiment(spec, device=device) for spec, hit in zip(specs, done)]

@@ -1,13 +1,14 @@
-"""The two models compared: the QNN (on a chosen executor) and a dense MLP.
+"""The two models compared: the QNN (on a chosen executor) and a dense MLP, and their
+stacked forms, which hold R independently initialised runs of one architecture.
 
-Both map a batch of inputs to probabilities p(label = 1), shape (batch,), so that the same
-training loop and losses serve both.
+Both map a batch of inputs to probabilities p(label = 1), shape (batch,) (stacked: inputs
+(R, batch, width) to (R, batch)), so that the same training loop and losses serve both.
 """
 import torch
 from torch import nn
 
 from .circuits import weight_shape
-from .executor import make_executor
+from .executor import FusedExecutor, make_executor
 from .specs import MLPModel, QNNModel
 
 
@@ -22,7 +23,8 @@ class QNN(nn.Module):
         shape = weight_shape(spec.ansatz, spec.depth, n_qubits)
         init = 0.01 * torch.randn(shape, generator=generator, dtype=torch.float64)
         self.weights = nn.Parameter(init.to(device))
-        self.executor = make_executor(spec.executor, spec.ansatz, spec.depth, n_qubits, device=device)
+        dtype = torch.float32 if spec.precision == "single" else torch.float64
+        self.executor = make_executor(spec.executor, spec.ansatz, spec.depth, n_qubits, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(5.0 * self.executor(self.weights, x))
@@ -56,3 +58,63 @@ def build_model(spec: QNNModel | MLPModel, width: int, seed: int, device=None) -
     if isinstance(spec, QNNModel):
         return QNN(spec, width.bit_length() - 1, generator, device)
     return MLP(spec, width, generator, device)
+
+
+class StackedQNN(nn.Module):
+    """R QNNs of one architecture as one module: weights (R, *shape), stacked from the
+    separately initialised ``models``; forward (R, batch, 2**n) -> (R, batch) on the fused
+    executor's run axis (PennyLane devices take R = 1)."""
+
+    def __init__(self, models: list[QNN]):
+        super().__init__()
+        self.weights = nn.Parameter(torch.stack([m.weights.detach() for m in models]))
+        self.executor = models[0].executor
+        if not isinstance(self.executor, FusedExecutor) and len(models) > 1:
+            raise ValueError("only the fused executor trains several runs at once")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.executor, FusedExecutor):
+            return torch.sigmoid(5.0 * self.executor(self.weights, x))
+        return torch.sigmoid(5.0 * self.executor(self.weights[0], x[0]))[None]
+
+    def run_params(self, run: int) -> dict:
+        """Run ``run``'s parameters under the names a single QNN's state_dict uses."""
+        return {"weights": self.weights[run].detach().cpu().numpy()}
+
+
+class StackedMLP(nn.Module):
+    """R MLPs of one architecture as one module (weights (R, out, in), biases (R, out) per
+    layer, stacked from the separately initialised ``models``); forward (R, batch, width) ->
+    (R, batch) with one batched product per layer."""
+
+    def __init__(self, models: list[MLP]):
+        super().__init__()
+        self.names = list(models[0].state_dict())  # net.0.weight, net.0.bias, net.2.weight, ...
+        self.tensors = nn.ParameterList(nn.Parameter(torch.stack([m.state_dict()[name] for m in models]))
+                                        for name in self.names)
+        self.columns: torch.Tensor | None = None
+
+    def read_only(self, columns: torch.Tensor) -> None:
+        """From now on take inputs holding only these input ``columns`` (the others are zero in
+        every sample: e.g. the imaginary half of real XXZ states). Exact: a zero input adds
+        nothing to the first layer and gives its weights zero gradients, so they stay put."""
+        self.columns = columns
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, layers = x, len(self.tensors) // 2
+        for i in range(layers):
+            weight, bias = self.tensors[2 * i], self.tensors[2 * i + 1]
+            if i == 0 and self.columns is not None:
+                weight = weight[:, :, self.columns]
+            h = torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
+            if i < layers - 1:
+                h = torch.relu(h)
+        return torch.sigmoid(h.squeeze(-1))
+
+    def run_params(self, run: int) -> dict:
+        return {name: t[run].detach().cpu().numpy() for name, t in zip(self.names, self.tensors)}
+
+
+def stack_models(models: list[nn.Module]) -> StackedQNN | StackedMLP:
+    """The stacked form of R freshly built models of one architecture."""
+    return StackedQNN(models) if isinstance(models[0], QNN) else StackedMLP(models)

@@ -41,21 +41,58 @@ def fit(model: torch.nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tenso
     training loss, "seconds": time since the start}; it may raise ``Cancelled``.
     Raises TrainingDiverged as soon as a loss or a gradient is not finite.
     """
+    report = None if on_epoch is None else (lambda epoch, stats: on_epoch(epoch, {**stats, "loss": stats["loss"][0]}))
+    fit_runs(model, lambda idx: batch_loss(idx[0]).reshape(1), n_samples, epochs, batch_size, lr, [seed],
+             report, optimizer)
+
+
+def fit_runs(model: torch.nn.Module, batch_losses: Callable[[torch.Tensor], torch.Tensor], n_samples: int,
+             epochs: int, batch_size: int, lr: float, seeds: list[int],
+             on_epoch: Callable[[int, dict], None] | None = None,
+             optimizer: torch.optim.Optimizer | None = None) -> dict[int, str]:
+    """``fit`` for R = len(seeds) independent runs held in one model whose every parameter
+    has a leading run axis (a stacked model; R = 1 also takes a plain model).
+
+    Each run shuffles with its own seed, as it would alone: batch_losses(idx) gets idx (R, b),
+    row r the samples of run r, and returns the (R,) losses; their sum is minimised, so each
+    run's gradient is its own loss's and Adam, elementwise, updates each run as alone.
+    on_epoch stats: {"loss": (R,) list of batch-weighted mean losses, "seconds"}.
+    A run whose loss or gradient stops being finite is dropped from the sum; returns
+    {run: reason} for those. With R = 1 it raises TrainingDiverged instead.
+    """
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    shuffler = torch.Generator().manual_seed(seed)
+    shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
+    runs, failed = len(seeds), {}
+    live = torch.ones(runs, dtype=torch.bool)
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        order = torch.randperm(n_samples, generator=shuffler)
-        total = 0.0
-        for b, idx in enumerate(order.split(batch_size)):
+        order = torch.stack([torch.randperm(n_samples, generator=g) for g in shufflers])
+        total = torch.zeros(runs, dtype=torch.float64)
+        for b, idx in enumerate(order.split(batch_size, dim=1)):
             optimizer.zero_grad()
-            loss = batch_loss(idx)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss became {float(loss.detach())} at epoch {epoch}, batch {b + 1}")
-            loss.backward()
-            if not all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None):
-                raise TrainingDiverged(f"a gradient became non-finite at epoch {epoch}, batch {b + 1}")
+            losses = batch_losses(idx)
+            value = losses.detach().to(total.dtype).cpu()
+            for run in torch.nonzero(live & ~torch.isfinite(value)).flatten().tolist():
+                failed[run] = f"loss became {float(value[run])} at epoch {epoch}, batch {b + 1}"
+            live &= torch.isfinite(value)
+            if not live.any():
+                break
+            torch.where(live.to(losses.device), losses, 0.0).sum().backward()
+            grads = [p.grad.reshape(runs, -1) for p in model.parameters() if p.grad is not None]
+            finite = torch.stack([torch.isfinite(g).all(1) for g in grads]).all(0).cpu() if grads else live
+            for run in torch.nonzero(live & ~finite).flatten().tolist():
+                failed[run] = f"a gradient became non-finite at epoch {epoch}, batch {b + 1}"
+            live &= finite
+            if not live.any():
+                break
+            for g in grads:  # a dropped run gets zero gradients; its result is discarded
+                g.masked_fill_(~live.to(g.device)[:, None], 0.0)
             optimizer.step()
-            total += float(loss.detach()) * len(idx)
+            total += torch.where(live, value, 0.0) * idx.shape[1]
+        if runs == 1 and failed:
+            raise TrainingDiverged(failed[0])
+        if not live.any():
+            break
         if on_epoch is not None:
-            on_epoch(epoch, {"loss": total / n_samples, "seconds": time.perf_counter() - start})
+            on_epoch(epoch, {"loss": (total / n_samples).tolist(), "seconds": time.perf_counter() - start})
+    return failed

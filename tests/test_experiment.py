@@ -45,13 +45,13 @@ def test_cache_location_follows_the_environment(tiny_mlp_spec, private_cache):
 def test_a_diverged_run_is_not_stored(tiny_mlp_spec):
     diverging = tiny_mlp_spec.replace(training=Training(3, 8, 10.0), alpha=0.0)
     import qml_core.experiment as experiment
-    original = experiment.bce
+    original = experiment.bce_per_run
     try:
-        experiment.bce = lambda p, y: original(p, y) * float("inf")
+        experiment.bce_per_run = lambda p, y: original(p, y) * float("inf")
         with pytest.raises(TrainingDiverged):
             run_experiment(diverging)
     finally:
-        experiment.bce = original
+        experiment.bce_per_run = original
     assert cache.lookup("train", diverging) is None
 
 
