@@ -92,9 +92,9 @@ Mapper = Callable[[Callable, list, str], list]
 def run_poisoning(plan: Plan, mapper: Mapper) -> dict:
     """§2–3: sweep rows, the phase summary and the critical α per (dataset, model, attack)."""
     from .phase import critical_alpha, phase_summary
-    from .sweep import train_row
+    from .sweep import batched_jobs, in_job_order, train_rows
 
-    rows = mapper(train_row, poisoning_jobs(plan), "poisoning")
+    rows = in_job_order(mapper(train_rows, batched_jobs(poisoning_jobs(plan)), "poisoning"))
     return {"rows": rows, "summary": phase_summary(rows), "critical": critical_alpha(rows)}
 
 

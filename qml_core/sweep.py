@@ -28,19 +28,47 @@ def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -
     return row
 
 
-def train_row(job: tuple[int, ExperimentSpec]) -> dict:
-    """Run (cached) one (run, spec) job of a sweep and return its table row."""
-    from .experiment import run_experiment
+def batchable(spec: ExperimentSpec) -> bool:
+    """Runs of this spec's architecture can train stacked (PennyLane devices run one at a time)."""
+    return spec.model.name != "qnn" or spec.model.executor == "fused"
 
-    run, spec = job
-    result, was_cached = run_experiment(spec)
-    return result_row(run, spec, result, was_cached)
+
+def batched_jobs(jobs: list[tuple[int, ExperimentSpec]]) -> list[list[tuple[int, tuple[int, ExperimentSpec]]]]:
+    """The jobs, each with its index, grouped into batches that train as one stacked
+    computation: one batch per architecture and run index (every α of run r of one model and
+    attack), run 0's batches first: each finished batch completes a curve, and the first
+    complete phase diagram (one run per α, every model) comes before the second run."""
+    groups: dict[tuple, list] = {}
+    for index, (run, spec) in enumerate(jobs):
+        key = (spec.replace(alpha=0.0, seed=0).key(), run) if batchable(spec) else ("single", index)
+        groups.setdefault(key, []).append((index, (run, spec)))
+    return sorted(groups.values(), key=lambda batch: batch[0][1][0])  # stable: by run, then first appearance
+
+
+def train_rows(batch: list[tuple[int, tuple[int, ExperimentSpec]]]) -> list[tuple[int, dict]]:
+    """Run (cached) one batch of sweep jobs together; (job index, table row) per job."""
+    from .experiment import run_experiments
+
+    outcomes = run_experiments([spec for _, (_, spec) in batch])
+    return [(index, result_row(run, spec, result, was_cached))
+            for (index, (run, spec)), (result, was_cached) in zip(batch, outcomes)]
+
+
+def in_job_order(outputs: list[list[tuple[int, dict]]]) -> list[dict]:
+    """The rows of ``train_rows`` outputs, in the order of the jobs they came from."""
+    return [row for _, row in sorted((pair for output in outputs for pair in output), key=lambda pair: pair[0])]
 
 
 def run_sweep(jobs: list[tuple[int, ExperimentSpec]], n_jobs: int = 1,
               on_row: Callable[[dict], None] | None = None, backend: str = "local",
               address: str | None = None) -> list[dict]:
-    """Run every (run, spec) job and return the rows in job order. Finished runs are in the
+    """Run every (run, spec) job, stacked in ``batched_jobs`` batches, and return the rows in
+    job order; on_row(row) is called for each as its batch finishes. Finished runs are in the
     cache, so an interrupted sweep resumes where it stopped. backend/address: see
     ``backends.parallel_map``."""
-    return parallel_map(train_row, jobs, n_jobs, on_row, backend, address)
+    def done(output):
+        for _, row in output:
+            on_row(row)
+
+    outputs = parallel_map(train_rows, batched_jobs(jobs), n_jobs, done if on_row else None, backend, address)
+    return in_job_order(outputs)

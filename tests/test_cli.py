@@ -79,18 +79,19 @@ def test_interrupted_sweep_resumes_without_recomputing(private_cache, tmp_path, 
     from qml_core.commands import build_spec
 
     args = make_parser().parse_args(["sweep", "--models", "mlp", "--hidden", "4", "--out", str(tmp_path / "r.csv"), *TINY])
-    jobs = sweep_module.sweep_specs([build_spec(args, "mlp", "label-flip", 0.0)], [0.0, 0.2, 0.4], runs=1)
+    jobs = sweep_module.sweep_specs([build_spec(args, "mlp", "label-flip", 0.0)], [0.0, 0.2, 0.4], runs=2)
+    jobs.sort(key=lambda job: job[0])  # run 0's three α, then run 1's: two stacked batches
     done = []
 
-    def interrupt_after_two(row):
+    def interrupt_after_first_batch(row):
         done.append(row)
-        if len(done) == 2:
+        if len(done) == 3:
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        sweep_module.run_sweep(jobs, n_jobs=1, on_row=interrupt_after_two)
+        sweep_module.run_sweep(jobs, n_jobs=1, on_row=interrupt_after_first_batch)
     rows = sweep_module.run_sweep(jobs, n_jobs=1)
-    assert [r["cached"] for r in rows] == [True, True, False]
-    assert [r["val_acc"] for r in rows[:2]] == [r["val_acc"] for r in done]
+    assert [r["cached"] for r in rows] == [True, True, True, False, False, False]
+    assert [r["val_acc"] for r in rows[:3]] == [r["val_acc"] for r in done]
 
 
 def test_unlearn_command_compares_with_retraining(private_cache, tmp_path, capsys):
