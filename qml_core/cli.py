@@ -76,6 +76,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int)
     parser.add_argument("--ansatz", help="QNN ansatz: paper or cnot-ring")
     parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
+    parser.add_argument("--precision", help="fused QNN executor's states: single (complex64, the presets' "
+                                            "choice) or double (complex128)")
     parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)

@@ -11,7 +11,7 @@ from .specs import ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "val_fraction")
-MODEL_FIELDS = ("depth", "ansatz", "executor", "hidden")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr")
 
 
