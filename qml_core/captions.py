@@ -1,0 +1,116 @@
+"""Sentences that state what the numbers on screen show, computed from those numbers.
+
+Text is data too: a caption that states a finding is a function of the results it sits
+beside (numbers in, sentence out), so that it says the opposite when the numbers do. Fixed
+prose may explain how to read a figure; it never states what the figure shows.
+"""
+import math
+
+NAMES = {"qnn": "QNN", "mlp": "MLP"}
+MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
+TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (PROTOCOL §6)
+CLEAR = 0.02  # validation accuracies closer than this are called level
+
+
+def half_flipped_note(alpha: float, attack: str) -> str | None:
+    """How to read α ≥ 0.5 under label flipping (an explanation, not a finding)."""
+    if attack != "label-flip" or alpha < 0.5 - 1e-9:
+        return None
+    if abs(alpha - 0.5) < 1e-9:
+        return ("At α = 0.5 half of each class carries the other class's label: the labels say nothing "
+                "about the class, so validation accuracy near 0.5 is what any learner should get.")
+    return (f"At α = {alpha:g} most labels are flipped: the poisoned labels describe the opposite rule, so a "
+            "learner that follows them falls below 0.5 on clean labels.")
+
+
+def fit_to_labels(train_acc: float, alpha: float, attack: str) -> str:
+    """What a model's train accuracy (poisoned labels) says: it fits the flips, ignores them, or neither."""
+    if attack != "label-flip" or alpha == 0:
+        return f"fits {train_acc:.0%} of its training labels"
+    if train_acc >= MEMORISES:
+        return f"fits {train_acc:.0%} of the training labels, flipped ones included: it memorises them"
+    if abs(train_acc - (1 - alpha)) <= TRACKS:
+        return f"fits {train_acc:.0%} of the training labels, close to the 1 − α = {1 - alpha:.0%} that are true"
+    return f"fits {train_acc:.0%} of the training labels"
+
+
+def playground_finding(alpha: float, attack: str, results: dict[str, dict]) -> str:
+    """One paragraph for the playground: validation accuracies compared, and how each model
+    treats the poisoned labels. ``results``: model -> {"val_acc", "train_acc"}."""
+    if set(results) != {"qnn", "mlp"}:
+        return ""
+    qnn, mlp = results["qnn"]["val_acc"], results["mlp"]["val_acc"]
+    head = f"At α = {alpha:g} ({attack.replace('-', ' ')}), "
+    if abs(qnn - mlp) < CLEAR:
+        head += f"the QNN and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
+    else:
+        hi, lo = ("qnn", "mlp") if qnn > mlp else ("mlp", "qnn")
+        head += (f"the {NAMES[hi]} keeps {results[hi]['val_acc']:.2f} on clean validation data while the "
+                 f"{NAMES[lo]} gets {results[lo]['val_acc']:.2f}.")
+    fits = [f"The {NAMES[m]} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
+    return " ".join([head, *fits])
+
+
+def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float | None:
+    """The largest α up to which validation accuracy stays within ``margin`` of its clean value
+    (the first point of ``curve``, (α, mean accuracy) sorted by α); None if it leaves at once."""
+    clean, end = curve[0][1], None
+    for alpha, value in curve[1:]:
+        if value < clean - margin:
+            break
+        end = alpha
+    return end
+
+
+def phase_finding(summary: list[dict], critical: list[dict]) -> str:
+    """The phase diagram in words: per model, the clean accuracy, how far its plateau reaches
+    and its critical α; then which model holds up better at the α where they differ most."""
+    curves = {}
+    for entry in summary:
+        curves.setdefault(entry["model"], []).append((entry["alpha"], entry["val_acc_mean"]))
+    if not curves:
+        return ""
+    crit = {c["model"]: c for c in critical}
+    parts = []
+    for model, curve in sorted(curves.items(), reverse=True):
+        curve.sort()
+        end = plateau_end(curve)
+        reach = (f"stays within 0.05 of it up to α = {end:g}" if end is not None
+                 else f"drops more than 0.05 already at α = {curve[1][0]:g}" if len(curve) > 1 else "")
+        c = crit.get(model)
+        where = (f", crosses halfway to chance at α ≈ {c['estimate']:.2f}" if c and math.isfinite(c["estimate"])
+                 else ", never crosses halfway to chance in this grid" if c else "")
+        parts.append(f"The {NAMES.get(model, model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
+    if len(curves) == 2:
+        shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
+        if shared:
+            values = {m: dict(curves[m]) for m in curves}
+            alpha = max(shared, key=lambda a: abs(values["qnn"][a] - values["mlp"][a]))
+            gap = values["qnn"][alpha] - values["mlp"][alpha]
+            if abs(gap) < CLEAR:
+                parts.append("The two curves are level everywhere within 0.02.")
+            else:
+                hi, lo = ("qnn", "mlp") if gap > 0 else ("mlp", "qnn")
+                parts.append(f"They differ most at α = {alpha:g}: {NAMES[hi]} {values[hi][alpha]:.2f} against "
+                             f"{NAMES[lo]} {values[lo][alpha]:.2f}, so here the {NAMES[hi]} resists poisoning better.")
+    return " ".join(parts)
+
+
+def trace_finding(ratios: list[dict]) -> str:
+    """The trace-ratio bars in words: per model, the range of its mean ratio over α, called a
+    sharpening (> 1.2), a flattening (< 0.8) or unchanged, and how many runs collapsed."""
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in ratios):
+        rows = [r for r in ratios if r["model"] == model and math.isfinite(r["ratio_mean"])]
+        if not rows:
+            continue
+        low, high = min(r["ratio_mean"] for r in rows), max(r["ratio_mean"] for r in rows)
+        verdict = ("poisoning sharpens its minimum" if low > 1.2 else "poisoning flattens its minimum" if high < 0.8
+                   else "poisoning leaves its curvature about unchanged" if low >= 0.8 and high <= 1.2
+                   else "the change in curvature depends on α")
+        span = f"{low:.2g}×" if math.isclose(low, high, rel_tol=0.05) else f"{low:.2g}× to {high:.2g}×"
+        collapsed = sum(len(r.get("collapsed_ratios", [])) for r in ratios if r["model"] == model)
+        note = f" ({collapsed} collapsed runs shown apart)" if collapsed else ""
+        parts.append(f"{NAMES.get(model, model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
+    return " ".join(parts)
+

@@ -1,0 +1,53 @@
+"""Captions say what the numbers say, including when the numbers contradict the paper."""
+from qml_core.captions import half_flipped_note, phase_finding, playground_finding, plateau_end, trace_finding
+
+
+def test_playground_names_the_better_model_whichever_it_is():
+    paper_like = playground_finding(0.3, "label-flip", {"qnn": {"val_acc": 0.92, "train_acc": 0.69},
+                                                         "mlp": {"val_acc": 0.71, "train_acc": 1.0}})
+    assert "the QNN keeps 0.92" in paper_like and "MLP gets 0.71" in paper_like
+    assert "memorises" in paper_like and "close to the 1 − α = 70%" in paper_like
+    reversed_ = playground_finding(0.5, "label-flip", {"qnn": {"val_acc": 0.18, "train_acc": 0.5},
+                                                        "mlp": {"val_acc": 0.42, "train_acc": 0.99}})
+    assert "the MLP keeps 0.42" in reversed_ and "QNN gets 0.18" in reversed_
+    level = playground_finding(0.1, "label-flip", {"qnn": {"val_acc": 0.95, "train_acc": 0.9},
+                                                    "mlp": {"val_acc": 0.96, "train_acc": 0.9}})
+    assert "level" in level
+    assert playground_finding(0.1, "label-flip", {"qnn": {"val_acc": 0.9, "train_acc": 0.9}}) == ""
+
+
+def test_half_flipped_labels_are_explained():
+    assert "say nothing about the class" in half_flipped_note(0.5, "label-flip")
+    assert "opposite rule" in half_flipped_note(0.7, "label-flip")
+    assert half_flipped_note(0.4, "label-flip") is None and half_flipped_note(0.5, "feature-noise") is None
+
+
+def summary(model, values, step=0.1):
+    return [{"model": model, "alpha": round(i * step, 2), "val_acc_mean": v} for i, v in enumerate(values)]
+
+
+def test_phase_finding_follows_the_curves():
+    plateau = summary("qnn", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5])
+    linear = summary("mlp", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5])
+    critical = [{"model": "qnn", "estimate": 0.43}, {"model": "mlp", "estimate": 0.27}]
+    text = phase_finding(plateau + linear, critical)
+    assert "QNN starts at 0.97, stays within 0.05 of it up to α = 0.3" in text
+    assert "MLP starts at 0.99, drops more than 0.05 already at α = 0.1" in text
+    assert "differ most at α = 0.3: QNN 0.93 against MLP 0.71" in text and "the QNN resists" in text
+    swapped = phase_finding(summary("qnn", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5]) + summary("mlp", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5]),
+                            critical)
+    assert "the MLP resists" in swapped
+    assert "level everywhere" in phase_finding(summary("qnn", [0.9, 0.8]) + summary("mlp", [0.91, 0.8]), [])
+    assert plateau_end([(0.0, 0.9), (0.1, 0.8)]) is None
+
+
+def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
+    ratios = [{"model": "mlp", "alpha": a, "ratio_mean": r, "collapsed_ratios": c}
+              for a, r, c in ((0.2, 8.0, []), (0.3, 20.0, [3.0]), (0.4, 12.0, []))]
+    ratios += [{"model": "qnn", "alpha": a, "ratio_mean": r, "collapsed_ratios": []}
+               for a, r in ((0.2, 0.97), (0.3, 0.83), (0.4, 0.45))]
+    text = trace_finding(ratios)
+    assert "MLP: the Hessian trace is 8× to 20× its clean value, so poisoning sharpens its minimum (1 collapsed" in text
+    assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value, so the change in curvature depends on α" in text
+    flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_mean": 0.5}])
+    assert "flattens" in flat
