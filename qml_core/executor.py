@@ -27,7 +27,7 @@ import torch
 
 from .circuits import make_qnode, recorded_operations, weight_shape
 from .specs import EXECUTORS
-from .statevector import AdjointSimulation, Step, expectation, observable, simulate
+from .statevector import AdjointEvolution, Step, evolve, expectation, observable, readout
 
 SINGLE_QUBIT_GATES = ("RX", "RY")
 PENNYLANE_DEVICES = EXECUTORS[1:]
@@ -171,10 +171,12 @@ class FusedExecutor:
     """Fast exact simulator of a recorded ansatz (see the module docstring).
 
     ``dtype`` float64 (complex128 states, the reference) or float32 (complex64, about twice
-    as fast; the parameters and the output stay in the caller's dtype). ``mode``: "layered"
-    (the Schrödinger picture, layer by layer), "observable" (the Heisenberg picture on the
-    first layer's light cone, for circuits whose cone leaves qubits out) or "auto" (the one
-    with fewer operations, ``choose_mode``).
+    as fast; the parameters and the output stay in the caller's dtype). ``split``: how many
+    layers run in the Schrödinger picture (state by state, layer by layer) before the rest of
+    the circuit is taken in the Heisenberg picture on that layer's light cone (an observable
+    O = V† Z V on the cone, x† O x per slice of the state); "layered" is split = depth (no
+    Heisenberg tail), "observable" split = 0, "auto" (default) the split ``choose_split``
+    finds cheapest. Circuits with CNOT layers run layered.
 
     Call with weights ``shape`` and x (batch, 2**n) for one run, or with a leading run axis,
     weights (runs, *shape) and x (runs, batch, 2**n), for independent runs in one pass.
@@ -186,7 +188,7 @@ class FusedExecutor:
     """
 
     def __init__(self, ansatz_name: str, depth: int, n_qubits: int, device=None, dtype=torch.float64,
-                 backward: str = "adjoint", mode: str = "auto"):
+                 backward: str = "adjoint", split: int | str = "auto"):
         if n_qubits < 2:
             raise UnsupportedCircuit("fused executor: needs at least 2 qubits")
         self.shape = weight_shape(ansatz_name, depth, n_qubits)
@@ -200,13 +202,15 @@ class FusedExecutor:
         self.dim_a, self.dim_c = 2 ** self.n_a, 2 ** (n_qubits - self.n_a)
         self.layers = split_layers(recorded_operations(ansatz_name, depth, n_qubits), n_qubits)
         self._compile()
-        self.mode = choose_mode(self.program, n_qubits) if mode == "auto" else mode
-        if self.mode not in ("layered", "observable"):
-            raise ValueError(f"mode must be 'auto', 'layered' or 'observable', got {mode!r}")
-        if self.mode == "observable" and any(step.src is not None for step in self.program):
-            raise UnsupportedCircuit("fused executor: the observable mode needs a circuit without CNOT layers")
+        named = {"auto": choose_split(self.program, n_qubits), "layered": depth, "observable": 0}
+        self.split = named.get(split, split) if isinstance(split, str) else split
+        if not is_int_in(self.split, 0, depth):
+            raise ValueError(f"split must be 'auto', 'layered', 'observable' or 0..{depth}, got {split!r}")
+        if self.split < depth and any(step.src is not None for step in self.program[self.split:]):
+            raise UnsupportedCircuit("fused executor: a Heisenberg tail needs layers without CNOTs")
         if self.device.type == "cpu":
             keep_freed_memory()
+
     def _tensor(self, array, dtype=None):
         return torch.as_tensor(array, device=self.device, dtype=dtype)
 
@@ -276,44 +280,67 @@ class FusedExecutor:
             raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)}")
         w, x = (weights[None], x[None]) if single else (weights, x)
         us, ms = self.layer_matrices(w.to(self.dtype))
-        if self.mode == "observable":
-            out = self._heisenberg(us, ms, x)
-        else:
-            state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c).transpose(1, 2).to(self.cdtype).contiguous()
-            gradients = torch.is_grad_enabled() and (weights.requires_grad or x.requires_grad)
-            if self.backward == "adjoint" and gradients:
-                out = AdjointSimulation.apply(state, self.program, self.readout, *us, *ms)
+        state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c)  # (runs, batch, a, c), as the tail reads it
+        if self.split:
+            head, k = self.program[:self.split], self.split
+            state = state.transpose(1, 2).to(self.cdtype).contiguous()  # (runs, a, batch, c)
+            if self.backward == "adjoint" and torch.is_grad_enabled() and (weights.requires_grad or x.requires_grad):
+                state = AdjointEvolution.apply(state, head, *us[:k], *ms[:k])
             else:  # autograd for higher derivatives; without gradients, nothing needs saving
-                out = simulate(state, self.program, self.readout, us, ms)
-        out = out.to(weights.dtype)
-        return out[0] if single else out
+                state = evolve(state, head, us[:k], ms[:k])
+            if k == len(self.program):
+                return self._output(readout(state, self.readout), weights.dtype, single)
+            state = state.transpose(1, 2)
+        elif not x.is_complex():
+            state = state.to(self.dtype)  # real inputs: x† O x needs only Re O
+        return self._output(self._tail(us, ms, state), weights.dtype, single)
 
-    def _heisenberg(self, us, ms, x: torch.Tensor) -> torch.Tensor:
-        """<Z> from O = V† Z V on the first layer's cone; x (runs, batch, 2**n) -> (runs, batch)."""
-        k_a, k_c = self.program[0].k_a, self.program[0].k_c
-        spare_a, spare_c = self.dim_a >> k_a, self.dim_c >> k_c
-        r = self.readout.reshape(2 ** k_a, spare_a, spare_c, 2 ** k_c)[:, 0, 0, :]
-        o = observable(self.program, r, us, ms, k_a, k_c)
-        runs, batch = x.shape[:2]
-        slices = x.reshape(runs, batch, 2 ** k_a, spare_a, spare_c, 2 ** k_c).permute(0, 1, 3, 4, 2, 5)
-        slices = slices.reshape(runs, batch, spare_a * spare_c, 2 ** (k_a + k_c))
-        return expectation(o, slices.to(self.cdtype if x.is_complex() else self.dtype))
+    @staticmethod
+    def _output(z: torch.Tensor, dtype, single: bool) -> torch.Tensor:
+        z = z.to(dtype)
+        return z[0] if single else z
+
+    def _tail(self, us, ms, state: torch.Tensor) -> torch.Tensor:
+        """<Z> from O = V† Z V, V the layers from ``split`` on, on that layer's light cone (its
+        top k_a qubits of A, bottom k_c of C); state (runs, batch, dim_a, dim_c) -> (runs, batch)."""
+        k, step = self.split, self.program[self.split]
+        spare_a, spare_c = self.dim_a >> step.k_a, self.dim_c >> step.k_c
+        r = self.readout.reshape(2 ** step.k_a, spare_a, spare_c, 2 ** step.k_c)[:, 0, 0, :]
+        o = observable(self.program[k:], r, us[k:], ms[k:], step.k_a, step.k_c)
+        runs, batch = state.shape[:2]
+        slices = state.reshape(runs, batch, 2 ** step.k_a, spare_a, spare_c, 2 ** step.k_c).permute(0, 1, 3, 4, 2, 5)
+        return expectation(o, slices.reshape(runs, batch, spare_a * spare_c, -1))
 
 
-def choose_mode(program, n_qubits: int, batch: int = 32) -> str:
-    """"observable" when it needs fewer multiply-adds per training sample than "layered".
+def is_int_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
-    Per amplitude of a sample, layered costs about 3 × Σ_d (2**k_a + 2**k_c) complex
-    multiply-adds (forward and adjoint backward; 12 real each), observable 2 × 2**cone real
-    ones (x† O x and its gradient) plus building O, 3 × Σ_d (…) × 2**cone × 2**cone complex
-    ones shared by the ``batch`` samples of a step. CNOT layers keep the layered mode.
+
+PASS_COST = 4  # a pass over the state (a product with a tiny matrix, a copy) costs about as much
+# as this many complex multiply-adds per amplitude: such products are memory-bound
+
+
+def choose_split(program, n_qubits: int, batch: int = 256) -> int:
+    """The number of Schrödinger layers whose training step costs least (see ``FusedExecutor``).
+
+    Per amplitude of a sample, in complex multiply-adds: a Schrödinger layer costs 3 ×
+    (2**k_a + 2**k_c) for its forward and adjoint products plus 6 passes; a Heisenberg tail
+    from a layer with a cone of c qubits costs 3 × 2**c (x† O x, the gradients of x and O)
+    plus 4 passes, and building O, 3 × Σ(2**k_a + 2**k_c) × 4**c over the tail's layers,
+    shared by the ``batch`` samples of a step. CNOT layers stay in the Schrödinger picture.
     """
-    cone = program[0].k_a + program[0].k_c
-    if cone == n_qubits or any(step.src is not None for step in program):
-        return "layered"
-    per_amplitude = 12 * sum(2 ** step.k_a + 2 ** step.k_c for step in program)
-    build = per_amplitude * 4 ** cone / (batch * 2 ** n_qubits)
-    return "observable" if 2 * 2 ** cone + build < per_amplitude else "layered"
+    depth, best = len(program), (float("inf"), len(program))
+    for split in range(depth + 1):
+        tail = program[split:]
+        if any(step.src is not None for step in tail):
+            continue
+        head_cost = sum(3 * (2 ** s.k_a + 2 ** s.k_c) + 6 * PASS_COST for s in program[:split])
+        if tail:
+            cone = tail[0].k_a + tail[0].k_c
+            build = 3 * sum(2 ** s.k_a + 2 ** s.k_c for s in tail) * 4 ** cone / (batch * 2 ** n_qubits)
+            head_cost += 3 * 2 ** cone + 4 * PASS_COST + build
+        best = min(best, (head_cost, split))
+    return best[1]
 
 
 class PennyLaneExecutor:

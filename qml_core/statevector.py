@@ -13,11 +13,13 @@ are below the half sizes when the executor prunes gates outside the readout's li
 The readout is Σ |amplitude|² r. Three implementations of the same program:
 
 - ``simulate``: plain torch operations; autograd differentiates it to any order (Hessians).
-- ``AdjointSimulation``: the same forward with a hand-written reverse pass (3 matrix products
+- ``AdjointEvolution``: the same forward with a hand-written reverse pass (3 matrix products
   per layer and no autograd graph over the big states); first derivatives only, faster.
-- ``observable`` + ``expectation``: the Heisenberg picture. When the first layer's light cone
-  leaves qubits out, the whole circuit is a small unitary V on the cone; O = V† R V is built
-  once per call from the basis states of the cone, and each input slice contributes x† O x.
+- ``observable`` + ``expectation``: the Heisenberg picture for the last layers. From a layer
+  whose light cone leaves qubits out, the rest of the circuit is a small unitary V on the
+  cone; O = V† R V is built once per call from the basis states of the cone, and each slice
+  of the state over the qubits outside the cone contributes x† O x. One product with a small
+  matrix then replaces the late layers' passes over the whole state.
 
 Gradient convention (torch's, for complex inputs): G such that dL = Re Σ conj(G) dz.
 """
@@ -87,7 +89,8 @@ def observable(program, r, us, ms, k_a: int, k_c: int) -> torch.Tensor:
     bottom k_c of C, 2**(k_a + k_c) = d states, index a * 2**k_c + c): (runs, d, d).
 
     r: the readout on the cone, (2**k_a, 2**k_c). Every step must stay inside the cone and
-    have no permutation. V's columns are the cone's basis states run through the program.
+    have no permutation. V's columns are the cone's basis states run through the program
+    (with the autograd ops of ``evolve``: these states are small).
     """
     runs, dim = ms[0].shape[0], 2 ** (k_a + k_c)
     basis = torch.eye(dim, dtype=ms[0].dtype, device=ms[0].device).reshape(dim, 2 ** k_a, 2 ** k_c)
@@ -108,12 +111,15 @@ def expectation(o: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return terms.reshape(runs, batch, -1).sum(-1)
 
 
-class AdjointSimulation(torch.autograd.Function):
-    """``simulate`` with a hand-written reverse pass; call as
-    ``AdjointSimulation.apply(state, program, r, *us, *ms)``."""
+class AdjointEvolution(torch.autograd.Function):
+    """``evolve`` with a hand-written reverse pass (3 matrix products per layer and no autograd
+    graph over the big states; first derivatives only); call as
+    ``AdjointEvolution.apply(state, program, *us, *ms)``. Returns the final state; its reverse
+    pass takes the gradient with respect to that state, so any differentiable readout (the
+    diagonal ``readout``, or ``expectation`` on a Heisenberg tail) can follow it."""
 
     @staticmethod
-    def forward(ctx, state, program, r, *matrices):
+    def forward(ctx, state, program, *matrices):
         us, ms = matrices[:len(program)], matrices[len(program):]
         saved = []
         for step, u, m in zip(program, us, ms):
@@ -121,18 +127,15 @@ class AdjointSimulation(torch.autograd.Function):
             saved.append((state if step.k_a else None, t1))
             state = new
         ctx.program, ctx.saved, ctx.us, ctx.ms = program, saved, us, ms
-        ctx.save_for_backward(r, state)
-        return readout(state, r)
+        return state
 
     @staticmethod
-    def backward(ctx, grad_out):
+    def backward(ctx, lam):
         if torch.is_grad_enabled():  # autograd enables grad mode here only for create_graph=True
             raise RuntimeError("the adjoint executor gives first derivatives only; "
                                "use FusedExecutor(..., backward='autograd') for Hessians")
-        r, final = ctx.saved_tensors
-        n = len(ctx.program)
+        n, shape = len(ctx.program), lam.shape
         g_u, g_m = [None] * n, [None] * n
-        lam = final * (2 * grad_out)[:, None, :, None] * r[:, None, :]  # dL/d conj(final state)
         for d in reversed(range(n)):
             step, (s_in, t1), u, m = ctx.program[d], ctx.saved[d], ctx.us[d], ctx.ms[d]
             if step.src is not None:
@@ -140,11 +143,11 @@ class AdjointSimulation(torch.autograd.Function):
             g_m[d] = torch.matmul(blocks(t1, m).mH, blocks(lam, m))
             if d == 0 and not step.k_a:
                 break
-            lam = torch.matmul(blocks(lam, m), m.mH).reshape(final.shape)
+            lam = torch.matmul(blocks(lam, m), m.mH).reshape(shape)
             if step.k_a:
                 lam_rows = rows(lam, step.k_a)
                 g_u[d] = lam_rows @ rows(s_in, step.k_a).mH
                 if d > 0:
-                    lam = (u.mH @ lam_rows).reshape(final.shape)
+                    lam = (u.mH @ lam_rows).reshape(shape)
         ctx.saved = ctx.us = ctx.ms = None
-        return (None, None, None, *g_u, *g_m)
+        return (None, None, *g_u, *g_m)

@@ -86,7 +86,7 @@ def test_autograd_mode_gives_second_derivatives():
     assert torch.max(torch.abs(hvps[0] - hvps[1])) <= TOL
     w = w0.clone().requires_grad_()
     with pytest.raises(RuntimeError, match="first derivatives only"):  # refuses rather than answer wrong
-        torch.autograd.grad(FusedExecutor("paper", 2, 3)(w, x).sum(), w, create_graph=True)
+        torch.autograd.grad(FusedExecutor("paper", 2, 3, split="layered")(w, x).sum(), w, create_graph=True)
 
 
 def test_executor_is_compiled_from_the_pennylane_recording():
@@ -130,14 +130,14 @@ def test_light_cone_prunes_late_layers_of_the_paper_ansatz():
 @pytest.mark.parametrize("n_qubits,depth", [(6, 2), (8, 3), (12, 2)])
 def test_observable_mode_equals_default_qubit(n_qubits, depth):
     """The Heisenberg picture on the first layer's light cone gives the same values and
-    gradients as default.qubit, for real and complex inputs, both modes forced."""
+    gradients as default.qubit, for real and complex inputs; so does the layered one."""
     shape = weight_shape("paper", depth, n_qubits)
     g = torch.Generator().manual_seed(n_qubits)
     real = random_inputs(n_qubits, batch=4, seed=depth)
     complex_x = torch.randn(4, 2 ** n_qubits, generator=g, dtype=torch.complex128)
     for x in (real, complex_x / complex_x.norm(dim=1, keepdim=True)):
         out = []
-        for make in (lambda *a: FusedExecutor(*a, mode="observable"), lambda *a: FusedExecutor(*a, mode="layered"),
+        for make in (lambda *a: FusedExecutor(*a, split="observable"), lambda *a: FusedExecutor(*a, split="layered"),
                      reference):
             w = torch.randn(shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64).requires_grad_()
             z = make("paper", depth, n_qubits)(w, x)
@@ -149,21 +149,42 @@ def test_observable_mode_equals_default_qubit(n_qubits, depth):
         assert torch.max(torch.abs(out[2][1])) > 1e-3
 
 
-def test_auto_mode_picks_the_cheaper_picture():
-    """XXZ's N = 12, depth 4 circuit leaves 5 qubits outside the cone: observable. MNIST's
-    10-qubit depth-6 circuit fills it: layered. CNOT layers are always layered."""
-    assert FusedExecutor("paper", 4, 12).mode == "observable"
-    assert FusedExecutor("paper", 6, 10).mode == "layered"
-    assert FusedExecutor("cnot-ring", 2, 8).mode == "layered"
-    with pytest.raises(UnsupportedCircuit, match="without CNOT"):
-        FusedExecutor("cnot-ring", 2, 4, mode="observable")
+@pytest.mark.parametrize("backward", ["adjoint", "autograd"])
+def test_every_split_equals_default_qubit(backward):
+    """Schrödinger for the first k layers, Heisenberg for the rest: the same values and
+    gradients for every k (complex states enter the tail when k > 0)."""
+    depth, n_qubits = 4, 7
+    x = random_inputs(n_qubits, batch=3, seed=1)
+    w0 = torch.randn(weight_shape("paper", depth, n_qubits), generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    out = []
+    for split in [*range(depth + 1), None]:
+        w = w0.clone().requires_grad_()
+        ex = reference("paper", depth, n_qubits) if split is None else FusedExecutor("paper", depth, n_qubits, split=split, backward=backward)
+        z = ex(w, x)
+        (grad,) = torch.autograd.grad((z * torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)).sum(), w)
+        out.append((z.detach(), grad))
+    for z, grad in out[:-1]:
+        assert torch.max(torch.abs(z - out[-1][0])) <= TOL
+        assert torch.max(torch.abs(grad - out[-1][1])) <= TOL
 
 
-@pytest.mark.parametrize("mode,backward", [("layered", "adjoint"), ("layered", "autograd"), ("observable", "adjoint")])
-def test_run_axis_equals_separate_runs(mode, backward):
+def test_auto_split_puts_the_narrow_late_layers_in_a_heisenberg_tail():
+    """XXZ's N = 12, depth 4 circuit and MNIST's 10-qubit depth-6 one get a tail on their late
+    layers, whose cones are small; a CNOT ring can only take its last layer (no CNOTs there)."""
+    assert FusedExecutor("paper", 4, 12).split == 2
+    assert FusedExecutor("paper", 6, 10).split == 4
+    assert FusedExecutor("cnot-ring", 5, 10).split == 5
+    with pytest.raises(UnsupportedCircuit, match="without CNOTs"):
+        FusedExecutor("cnot-ring", 2, 4, split="observable")
+    with pytest.raises(ValueError, match="split must be"):
+        FusedExecutor("paper", 2, 4, split=3)
+
+
+@pytest.mark.parametrize("split,backward", [("layered", "adjoint"), ("layered", "autograd"), ("observable", "adjoint"), (1, "adjoint")])
+def test_run_axis_equals_separate_runs(split, backward):
     """Weights (runs, *shape) and x (runs, batch, 2**n): each run's values and gradients are
     those of calling the executor on that run alone."""
-    ex = FusedExecutor("paper", 3, 6, mode=mode, backward=backward)
+    ex = FusedExecutor("paper", 3, 6, split=split, backward=backward)
     g = torch.Generator().manual_seed(4)
     w = torch.randn(3, *ex.shape, generator=g, dtype=torch.float64).requires_grad_()
     x = torch.stack([random_inputs(6, batch=5, seed=s) for s in range(3)])
@@ -180,8 +201,8 @@ def test_run_axis_equals_separate_runs(mode, backward):
         ex(w, x[:2])
 
 
-@pytest.mark.parametrize("mode,n_qubits,depth", [("layered", 10, 6), ("observable", 12, 4)])
-def test_single_precision_is_close_to_double(mode, n_qubits, depth):
+@pytest.mark.parametrize("split,n_qubits,depth", [("layered", 10, 6), ("auto", 10, 6), ("observable", 12, 4), ("auto", 12, 4)])
+def test_single_precision_is_close_to_double(split, n_qubits, depth):
     """complex64 states: values and gradients within 1e-5 of complex128 at the protocol's
     sizes; parameters and outputs keep the caller's float64."""
     x = random_inputs(n_qubits, batch=8, seed=2)
@@ -189,7 +210,7 @@ def test_single_precision_is_close_to_double(mode, n_qubits, depth):
     for dtype in (torch.float64, torch.float32):
         w = (0.3 * torch.randn(weight_shape("paper", depth, n_qubits), generator=torch.Generator().manual_seed(5),
                                dtype=torch.float64)).requires_grad_()
-        z = FusedExecutor("paper", depth, n_qubits, dtype=dtype, mode=mode)(w, x)
+        z = FusedExecutor("paper", depth, n_qubits, dtype=dtype, split=split)(w, x)
         (grad,) = torch.autograd.grad(z.sum(), w)
         results.append((z.detach(), grad))
     (z64, g64), (z32, g32) = results
