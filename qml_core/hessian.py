@@ -1,5 +1,6 @@
 """Loss-landscape curvature kernels: Hessian-vector products, exact spectra, Lanczos, Hutchinson and SLQ."""
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -68,12 +69,48 @@ def exact_hessian(loss_fn: LossFn, theta: torch.Tensor) -> torch.Tensor:
     return (hessian + hessian.T) / 2
 
 
-def exact_spectrum(loss_fn: LossFn, theta: torch.Tensor) -> dict:
-    """All eigenvalues of the exact Hessian: {"eigenvalues": ascending np.ndarray (P,), "trace",
-    "max", "min": floats}. The trace is the sum of the eigenvalues."""
-    eigenvalues = torch.linalg.eigvalsh(exact_hessian(loss_fn, theta)).numpy()
+class Subspace(NamedTuple):
+    """A linear isometry E: R^dim -> R^P, given as ``embed(z (dim,)) -> (P,)`` (linear, with
+    orthonormal columns), whose range contains every row and column of the Hessian: the loss
+    moves, to second order, only along it. Then H = E (Eᵀ H E) Eᵀ exactly, so H's spectrum is
+    that of the small Eᵀ H E plus P - dim zeros. Example: a network whose first layer is
+    Linear sees its weight W1 only through W1 x_n, so W1's rows and columns of H lie in
+    R^hidden ⊗ span{x_n} (see ``curvature.mlp_subspace``)."""
+    embed: Callable[[torch.Tensor], torch.Tensor]
+    dim: int
+
+
+def subspace_hessian(loss_fn: LossFn, theta: torch.Tensor, subspace: Subspace) -> torch.Tensor:
+    """Eᵀ H E (dim, dim) at ``theta``: the exact Hessian of z -> loss(theta + E z) at z = 0
+    (``exact_hessian``, so symmetrised the same way)."""
+    _check_theta(theta)
+    _check_count("subspace.dim", subspace.dim, 1, theta.numel())
+    theta = theta.detach()
+    return exact_hessian(lambda z: loss_fn(theta + subspace.embed(z)), torch.zeros(subspace.dim, dtype=theta.dtype))
+
+
+def spectrum_of(eigenvalues: np.ndarray, n_params: int | None = None) -> dict:
+    """The spectrum dict of ``exact_spectrum`` from the nonzero part of a spectrum: ``eigenvalues``
+    padded with zeros to ``n_params`` (the null space of a ``Subspace`` Hessian), ascending."""
+    eigenvalues = np.asarray(eigenvalues, dtype=np.float64)
+    if n_params is not None and n_params > eigenvalues.size:
+        eigenvalues = np.sort(np.concatenate([eigenvalues, np.zeros(n_params - eigenvalues.size)]))
     return {"eigenvalues": eigenvalues, "trace": float(eigenvalues.sum()),
             "max": float(eigenvalues[-1]), "min": float(eigenvalues[0])}
+
+
+def exact_spectrum(loss_fn: LossFn, theta: torch.Tensor, subspace: Subspace | None = None) -> dict:
+    """All eigenvalues of the exact Hessian: {"eigenvalues": ascending np.ndarray (P,), "trace",
+    "max", "min": floats}. The trace is the sum of the eigenvalues.
+
+    With a ``subspace`` (whose range holds the Hessian's, see ``Subspace``), the eigenvalues are
+    those of Eᵀ H E and P - dim exact zeros: the same spectrum up to rounding (the dense
+    route gives the null space as ±1e-16-sized noise), without the P x P matrix; for the
+    (8, 2) MLP on 100 held-out images an 829 x 829 problem instead of 8221 x 8221."""
+    if subspace is None:
+        return spectrum_of(torch.linalg.eigvalsh(exact_hessian(loss_fn, theta)).numpy())
+    small = torch.linalg.eigvalsh(subspace_hessian(loss_fn, theta, subspace)).numpy()
+    return spectrum_of(small, theta.numel())
 
 
 def _unit_orthogonal(v: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:

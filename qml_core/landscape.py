@@ -7,7 +7,9 @@ import numpy as np
 import torch
 
 from .cache import cached, code_version
-from .curvature import CurvatureSpec, heldout_loss, run_solution, unflatten_mlp
+from .curvature import (CurvatureSpec, flat_loss, heldout_hessian_qnn, heldout_loss, mlp_subspace, run_solution,
+                        split_data, unflatten_mlp)
+from .models import build_model
 from .specs import Keyed, require, require_float, require_int
 
 QNN_ANGLE_SCALE = 1.0  # a QNN direction has unit RMS angle per parameter (radians); spans multiply it
@@ -33,10 +35,17 @@ def angle_direction(n_params: int, generator: torch.Generator) -> torch.Tensor:
     return d * (QNN_ANGLE_SCALE * n_params ** 0.5 / d.norm())
 
 
+def canonical_sign(v: torch.Tensor) -> torch.Tensor:
+    """``v`` or ``-v``, whichever has its largest-magnitude component positive (an eigenvector's
+    sign is arbitrary; fixing it makes a slice along it the same whichever solver found it)."""
+    return v if v[int(v.abs().argmax())] >= 0 else -v
+
+
 def top_eigenvectors(hessian: torch.Tensor, k: int = 2) -> list[torch.Tensor]:
     """The k eigenvectors of the largest eigenvalues of a (P, P) Hessian, unit norm, largest
-    first. Implicitly restarted Lanczos (ARPACK) on the dense matrix: a full eigendecomposition
-    of the MLP's 8k x 8k Hessian takes minutes, k vectors take a second."""
+    first, signs by ``canonical_sign``. Implicitly restarted Lanczos (ARPACK) on the dense
+    matrix: a full eigendecomposition of the MLP's 8k x 8k Hessian takes minutes, k vectors
+    take a second."""
     from scipy.sparse.linalg import eigsh
 
     matrix = hessian.detach().cpu().numpy()
@@ -45,7 +54,31 @@ def top_eigenvectors(hessian: torch.Tensor, k: int = 2) -> list[torch.Tensor]:
     else:
         values, vectors = eigsh(matrix, k=k, which="LA", v0=np.ones(matrix.shape[0]))
     order = np.argsort(values)[::-1][:k]
-    return [torch.as_tensor(vectors[:, i], dtype=hessian.dtype) for i in order]
+    return [canonical_sign(torch.as_tensor(vectors[:, i], dtype=hessian.dtype)) for i in order]
+
+
+def subspace_top_eigenvectors(loss_fn, theta: torch.Tensor, subspace, k: int = 2) -> list[torch.Tensor]:
+    """``top_eigenvectors`` of the Hessian whose range lies in ``subspace`` (a
+    ``hessian.Subspace`` E), from the small Eᵀ H E: H = E (Eᵀ H E) Eᵀ, so H's eigenvectors of
+    nonzero eigenvalue are E times those of Eᵀ H E. Unless fewer than k of those are positive:
+    then H's null space ties with them and the dense Hessian decides, as before."""
+    from .hessian import exact_hessian, subspace_hessian
+
+    values, vectors = np.linalg.eigh(subspace_hessian(loss_fn, theta, subspace).numpy())
+    if subspace.dim < k or not values[-k] > 0:
+        return top_eigenvectors(exact_hessian(loss_fn, theta), k)
+    return [canonical_sign(subspace.embed(torch.as_tensor(vectors[:, -1 - i]))) for i in range(k)]
+
+
+def hessian_directions(base: CurvatureSpec, theta: torch.Tensor, k: int = 2) -> list[torch.Tensor]:
+    """``top_eigenvectors`` of the held-out loss Hessian of the §5 run ``base`` at ``theta``,
+    without autograd's dense P x P Hessian: the QNN's from ``curvature.heldout_hessian_qnn``,
+    the MLP's by ``subspace_top_eigenvectors`` on ``curvature.mlp_subspace`` (829 x 829)."""
+    _, _, x, y = split_data(base)
+    if base.model == "qnn":
+        return top_eigenvectors(heldout_hessian_qnn(base, x, y, theta), k)
+    model = build_model(base.model_spec, x.shape[1], base.seed)
+    return subspace_top_eigenvectors(flat_loss(base, model, x, y)[0], theta, mlp_subspace(model, x), k)
 
 
 def evaluate(loss_fn, points: torch.Tensor) -> np.ndarray:
@@ -124,9 +157,7 @@ def landscape_experiment(spec: LandscapeSpec) -> dict:
     else:
         g = torch.Generator().manual_seed(spec.seed)
         if spec.directions == "hessian":
-            from .hessian import exact_hessian
-
-            d1, d2 = top_eigenvectors(exact_hessian(loss_fn, theta))
+            d1, d2 = hessian_directions(base, theta)
         elif spec.model == "qnn":
             d1, d2 = angle_direction(theta.numel(), g), angle_direction(theta.numel(), g)
         else:

@@ -35,8 +35,7 @@ class Plan:
 
 PLANS = {
     "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41),
-    # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed (the
-    # MLP's exact 8k x 8k Hessian spectrum costs about a minute of one core per run)
+    # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed
     "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11),
 }
 
@@ -62,11 +61,11 @@ def unlearning_jobs(plan: Plan) -> list:
 
 
 def curvature_jobs(plan: Plan) -> list:
-    """§5 runs, clean and poisoned, every seed; the MLP (the slow spectrum) first."""
+    """§5 runs, clean and poisoned, every seed; the QNN (the slower run: its training) first."""
     from .curvature import CurvatureSpec
 
     return [CurvatureSpec(model=model, alpha=alpha, seed=seed, epochs=plan.curvature_epochs)
-            for model in reversed(MODELS) for alpha in (0.0, *plan.curvature_alphas) for seed in range(plan.curvature_runs)]
+            for model in MODELS for alpha in (0.0, *plan.curvature_alphas) for seed in range(plan.curvature_runs)]
 
 
 def landscape_jobs(plan: Plan) -> list:

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.hessian import (density_on_grid, exact_hessian, exact_spectrum, hutchinson_trace, hvp, lanczos,
-                              slq_density)
+from qml_core.hessian import (Subspace, _hvp_operator, density_on_grid, exact_hessian, exact_spectrum,
+                              hutchinson_trace, hvp, lanczos, slq_density, spectrum_of, subspace_hessian)
 
 P_QUAD = 30
 
@@ -60,6 +60,45 @@ def test_quadratic_hessian_hvp_and_spectrum(quadratic):
     np.testing.assert_allclose(spectrum["eigenvalues"], expected, atol=1e-10)
     assert spectrum["trace"] == pytest.approx(float(a.trace()), abs=1e-10)
     assert (spectrum["min"], spectrum["max"]) == pytest.approx((expected[0], expected[-1]), abs=1e-10)
+
+
+def column_hessian(loss_fn, theta):
+    """The reference: one double-backward HVP per column, symmetrised (the original route)."""
+    op = _hvp_operator(loss_fn, theta)
+    hessian = torch.stack([op(e) for e in torch.eye(theta.numel(), dtype=theta.dtype)])
+    return (hessian + hessian.T) / 2
+
+
+def test_exact_hessian_equals_the_column_by_column_one(mlp):
+    loss_fn, theta, hessian, _, _ = mlp
+    np.testing.assert_allclose(hessian, column_hessian(loss_fn, theta).numpy(), rtol=0, atol=1e-12)
+
+
+def test_subspace_spectrum_equals_the_dense_one():
+    """loss(θ) = g(Aθ): the Hessian Aᵀ∇²g A lives in the row span of A (k = 7 of P = 40);
+    on an orthonormal basis of it, E M Eᵀ is the full Hessian and the spectrum is M's plus zeros."""
+    gen = torch.Generator().manual_seed(3)
+    a = torch.randn(7, 40, generator=gen, dtype=torch.float64)
+    w = torch.randn(7, generator=gen, dtype=torch.float64)
+    loss_fn = lambda t: (torch.tanh(a @ t) ** 2 * w).sum() + torch.cos(a @ t).prod()  # noqa: E731
+    theta = torch.randn(40, generator=gen, dtype=torch.float64)
+    basis = torch.linalg.qr(a.T, mode="reduced").Q  # (40, 7)
+    subspace = Subspace(lambda z: basis @ z, 7)
+    small = subspace_hessian(loss_fn, theta, subspace)
+    reference = column_hessian(loss_fn, theta)
+    torch.testing.assert_close(basis @ small @ basis.T, reference, rtol=0, atol=1e-10)
+    spectrum, dense = exact_spectrum(loss_fn, theta, subspace), exact_spectrum(loss_fn, theta)
+    assert spectrum["eigenvalues"].shape == (40,) and np.count_nonzero(spectrum["eigenvalues"]) == 7
+    np.testing.assert_allclose(spectrum["eigenvalues"], dense["eigenvalues"], rtol=0, atol=1e-10)
+    for key in ("trace", "max", "min"):
+        assert spectrum[key] == pytest.approx(dense[key], rel=1e-10, abs=1e-12)
+
+
+def test_spectrum_of_pads_the_null_space_with_zeros():
+    out = spectrum_of(np.array([2.0, -1.0]), 4)
+    assert out["eigenvalues"].tolist() == [-1.0, 0.0, 0.0, 2.0]
+    assert (out["trace"], out["max"], out["min"]) == (1.0, 2.0, -1.0)
+    assert spectrum_of(np.array([1.0, 3.0]))["eigenvalues"].tolist() == [1.0, 3.0]
 
 
 def test_linear_loss_has_zero_hessian():

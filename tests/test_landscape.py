@@ -83,3 +83,38 @@ def test_slice_along_the_top_hessian_eigenvector_has_its_curvature(private_cache
     solution, _ = run_solution(spec.base)
     (top,) = lanczos(*heldout_loss(spec.base, solution["params"]), k=1)
     assert curvature == pytest.approx(top, rel=1e-3)
+
+
+def test_subspace_top_eigenvectors_equal_the_dense_ones():
+    """The (8, 2) MLP on 5 inputs of width 16: E times the top eigenvectors of Eᵀ H E are the
+    dense Hessian's, signs fixed the same way; with fewer than k positive eigenvalues in the
+    subspace, the dense route answers."""
+    from qml_core.curvature import CurvatureSpec, flat_loss, mlp_subspace
+    from qml_core.hessian import Subspace, exact_hessian
+    from qml_core.landscape import subspace_top_eigenvectors
+    from qml_core.models import build_model
+
+    spec, g = CurvatureSpec(model="mlp"), torch.Generator().manual_seed(4)
+    x = torch.nn.functional.normalize(torch.rand(5, 16, generator=g, dtype=torch.float64), dim=1)
+    net = build_model(spec.model_spec, 16, seed=0)
+    loss_fn, theta = flat_loss(spec, net, x, torch.tensor([0, 1, 1, 0, 1]))
+    theta = theta + 0.3 * torch.randn(theta.shape, generator=g, dtype=torch.float64)
+    dense = exact_hessian(loss_fn, theta)
+    assert torch.linalg.eigvalsh(dense)[-2] > 1e-3
+    for fast, reference in zip(subspace_top_eigenvectors(loss_fn, theta, mlp_subspace(net, x)), top_eigenvectors(dense)):
+        torch.testing.assert_close(fast, reference, rtol=0, atol=1e-10)
+
+    a = torch.randn(2, 6, generator=g, dtype=torch.float64)  # H = -2 AᵀA: its top eigenvalues are 0
+    basis = torch.linalg.qr(a.T, mode="reduced").Q
+    concave = lambda t: -((a @ t) ** 2).sum()  # noqa: E731
+    v1, v2 = subspace_top_eigenvectors(concave, torch.zeros(6, dtype=torch.float64), Subspace(lambda z: basis @ z, 2))
+    torch.testing.assert_close(a @ v1, torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-10)
+    torch.testing.assert_close(a @ v2, torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-10)
+
+
+def test_top_eigenvectors_have_canonical_signs():
+    v1, v2 = top_eigenvectors(torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64))
+    assert v1.tolist() == [1.0, 0.0] and v2.tolist() == [0.0, 1.0]
+    q = torch.linalg.qr(torch.randn(12, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)).Q
+    for v in top_eigenvectors(q @ torch.diag(torch.arange(12.0, dtype=torch.float64)) @ q.T, k=3):
+        assert v[int(v.abs().argmax())] > 0
