@@ -5,6 +5,7 @@ import json
 import math
 import pathlib
 
+from .figure_style import figure_config, human_name
 from .report_figures import report_figures, timing_bars
 
 GROUP_TITLES = {"poisoning": "Poisoning (PROTOCOL §2–3)", "unlearning": "Unlearning (PROTOCOL §4)",
@@ -20,11 +21,12 @@ def _cell(value) -> str:
 
 
 def html_table(rows: list[dict], columns: list[str] | None = None) -> str:
-    """A plain HTML table of dict rows (columns: the keys of the first row unless given)."""
+    """A plain HTML table of dict rows (columns: the keys of the first row unless given), headed
+    by the columns' names in words (``figure_style.HUMAN_COLUMNS``)."""
     if not rows:
         return "<p>(no rows)</p>"
     columns = columns or list(rows[0])
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(human_name(c))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -57,6 +59,11 @@ tr.holds .verdict{color:#1a7f37;font-weight:bold}tr.fails .verdict{color:#cf222e
 .figure{margin:1.5em 0}"""
 
 
+def _slug(title: str) -> str:
+    """A file name for a figure's PNG download: its title's letters and digits, dash-joined."""
+    return "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in title.lower()).split())[:80] or "figure"
+
+
 def render_html(results: dict) -> str:
     """The whole report page from ``reproduce.reproduce`` results."""
     from plotly.offline import get_plotlyjs
@@ -78,7 +85,7 @@ def render_html(results: dict) -> str:
         parts.append(f"<h2 id='{group}'>{GROUP_TITLES[group]}</h2><p>Wall time {timings[group]:.1f} s.</p>")
         for title, fig in entries:
             parts.append(f"<div class='figure' data-title='{html.escape(title, quote=True)}'>"
-                         f"{fig.to_html(full_html=False, include_plotlyjs=False)}</div>")
+                         f"{fig.to_html(full_html=False, include_plotlyjs=False, config=figure_config(_slug(title)))}</div>")
         parts.append(group_tables(group, results[group]))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>QML poisoning &amp; unlearning: reproduction</title>"
             f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"

@@ -4,13 +4,19 @@ import numpy as np
 import plotly.graph_objects as go
 
 from . import plots
+from .figure_style import TITLE_SIZE, method_label, style
 
 DATASET_NAMES = {"mnist": "MNIST 1 vs 9", "xxz": "XXZ ground states"}
 ATTACK_NAMES = {"label-flip": "label flipping", "feature-noise": "feature randomisation"}
 
 
+TITLE_ROOM = 36  # px added above a figure for its title, the plot area keeps its size
+
+
 def titled(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0.01), margin=dict(t=60))
+    top = fig.layout.margin.t if fig.layout.margin.t is not None else 40
+    fig.update_layout(title=dict(text=title, x=0.01, font_size=TITLE_SIZE), margin=dict(t=top + TITLE_ROOM),
+                      height=(fig.layout.height or 450) + TITLE_ROOM)
     return fig
 
 
@@ -32,27 +38,32 @@ def unlearning_final_bars(unlearning: dict) -> go.Figure:
     model), retraining first as the reference."""
     fig = go.Figure()
     groups = list(unlearning.values())
-    methods = list(dict.fromkeys(e["method"] for g in groups for e in g["summary"]))
+    methods = sorted(dict.fromkeys(e["method"] for g in groups for e in g["summary"]), key=lambda m: m != "retrain")
     labels = [f"{DATASET_NAMES.get(g['dataset'], g['dataset'])}, {plots.LABELS.get(g['model'], g['model'])}" for g in groups]
     for method in methods:
         entries = [next((e for e in g["summary"] if e["method"] == method), None) for g in groups]
-        fig.add_trace(go.Bar(x=labels, y=[e["val_acc_mean"] if e else None for e in entries], name=method,
+        fig.add_trace(go.Bar(x=labels, y=[e["val_acc_mean"] if e else None for e in entries], name=method_label(method),
                              marker_color=plots.METHOD_COLORS.get(method, "#777777"),
-                             error_y=dict(type="data", array=[e["val_acc_std"] if e else 0 for e in entries])))
-    fig.update_layout(barmode="group", yaxis_title="final validation accuracy", yaxis_range=[0, 1.02], height=420)
-    return fig
+                             error_y=dict(type="data", array=[e["val_acc_std"] if e else 0 for e in entries], thickness=2)))
+    fig.update_layout(barmode="group", yaxis_title="final validation accuracy (clean labels)", yaxis_range=[0, 1.02])
+    return style(fig, height=460)
 
 
 def unlearning_figures(unlearning: dict) -> list[tuple[str, go.Figure]]:
-    """Per (dataset, model): validation-accuracy trajectories (retraining is the reference
-    curve) and the final-metrics table; then the final accuracies of all groups side by side."""
+    """Per dataset: validation-accuracy trajectories of the QNN and the MLP side by side (the
+    paper's comparison; retraining is the reference curve); per (dataset, model) the
+    final-metrics table; then the final accuracies of all groups side by side."""
     out = []
-    for group in unlearning.values():
-        name = f"{DATASET_NAMES.get(group['dataset'], group['dataset'])}, {plots.LABELS.get(group['model'], group['model'])}"
-        title = f"Unlearning, {name}: validation accuracy per epoch (mean ± std over runs)"
-        out.append((title, titled(plots.unlearning_trajectories(group["trajectories"], "val_acc"), title)))
-        title = f"Unlearning, {name}: final metrics (mean ± std over runs)"
-        out.append((title, titled(plots.metrics_table(group["summary"]), title)))
+    for dataset in dict.fromkeys(g["dataset"] for g in unlearning.values()):
+        groups = [g for g in unlearning.values() if g["dataset"] == dataset]
+        name = DATASET_NAMES.get(dataset, dataset)
+        models = " and ".join(plots.LABELS.get(g["model"], g["model"]) for g in groups)
+        title = f"Unlearning, {name}: validation accuracy per epoch, {models} (mean ± std over runs)"
+        fig = plots.unlearning_comparison({g["model"]: g["trajectories"] for g in groups}, "val_acc")
+        out.append((title, titled(fig, title)))
+        for group in groups:
+            title = f"Unlearning, {name}, {plots.LABELS.get(group['model'], group['model'])}: final metrics (mean ± std over runs)"
+            out.append((title, titled(plots.metrics_table(group["summary"]), title)))
     title = "Unlearning: final validation accuracy, every method against retraining"
     out.append((title, titled(unlearning_final_bars(unlearning), title)))
     return out
@@ -80,11 +91,11 @@ def landscape_figures(landscape: dict) -> list[tuple[str, go.Figure]]:
 
 def timing_bars(timings: dict[str, float]) -> go.Figure:
     """Wall time per figure group."""
-    fig = go.Figure(go.Bar(x=list(timings), y=[timings[g] / 60 for g in timings],
+    fig = go.Figure(go.Bar(x=list(timings), y=[timings[g] / 60 for g in timings], marker_color="#555555",
                            text=[f"{timings[g] / 60:.1f} min" for g in timings], textposition="outside"))
-    fig.update_layout(yaxis_title="wall time (min)", height=320,
+    fig.update_layout(xaxis_title="figure group", yaxis_title="wall time (min)",
                       yaxis_range=[0, 1.2 * max(np.array(list(timings.values())) / 60, default=1)])
-    return fig
+    return style(fig, height=360, legend="none")
 
 
 FIGURE_BUILDERS = {"poisoning": poisoning_figures, "unlearning": unlearning_figures, "landscape": landscape_figures}

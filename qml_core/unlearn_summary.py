@@ -41,7 +41,9 @@ def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
 
 
 def summary_table(rows: list[dict]) -> list[dict]:
-    """Per method: mean and std over runs of every metric, and epochs-to-match as a list."""
+    """Per method: mean and std over runs of every metric; epochs-to-match as a list (one entry
+    per run, "never" where retraining's accuracy is never reached) and as numbers: mean and std
+    over the runs that match, and the count of runs that never do."""
     table = []
     methods = sorted(dict.fromkeys(r["method"] for r in rows), key=lambda m: m != "retrain")  # reference first
     for method in methods:
@@ -53,6 +55,10 @@ def summary_table(rows: list[dict]) -> list[dict]:
                 entry[f"{key}_mean"], entry[f"{key}_std"] = float(np.mean(values)), float(np.std(values))
         if "epochs_to_match" in mine[0]:
             entry["epochs_to_match"] = [r["epochs_to_match"] for r in mine]
+            matched = [v for v in entry["epochs_to_match"] if not isinstance(v, str)]
+            if matched:
+                entry["epochs_to_match_mean"], entry["epochs_to_match_std"] = float(np.mean(matched)), float(np.std(matched))
+            entry["epochs_to_match_never"] = len(mine) - len(matched)
         table.append(entry)
     return table
 

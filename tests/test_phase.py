@@ -50,5 +50,5 @@ def test_phase_diagram_draws_bands_train_lines_and_critical_markers():
     rows = rows_from_curve("qnn", PLATEAU)
     fig = phase_diagram(phase_summary(rows), critical_alpha(rows, n_boot=50))
     names = [t.name for t in fig.data]
-    assert "QNN validation" in names and "QNN train (poisoned labels)" in names
-    assert any("α_c" in a.text for a in fig.layout.annotations)
+    assert "QNN validation (clean labels)" in names and "QNN train (poisoned labels)" in names
+    assert any("critical α" in a.text for a in fig.layout.annotations)

@@ -16,7 +16,7 @@ from qml_core.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_
 FIGURE_TITLES = [  # (title fragment, how many figures carry it)
     ("MNIST 1 vs 9, label flipping: accuracy vs α", 1), ("MNIST 1 vs 9, feature randomisation: accuracy vs α", 1),
     ("XXZ ground states, label flipping: accuracy vs α", 1), ("XXZ ground states, feature randomisation: accuracy vs α", 1),
-    ("validation accuracy per epoch", 4), ("final metrics", 4), ("every method against retraining", 1),
+    ("validation accuracy per epoch", 2), ("final metrics", 4), ("every method against retraining", 1),
     ("Hessian eigenvalue spectra", 1), ("Trace ratio", 1), ("from the clean (t=0) to the poisoned", 2),
     ("2-D slice of the held-out loss", 2)]
 CLAIM_KEYS = {"mlp-memorises", "mlp-linear-decay", "qnn-no-memorisation", "qnn-plateau", "qnn-collapse",

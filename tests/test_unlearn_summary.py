@@ -30,6 +30,8 @@ def test_rows_compare_each_run_with_its_own_retraining():
     assert [t["method"] for t in table] == ["retrain", "finetune"]
     assert table[1]["val_acc_mean"] == pytest.approx(0.8) and table[1]["val_acc_std"] == pytest.approx(0.15)
     assert table[1]["epochs_to_match"] == [1, "never"]
+    assert (table[1]["epochs_to_match_mean"], table[1]["epochs_to_match_std"], table[1]["epochs_to_match_never"]) == (1.0, 0.0, 1)
+    assert table[0]["epochs_to_match_never"] == 0 and table[0]["epochs_to_match_mean"] == pytest.approx(1.0)
 
 
 def test_weight_grids():
