@@ -32,9 +32,14 @@ def dataset_controls() -> tuple[str, dict]:
     return dataset, {"spins": url_state.choice("spins N", "spins", [6, 8, 10, 12], 6, widget=st.select_slider)}
 
 
-def preset_control(teacher: bool) -> str:
-    """quick (seconds) or paper (PROTOCOL settings); teachers always get quick."""
+PRESET_LABELS = {"paper": "paper (PROTOCOL settings)", "quick": "quick (fast preview)"}
+
+
+def preset_control(teacher: bool, help_text: str = "paper: the PROTOCOL's settings, what the paper's figures show; "
+                                                   "quick: less data and fewer epochs, a fast preview") -> str:
+    """paper (the default everywhere: the faithful view) or quick (a fast preview). Teacher mode
+    hides the choice; a link's ``preset`` still applies there, paper without one."""
     if teacher:
-        return "quick"
-    return url_state.choice("preset", "preset", ["quick", "paper"], widget=st.radio, horizontal=True,
-                            help="quick: seconds per run; paper: the PROTOCOL's settings (minutes)")
+        return url_state.seed("preset", "paper", lambda v: v in PRESET_LABELS)
+    return url_state.choice("preset", "preset", list(PRESET_LABELS), widget=st.radio, horizontal=True,
+                            format_func=PRESET_LABELS.get, help=help_text)

@@ -1,7 +1,9 @@
 """Progress of background jobs on a page: bars with ETAs, a cancel button, live views.
 
 The panel is a fragment that refreshes itself twice a second while jobs run, and reruns the
-whole page whenever another job finishes, so finished results appear as they come.
+whole page whenever another job finishes, so finished results appear as they come. Each
+refresh marks the page's jobs as watched: jobs of a page nobody looks at any more yield to
+the views in front of users (``qml_core.jobs``).
 """
 import time
 from collections.abc import Callable
@@ -15,9 +17,16 @@ SHOWN = 4  # individual bars drawn for the running jobs; the rest are in the ove
 
 
 def submit(requests: list[tuple[str, object, str]]) -> list[Job]:
-    """The job for every (kind, spec, label): cached results answer at once, the rest queue."""
+    """The job for every (kind, spec, label) the page shows: cached results answer at once,
+    the rest queue ahead of every background job."""
     jobs = manager()
     return [jobs.submit(kind, spec, label) for kind, spec, label in requests]
+
+
+def prefetch(requests: list[tuple[str, object, str]]) -> None:
+    """Compute the (kind, spec, label) requests the user may make next, most likely first, in
+    the background: a move to one of them then answers from the cache or promotes its job."""
+    manager().prefetch(requests)
 
 
 def overall(jobs: list[Job]) -> str:
@@ -54,6 +63,7 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
     def panel():
         if sum(j.state not in ACTIVE for j in jobs) != finished_before:
             st.rerun()
+        manager().watch(jobs)
         st.progress(sum(j.fraction for j in jobs) / len(jobs), text=overall(jobs))
         for job in [j for j in jobs if j.state == "running"][:SHOWN]:
             st.progress(job.fraction, text=job.status())

@@ -2,7 +2,7 @@
 ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
 import streamlit as st
 
-from lab_ui import downloads, entry, progress, url_state
+from lab_ui import controls, downloads, entry, progress, url_state
 from qml_core.curvature import CurvatureSpec, trace_ratios
 from qml_core.landscape import LandscapeSpec
 from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars
@@ -21,10 +21,9 @@ with st.sidebar:
     alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(POISONED), 0.3, widget=st.select_slider)
     model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     surface = url_state.toggle("3-D surface", "surface")
-    preset_name, directions = "quick", "random"
+    preset_name = controls.preset_control(teacher, "paper: 50 epochs, 5 seeds, 41×41 grid; quick: 15 epochs, 1 seed, 21×21")
+    directions = "random"
     if not teacher:
-        preset_name = url_state.choice("preset", "preset", list(SETTINGS), widget=st.radio, horizontal=True,
-                                       help="quick: 15 epochs, 1 seed, 21×21 grid; paper: 50 epochs, 5 seeds, 41×41")
         directions = url_state.choice("slice directions", "directions", ["random", "hessian"], widget=st.radio, horizontal=True,
                                       help="random: filter-normalised (MLP) or unit-RMS angles (QNN); hessian: top two eigenvectors")
 url_state.publish()

@@ -1,5 +1,6 @@
 """Poisoning playground: choose data, attack and α; the QNN and the MLP train side by side
-in background workers (or answer from the cache), with live curves."""
+in background workers (or answer from the cache), with live curves. Once both are done, the
+likely next views (α one step either way, the other attack) are computed in the background."""
 import dataclasses
 
 import streamlit as st
@@ -7,7 +8,10 @@ import streamlit as st
 from lab_ui import controls, downloads, entry, progress, url_state
 from qml_core.explore import circuit_text, poisoned_examples
 from qml_core.plots import LABELS, image_grid, training_curves
+from qml_core.prefetch import likely_next
 from qml_core.specs import EXECUTORS, SpecError, preset
+
+ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider
 
 entry.through_app()
 st.title("Poisoning playground")
@@ -16,7 +20,7 @@ teacher = url_state.teacher_mode()
 with st.sidebar:
     dataset, options = controls.dataset_controls()
     attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
-    alpha = url_state.slider("poisoned fraction α", "alpha", 0.0, 0.9, 0.3, 0.1)
+    alpha = url_state.slider("poisoned fraction α", "alpha", ALPHA_LOW, ALPHA_HIGH, 0.3, ALPHA_STEP)
     preset_name, seed, executor = controls.preset_control(teacher), 0, "fused"
     if not teacher:
         seed = url_state.number("seed", "seed", 0, 10_000, 0)
@@ -27,7 +31,8 @@ url_state.publish()
 try:
     specs = {}
     for model in ("qnn", "mlp"):
-        spec = preset(preset_name, dataset, model, **options).replace(attack=attack, alpha=float(alpha), seed=int(seed))
+        spec = preset(preset_name, dataset, model, **options).replace(  # α as prefetch.neighbours rounds it
+            attack=attack, alpha=round(float(alpha), 4), seed=int(seed))
         specs[model] = spec.replace(model=dataclasses.replace(spec.model, executor=executor)) if model == "qnn" else spec
 except SpecError as exc:
     st.error(str(exc))
@@ -43,6 +48,9 @@ def live_curves(running: list) -> None:
 
 
 progress.follow(jobs, "playground", live=live_curves)
+if all(j.state == "done" for j in jobs):
+    progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}") for s in
+                       likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH)])
 
 results = dict(zip(specs, progress.results(jobs)))
 columns = st.columns(2)

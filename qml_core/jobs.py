@@ -10,9 +10,29 @@ Workers are forked from a fork server that has imported torch, PennyLane and the
 so a job starts in milliseconds instead of seconds. Each job is its own process: cancelling
 asks it to stop at its next progress report (nothing is stored) and terminates it if it does
 not within ``CANCEL_GRACE_S``.
+
+Priorities: the view in front of a user comes first. A job is ``FOREGROUND`` (a page shows
+it) or ``BACKGROUND`` (a prefetch of a likely next view, or a page's job that nobody has
+watched for ``WATCH_GRACE_S``). The highest-priority queued job starts first; among
+background jobs, the newest prefetch batch (guesses from the view a user looks at now) goes
+before older batches and unwatched pages' jobs; ties go by submission order. A foreground
+job that finds every worker busy with background jobs pre-empts the most recently started
+of them: it is cancelled (nothing is stored) and queued again at background priority, so
+its result still lands in the cache once the machine is free. Unwatched jobs are demoted
+rather than cancelled: a browser throttles the timers of a hidden tab, so a user who only
+switched tabs would otherwise come back to cancelled runs.
+
+Torch threads follow the load: every worker sets ``torch.set_num_threads`` at each progress
+report to a shared value the manager keeps at (cores not busy elsewhere) // (running jobs)
+(``worker_threads``; "elsewhere" is measured by ``cpu_load``), so two jobs on two cores run
+one thread each, a job left alone on an idle machine takes every core, and a machine busy
+with other work gets one thread per job: oversubscribed threads of a niced worker wait at
+every parallel region for the one that was descheduled. Kinds without progress reports keep
+their start value.
 """
 import contextlib
 import importlib
+import itertools
 import multiprocessing
 import os
 import queue
@@ -23,6 +43,7 @@ import types
 from dataclasses import dataclass, field
 
 from .cache import cache_dir, lookup
+from .cpu_load import OtherLoad
 
 TASKS = {  # kind -> (module, cached function taking (spec) and returning (result, was_cached))
     "train": ("qml_core.experiment", "run_experiment"),
@@ -37,6 +58,8 @@ PRELOAD = ["torch", "torch._dynamo", "pennylane",
 CANCEL_GRACE_S = 5.0
 WORKER_NICENESS = 10  # workers yield the CPU to the app's server, so pages answer during long runs
 ACTIVE = ("queued", "running")
+BACKGROUND, FOREGROUND = 0, 1  # job priorities: prefetches and unwatched pages' jobs; the views being looked at
+WATCH_GRACE_S = 30.0  # a foreground job nobody has watched for this long drops to BACKGROUND
 
 
 @dataclass
@@ -44,10 +67,18 @@ class Job:
     """The state of one job, updated by the manager's collector thread; read it, don't write it.
 
     ``state``: queued, running, done, failed or cancelled. ``done``/``total``: progress units
-    (epochs); ``records``: every progress record so far (live curves)."""
+    (epochs); ``records``: every progress record so far (live curves). ``priority``:
+    FOREGROUND or BACKGROUND; ``batch``: its prefetch batch (0: a page asked for it; newer
+    batches go first); ``order``: submission number (the tie-break); ``watched``: when a page
+    last showed it; ``threads``: torch threads its worker used at its last report."""
     kind: str
     spec: object
     label: str = ""
+    priority: int = FOREGROUND
+    batch: int = 0
+    order: int = 0
+    watched: float = field(default_factory=time.time)
+    threads: int = 0
     state: str = "queued"
     done: int = 0
     total: int = 0
@@ -105,22 +136,32 @@ def job_key(kind: str, spec) -> str:
 LAB_ENV = ("QML_LAB_DATA",)  # the parent's settings a worker needs besides the cache directory
 
 
-def _work(job_id: str, kind: str, spec, env: dict, threads: int, events, cancel) -> None:
+def worker_threads(cpus: int, running: int, others: float = 0.0) -> int:
+    """Torch threads for each of ``running`` jobs on ``cpus`` cores while other processes
+    keep ``others`` cores busy: the free cores (``others`` rounded) shared out, at least one."""
+    return max(1, (cpus - round(others)) // max(1, running))
+
+
+def _work(job_id: str, kind: str, spec, env: dict, threads, events, cancel) -> None:
     """Worker process body: run the cached task, reporting progress and the outcome on ``events``.
     ``env``: the lab's environment variables as the parent has them now (the fork server's
-    copy dates from its start)."""
+    copy dates from its start); ``threads``: the shared value of torch threads per worker,
+    applied at the start and at each progress report."""
     import torch
 
     from .train import Cancelled
 
     os.environ.update(env)
     os.nice(WORKER_NICENESS)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads.value)
 
     def progress(done: int, total: int, record: dict) -> None:
         if cancel.is_set():
             raise Cancelled("cancelled by the user")
-        events.put(("progress", job_id, done, total, record))
+        wanted = threads.value
+        if wanted != torch.get_num_threads():
+            torch.set_num_threads(wanted)
+        events.put(("progress", job_id, done, total, record, wanted))
 
     module, name = TASKS[kind]
     func = getattr(importlib.import_module(module), name)
@@ -148,90 +189,194 @@ def _bare_main():
         sys.modules["__main__"] = main
 
 
+@dataclass
+class _Worker:
+    """A started worker process as the manager tracks it."""
+    process: object
+    cancel: object  # a multiprocessing Event: the worker stops at its next progress report
+    cancelled_at: float | None = None
+    preempted: bool = False  # stopping to make room for a foreground job: queued again once it has
+
+
 class JobManager:
-    """Runs jobs on at most ``max_workers`` worker processes at a time, one job per (kind, spec)."""
+    """Runs jobs on at most ``max_workers`` worker processes at a time, one job per (kind, spec),
+    the highest priority first."""
 
     def __init__(self, directory: str, max_workers: int | None = None):
         self.directory = directory
-        self.max_workers = max_workers or max(1, os.cpu_count() or 1)
+        self.cpus = max(1, os.cpu_count() or 1)
+        self.max_workers = max_workers or self.cpus
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
         self._events = self._ctx.Queue()
+        self._threads = self._ctx.Value("i", self.cpus, lock=False)  # torch threads per worker, read by the workers
+        self._load = OtherLoad()
         self._jobs: dict[str, Job] = {}
-        self._procs: dict[str, tuple] = {}  # job key -> (process, cancel event, cancel time)
+        self._workers: dict[str, _Worker] = {}  # job key -> its worker
+        self._order = itertools.count()  # submission order
+        self._batches = itertools.count(1)  # prefetch batches; 0: a page's own jobs
         self._lock = threading.RLock()
         threading.Thread(target=self._collect, daemon=True, name="qml-lab-jobs").start()
         threading.Thread(target=warm_up, daemon=True, name="qml-lab-forkserver").start()
 
-    def submit(self, kind: str, spec, label: str = "", restart: bool = False) -> Job:
+    def submit(self, kind: str, spec, label: str = "", restart: bool = False, priority: int = FOREGROUND) -> Job:
         """The job for (kind, spec): the running or finished one if there is one, a cache hit
         answered at once, else a new queued job. A cancelled or failed job is returned as it
-        is (a page that reruns must not undo a cancel) unless ``restart``."""
-        if kind not in TASKS:
-            raise ValueError(f"job kind must be one of {tuple(TASKS)}, got {kind!r}")
-        key = job_key(kind, spec)
+        is (a page that reruns must not undo a cancel) unless ``restart``.
+
+        ``priority``: FOREGROUND for what a page shows (this also marks the job watched),
+        BACKGROUND for a prefetch (``prefetch`` queues several). Asking at FOREGROUND for an
+        active background job promotes it (it takes ``label``): it is computed once."""
         with self._lock:
-            job = self._jobs.get(key)
-            if job is not None and (job.state in ACTIVE or job.state == "done" or not restart):
-                return job
-            job = Job(kind, spec, label or kind)
-            hit = lookup(kind, spec)
-            if hit is not None:
-                job.state, job.result, job.was_cached = "done", hit, True
-                job.started = job.finished = time.time()
-            self._jobs[key] = job
+            job = self._add(kind, spec, label, restart, priority, next(self._batches) if priority == BACKGROUND else 0)
             self._schedule()
             return job
 
+    def prefetch(self, requests: list[tuple[str, object, str]]) -> list[Job]:
+        """Queue a view's likely next (kind, spec, label) requests at BACKGROUND priority, in
+        this order and ahead of older prefetches: the newest view's guesses are the likeliest
+        (older ones still run once nothing newer waits). A queued one asked for again moves
+        into this batch, at its place in ``requests``."""
+        with self._lock:
+            batch = next(self._batches)
+            jobs = [self._add(kind, spec, label, False, BACKGROUND, batch) for kind, spec, label in requests]
+            self._schedule()
+            return jobs
+
     def get(self, kind: str, spec) -> Job | None:
         return self._jobs.get(job_key(kind, spec))
+
+    def watch(self, jobs: list[Job]) -> None:
+        """Mark jobs as on screen now (a page's progress panel calls this at every refresh):
+        they keep, or get back, FOREGROUND priority."""
+        with self._lock:
+            if self._watch(jobs):
+                self._schedule()
 
     def cancel(self, job: Job) -> None:
         """Stop a queued job now, a running one at its next progress report (or by force)."""
         with self._lock:
             if job.state == "queued":
                 job.state, job.finished = "cancelled", time.time()
-            elif job.key in self._procs:
-                process, event, _ = self._procs[job.key]
-                event.set()
-                self._procs[job.key] = (process, event, time.time())
+            elif job.key in self._workers:
+                worker = self._workers[job.key]
+                worker.cancel.set()
+                worker.cancelled_at = worker.cancelled_at or time.time()
+                worker.preempted = False  # the user's cancel wins over a pre-emption's re-queue
 
     def running(self) -> list[Job]:
         with self._lock:
             return [j for j in self._jobs.values() if j.state in ACTIVE]
 
+    def _add(self, kind: str, spec, label: str, restart: bool, priority: int, batch: int) -> Job:
+        """``submit`` without scheduling: the existing job (promoted, or moved to ``batch``) or a new one."""
+        if kind not in TASKS:
+            raise ValueError(f"job kind must be one of {tuple(TASKS)}, got {kind!r}")
+        key = job_key(kind, spec)
+        job = self._jobs.get(key)
+        if job is not None and (job.state in ACTIVE or job.state == "done" or not restart):
+            if job.state in ACTIVE and priority == FOREGROUND:
+                if job.priority < FOREGROUND and label:
+                    job.label = label
+                job.batch = 0
+                self._watch([job])
+            elif job.state in ACTIVE and job.priority == BACKGROUND:  # a current guess again, in this batch's order
+                job.batch, job.order = batch, next(self._order)
+            return job
+        job = Job(kind, spec, label or kind, priority=priority, order=next(self._order), batch=batch)
+        hit = lookup(kind, spec)
+        if hit is not None:
+            job.state, job.result, job.was_cached = "done", hit, True
+            job.started = job.finished = time.time()
+        self._jobs[key] = job
+        return job
+
+    def _watch(self, jobs: list[Job]) -> bool:
+        """Mark active jobs watched now and FOREGROUND; True if one was promoted."""
+        promoted = False
+        for job in jobs:
+            if job.state in ACTIVE:
+                job.watched = time.time()
+                promoted = promoted or job.priority < FOREGROUND
+                job.priority = FOREGROUND
+        return promoted
+
+    def _demote_unwatched(self) -> None:
+        """Foreground jobs no page has shown for WATCH_GRACE_S drop to BACKGROUND."""
+        stale = time.time() - WATCH_GRACE_S
+        demoted = [j for j in self._jobs.values()
+                   if j.state in ACTIVE and j.priority == FOREGROUND and j.watched < stale]
+        for job in demoted:
+            job.priority = BACKGROUND
+        if demoted:
+            self._schedule()
+
     def _schedule(self) -> None:
-        threads = max(1, (os.cpu_count() or 1) // self.max_workers)
-        for job in self._jobs.values():
-            if len(self._procs) >= self.max_workers:
-                return
-            if job.state == "queued":
-                cancel = self._ctx.Event()
-                process = self._ctx.Process(target=_work, daemon=True, args=(
-                    job.key, job.kind, job.spec, self._worker_env(), threads, self._events, cancel))
-                try:
-                    with _bare_main():
-                        process.start()
-                except OSError as exc:  # no fork server (interpreter shutting down), no memory for a process
-                    job.state, job.finished, job.error = "failed", time.time(), f"could not start a worker: {exc}"
-                    continue
-                job.state, job.started, job.pid = "running", time.time(), process.pid
-                self._procs[job.key] = (process, cancel, None)
+        """Start the best queued jobs while a worker is free, or can be freed by pre-empting a
+        running job of lower priority."""
+        while (job := self._next_queued()) is not None:
+            if sum(not w.preempted for w in self._workers.values()) >= self.max_workers:
+                victim = self._victim(job.priority)
+                if victim is None:
+                    return
+                worker = self._workers[victim.key]
+                worker.cancel.set()
+                worker.cancelled_at, worker.preempted = time.time(), True
+            self._start(job)
+
+    def _next_queued(self) -> Job | None:
+        """The queued job of the highest priority; among background jobs the newest prefetch
+        batch first; then the earliest submitted."""
+        queued = (j for j in self._jobs.values() if j.state == "queued")
+        return min(queued, key=lambda j: (-j.priority, -j.batch, j.order), default=None)
+
+    def _victim(self, priority: int) -> Job | None:
+        """The running job to pre-empt for one of ``priority``: the lowest priority below it,
+        the latest started among those (it has the least work to lose)."""
+        running = [self._jobs[key] for key, w in self._workers.items() if not w.preempted]
+        lower = [j for j in running if j.priority < priority]
+        return min(lower, key=lambda j: (j.priority, -(j.started or 0.0)), default=None)
+
+    def _share_threads(self, starting: int = 0) -> None:
+        """Set the workers' thread count for the running workers and ``starting`` more."""
+        others = self._load.sample([w.process.pid for w in self._workers.values()])
+        self._threads.value = worker_threads(self.cpus, len(self._workers) + starting, others)
+
+    def _start(self, job: Job) -> None:
+        self._share_threads(starting=1)
+        cancel = self._ctx.Event()
+        process = self._ctx.Process(target=_work, daemon=True, args=(
+            job.key, job.kind, job.spec, self._worker_env(), self._threads, self._events, cancel))
+        try:
+            with _bare_main():
+                process.start()
+        except OSError as exc:  # no fork server (interpreter shutting down), no memory for a process
+            job.state, job.finished, job.error = "failed", time.time(), f"could not start a worker: {exc}"
+            self._share_threads()
+            return
+        job.state, job.started, job.pid = "running", time.time(), process.pid
+        self._workers[job.key] = _Worker(process, cancel)
 
     def _worker_env(self) -> dict:
         return {"QML_LAB_CACHE": self.directory, **{k: os.environ[k] for k in LAB_ENV if k in os.environ}}
 
     def _finish(self, key: str, state: str, **fields) -> None:
+        """A worker ended: record the outcome, or queue a pre-empted job again from scratch."""
+        worker = self._workers.pop(key, None)
         job = self._jobs.get(key)
         if job is not None and job.state in ACTIVE:
-            job.state, job.finished = state, time.time()
-            for name, value in fields.items():
-                setattr(job, name, value)
-        self._procs.pop(key, None)
+            if state == "cancelled" and worker is not None and worker.preempted:
+                job.state, job.started, job.pid, job.done, job.total, job.records = "queued", None, None, 0, 0, []
+            else:
+                job.state, job.finished = state, time.time()
+                for name, value in fields.items():
+                    setattr(job, name, value)
+        self._share_threads()
         self._schedule()
 
     def _collect(self) -> None:
-        """Apply worker events to the jobs; notice workers that died or ignore a cancel."""
+        """Apply worker events to the jobs; notice workers that died or ignore a cancel,
+        foreground jobs nobody watches any more, and changes in the load."""
         while True:
             try:
                 event = self._events.get(timeout=0.2)
@@ -241,12 +386,14 @@ class JobManager:
                 if event is not None:
                     self._apply(event)
                 self._reap()
+                self._demote_unwatched()
+                self._share_threads()
 
     def _apply(self, event: tuple) -> None:
         kind, key = event[0], event[1]
         job = self._jobs.get(key)
-        if kind == "progress" and job is not None:
-            job.done, job.total = event[2], event[3]
+        if kind == "progress" and job is not None and job.state == "running":
+            job.done, job.total, job.threads = event[2], event[3], event[5]
             job.records.append(event[4])
         elif kind == "done":
             self._finish(key, "done", result=event[2], was_cached=event[3])
@@ -256,7 +403,8 @@ class JobManager:
             self._finish(key, "cancelled")
 
     def _reap(self) -> None:
-        for key, (process, _, cancelled_at) in list(self._procs.items()):
+        for key, worker in list(self._workers.items()):
+            process, cancelled_at = worker.process, worker.cancelled_at
             if cancelled_at is not None and time.time() - cancelled_at > CANCEL_GRACE_S and process.is_alive():
                 process.kill()
                 process.join(1)

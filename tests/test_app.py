@@ -1,20 +1,33 @@
-"""AppTest runs of every page through app.py's navigation, with the quick preset and small
-grids: the widgets are there, nothing raises, and the expected figures appear once the
-background jobs finish."""
+"""AppTest runs of every page through app.py's navigation, with the quick preset (as a link's
+``preset=quick`` gives it; paper is the default) and small grids: the widgets are there,
+nothing raises, and the expected figures appear once the background jobs finish."""
 import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from qml_core.jobs import BACKGROUND, FOREGROUND, manager
+from qml_core import specs
+
 TIMEOUT_S = 900  # generous: a CI machine may be slow; the landscape page computes exact Hessians
 
 
-def open_page(page: str | None = None, **state) -> AppTest:
-    """The app on ``page`` with some controls preset (as a URL would), run once."""
+@pytest.fixture(autouse=True)
+def cancel_leftover_jobs(private_cache):
+    """Stop what a test leaves running (prefetches, paper runs) so that it does not slow the next."""
+    yield
+    for job in manager().running():
+        manager().cancel(job)
+
+
+def open_page(page: str | None = None, preset: str | None = "quick", **state) -> AppTest:
+    """The app on ``page`` with some controls preset (as a URL would; ``preset`` None: the
+    default), run once."""
     at = AppTest.from_file("../app.py", default_timeout=120)
-    for key, value in state.items():
-        at.session_state[key] = value
+    for key, value in {"preset": preset, **state}.items():
+        if value is not None:
+            at.session_state[key] = value
     at.run()
     if page is not None:
         at.switch_page(page).run()
@@ -52,6 +65,9 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     assert len(at.metric) == 4 and all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
     assert figure_count(at) == 2  # training curves and the poisoned samples
     assert any("RX" in c.value for c in at.code)  # the PennyLane drawing
+    shown = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
+    for likely in (shown.replace(alpha=0.4), shown.replace(alpha=0.2), shown.replace(attack="feature-noise")):
+        assert manager().get("train", likely).priority == BACKGROUND  # computing ahead of a move
     at.slider(key="alpha").set_value(0.0).run()
     settle(at)
     assert any("nothing is poisoned" in m.value for m in at.markdown)
@@ -63,11 +79,20 @@ def test_playground_reports_a_bad_digit_pair_in_one_line():
     assert at.error and "two different digits" in at.error[0].value
 
 
-def test_teacher_mode_hides_the_advanced_controls():
-    at = open_page("pages/playground.py", teacher=True)
+def test_teacher_mode_hides_the_advanced_controls_and_shows_the_paper_settings():
+    at = open_page("pages/playground.py", preset=None, teacher=True)
     keys = {w.key for w in at.radio} | {w.key for w in at.number_input} | {w.key for w in at.selectbox}
     assert "preset" not in keys and "seed" not in keys and "executor" not in keys
     assert at.slider(key="alpha") is not None
+    paper = [specs.preset("paper", "mnist", m).replace(alpha=0.3, attack="label-flip", seed=0) for m in ("qnn", "mlp")]
+    shown = [manager().get("train", spec) for spec in paper]  # cancelled at the end: paper runs take a while
+    assert all(j is not None and j.priority == FOREGROUND for j in shown) and len(manager().running()) == 2
+
+
+def test_paper_is_the_default_preset_and_quick_a_fast_preview():
+    at = open_page("pages/phase.py", preset=None, runs=1, alpha_step=0.2)
+    radio = at.radio(key="preset")
+    assert radio.value == "paper" and radio.options == ["paper (PROTOCOL settings)", "quick (fast preview)"]
 
 
 def test_phase_diagram_fills_in_and_estimates_both_critical_alphas():

@@ -1,4 +1,5 @@
-"""Background jobs: progress, one computation per spec, cached answers, cancel, failures."""
+"""Background jobs: progress, one computation per spec, cached answers, cancel, failures,
+priorities (order, promotion, pre-emption, demotion) and torch threads that follow the load."""
 import os
 import signal
 import time
@@ -6,7 +7,9 @@ import time
 import pytest
 
 from qml_core.cache import lookup
-from qml_core.jobs import ACTIVE, JobManager, manager
+from qml_core import jobs as jobs_module
+from qml_core.cpu_load import OtherLoad
+from qml_core.jobs import ACTIVE, BACKGROUND, FOREGROUND, JobManager, manager, worker_threads
 from qml_core.specs import Training
 
 
@@ -15,6 +18,18 @@ def wait(*jobs, timeout: float = 120.0) -> None:
     while any(j.state in ACTIVE for j in jobs):
         assert time.time() < deadline, [j.status() for j in jobs]
         time.sleep(0.05)
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def endless(spec):
+    """A run that outlasts any test (cancel it): 5000 epochs of a tiny MLP, reporting every few ms."""
+    return spec.replace(training=Training(5000, 8, 0.01))
 
 
 def test_a_job_reports_progress_and_its_result_lands_in_the_cache(tiny_mlp_spec):
@@ -70,3 +85,100 @@ def test_a_worker_that_dies_is_reported_as_failed_and_nothing_is_cached(tiny_mlp
 def test_an_unknown_kind_is_refused(tiny_mlp_spec):
     with pytest.raises(ValueError, match="job kind must be one of"):
         manager().submit("nonsense", tiny_mlp_spec)
+
+
+def test_the_highest_priority_queued_job_starts_first_and_a_prefetch_batch_in_its_order(tiny_mlp_spec, private_cache):
+    jobs = JobManager(str(private_cache), max_workers=1)
+    blocker = jobs.submit("train", endless(tiny_mlp_spec), "blocker")
+    first, second = jobs.prefetch([("train", tiny_mlp_spec.replace(seed=s), f"prefetch {s}") for s in (10, 11)])
+    shown = jobs.submit("train", tiny_mlp_spec.replace(seed=12))
+    assert blocker.state == "running"  # a foreground job is never pre-empted
+    assert [j.state for j in (first, second, shown)] == ["queued"] * 3
+    jobs.cancel(blocker)
+    wait(blocker, first, second, shown)
+    assert [j.state for j in (first, second, shown)] == ["done"] * 3
+    assert shown.started < first.started < second.started
+
+
+def test_a_newer_prefetch_batch_runs_before_older_ones(tiny_mlp_spec, private_cache):
+    """The newest batch guesses from the view on screen now; older guesses wait (they still run)."""
+    jobs = JobManager(str(private_cache), max_workers=1)
+    blocker = jobs.submit("train", endless(tiny_mlp_spec), "blocker")
+    old = jobs.prefetch([("train", tiny_mlp_spec.replace(seed=s), f"old {s}") for s in (20, 21)])
+    new = jobs.prefetch([("train", tiny_mlp_spec.replace(seed=s), f"new {s}") for s in (30, 31)] + [
+        ("train", old[1].spec, "asked again")])
+    assert new[2] is old[1]  # one job per spec; it joined the newer batch
+    jobs.cancel(blocker)
+    wait(*old, *new)
+    assert new[0].started < new[1].started < old[1].started < old[0].started  # old[1] third, as asked
+
+
+def test_a_foreground_request_promotes_a_prefetch_and_it_is_computed_once(tiny_qnn_spec, tiny_mlp_spec, private_cache):
+    jobs = JobManager(str(private_cache), max_workers=1)
+    prefetch = jobs.submit("train", tiny_qnn_spec, "prefetch QNN", priority=BACKGROUND)
+    other = jobs.submit("train", tiny_mlp_spec, "prefetch MLP", priority=BACKGROUND)
+    later = jobs.submit("train", tiny_mlp_spec.replace(seed=4), "prefetch MLP seed 4", priority=BACKGROUND)
+    assert prefetch.state == "running" and prefetch.priority == BACKGROUND
+    pid = prefetch.pid
+    shown = jobs.submit("train", tiny_qnn_spec, "QNN")
+    assert shown is prefetch and shown.priority == FOREGROUND and shown.label == "QNN"
+    assert jobs.submit("train", later.spec, "MLP") is later and later.priority == FOREGROUND  # queued, promoted
+    wait(shown, other, later)
+    assert shown.state == "done" and not shown.was_cached and shown.pid == pid  # one worker, never restarted
+    assert shown.history()["epoch"] == list(range(1, tiny_qnn_spec.training.epochs + 1))
+    assert later.started < other.started  # the promoted prefetch overtook the earlier one
+
+
+def test_a_foreground_job_preempts_a_prefetch_which_is_queued_again_and_reruns(tiny_mlp_spec, private_cache):
+    jobs = JobManager(str(private_cache), max_workers=1)
+    prefetch = jobs.submit("train", endless(tiny_mlp_spec), "prefetch", priority=BACKGROUND)
+    wait_for(lambda: prefetch.done >= 2)
+    first_pid = prefetch.pid
+    shown = jobs.submit("train", tiny_mlp_spec, "MLP")
+    assert shown.state == "running"  # at once: the prefetch's worker is stopping meanwhile
+    wait(shown)
+    assert shown.state == "done"
+    wait_for(lambda: prefetch.state == "running" and prefetch.pid != first_pid)  # re-queued, then started afresh
+    assert prefetch.priority == BACKGROUND and prefetch.started > shown.started
+    assert lookup("train", prefetch.spec) is None  # the pre-empted run stored nothing
+    jobs.cancel(prefetch)
+    wait(prefetch, timeout=30)
+    assert prefetch.state == "cancelled"  # a user's cancel is final, not a re-queue
+
+
+def test_a_job_nobody_watches_drops_to_background_and_yields(tiny_mlp_spec, private_cache, monkeypatch):
+    monkeypatch.setattr(jobs_module, "WATCH_GRACE_S", 0.5)
+    jobs = JobManager(str(private_cache), max_workers=1)
+    left = jobs.submit("train", endless(tiny_mlp_spec), "a page nobody shows any more")
+    assert left.priority == FOREGROUND
+    wait_for(lambda: left.priority == BACKGROUND, timeout=10)
+    jobs.watch([left])  # the page is back on screen
+    assert left.priority == FOREGROUND
+    wait_for(lambda: left.priority == BACKGROUND, timeout=10)
+    shown = jobs.submit("train", tiny_mlp_spec, "MLP")
+    assert shown.state == "running"  # pre-empted the demoted job
+    for job in (left, shown):
+        jobs.cancel(job)
+    wait(left, shown, timeout=30)
+
+
+@pytest.mark.parametrize("cpus, running, others, threads", [
+    (2, 0, 0.0, 2), (2, 1, 0.0, 2), (2, 2, 0.0, 1), (2, 3, 0.0, 1), (16, 3, 0.0, 5),
+    (2, 1, 0.4, 2), (2, 1, 0.6, 1), (2, 1, 3.0, 1), (16, 2, 3.8, 6)])
+def test_workers_share_out_the_cores_nobody_else_uses(cpus, running, others, threads):
+    assert worker_threads(cpus, running, others) == threads
+
+
+def test_a_running_worker_takes_the_cores_back_when_it_is_left_alone(tiny_mlp_spec, private_cache, monkeypatch):
+    monkeypatch.setattr(OtherLoad, "sample", lambda self, pids: 0.0)  # an idle machine, whatever else runs now
+    jobs = JobManager(str(private_cache), max_workers=2)
+    first = jobs.submit("train", endless(tiny_mlp_spec), "first")
+    wait_for(lambda: first.threads == jobs.cpus)
+    second = jobs.submit("train", endless(tiny_mlp_spec.replace(seed=4)), "second")
+    shared = worker_threads(jobs.cpus, 2)
+    wait_for(lambda: first.threads == shared and second.threads == shared)  # applied at the next report
+    jobs.cancel(second)
+    wait(second, timeout=30)
+    wait_for(lambda: first.threads == jobs.cpus)
+    jobs.cancel(first)
+    wait(first, timeout=30)

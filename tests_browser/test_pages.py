@@ -12,12 +12,12 @@ import pytest
 from tests_browser.lab_server import ERRORS, FIGURE, alpha_slider, browser, lab, wait_idle
 
 SHOTS = pathlib.Path(os.environ.get("QML_LAB_SCREENSHOTS", pathlib.Path(__file__).parent / "screenshots"))
-PAGES = {  # path (with a few controls in the URL, as a shared link would have) -> figures expected
+PAGES = {  # path (some controls in the URL, as a shared link has them; quick, paper being the default) -> figures
     "": 0,
-    "playground": 2,
-    "phase?runs=1&alpha_step=0.2": 1,
-    "unlearning?model=mlp&runs=1&methods=finetune": 2,
-    "landscape?models=mlp": 4,
+    "playground?preset=quick": 2,
+    "phase?preset=quick&runs=1&alpha_step=0.2": 1,
+    "unlearning?preset=quick&model=mlp&runs=1&methods=finetune": 2,
+    "landscape?preset=quick&models=mlp": 4,
     "data": 1,
     "data?dataset=xxz": 1,
 }
@@ -44,7 +44,7 @@ def test_every_page_renders_its_figures_without_an_error(page, path):
 
 
 def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):
-    page.goto(f"{page.base_url}/playground?alpha=0.3")
+    page.goto(f"{page.base_url}/playground?preset=quick&alpha=0.3")
     wait_idle(page)
     before = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     slider = alpha_slider(page)
@@ -63,7 +63,7 @@ def test_a_deep_link_as_a_fresh_servers_first_request_runs_through_app_py(page):
     """Streamlit would run pages/phase.py alone (file names as navigation, no teacher mode)."""
     with lab(clone=False) as url:
         tab = page.context.browser.new_page()  # the module's browser: one Playwright per process
-        tab.goto(f"{url}/phase?runs=1&alpha_step=0.2")
+        tab.goto(f"{url}/phase?preset=quick&runs=1&alpha_step=0.2")
         tab.wait_for_selector("text=Teacher mode", timeout=60_000)
         nav = tab.inner_text("[data-testid='stSidebarNav']")
         assert "Poisoning playground" in nav and "Phase diagram" in nav
