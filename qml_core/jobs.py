@@ -52,7 +52,7 @@ TASKS = {  # kind -> (module, cached function taking (spec) and returning (resul
     "landscape": ("qml_core.landscape", "run_landscape"),
 }
 WITH_PROGRESS = ("train", "unlearn")  # the kinds whose functions report per-epoch progress
-# torch._dynamo: torch.optim imports it on the first optimizer's construction, 2.7 s a worker otherwise
+# torch._dynamo: torch.func (the Hessians) imports it on first use, 2.7 s a worker otherwise
 PRELOAD = ["torch", "torch._dynamo", "pennylane",
            "qml_core.experiment", "qml_core.unlearn", "qml_core.curvature", "qml_core.landscape"]
 CANCEL_GRACE_S = 5.0

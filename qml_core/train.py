@@ -29,10 +29,38 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+class Adam:
+    """torch.optim.Adam's update (its single-tensor CPU path: betas (0.9, 0.999), eps 1e-8, no
+    weight decay), step for step the same numbers, without torch.optim's cost: its first
+    optimizer in a process imports torch._dynamo (1.5 s of a 6 s training run, measured)."""
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, (self.beta1, self.beta2), self.eps, self.steps = lr, betas, eps, 0
+        self.exp_avg = [torch.zeros_like(p) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        step_size = self.lr / (1 - self.beta1 ** self.steps)
+        correction2_sqrt = (1 - self.beta2 ** self.steps) ** 0.5
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            if p.grad is None:
+                continue
+            m.lerp_(p.grad, 1 - self.beta1)
+            v.mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+            p.addcdiv_(m, (v.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+
+
 def fit(model: torch.nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n_samples: int,
         epochs: int, batch_size: int, lr: float, seed: int,
         on_epoch: Callable[[int, dict], None] | None = None,
-        optimizer: torch.optim.Optimizer | None = None) -> None:
+        optimizer: Adam | torch.optim.Optimizer | None = None) -> None:
     """Train ``model`` with Adam for ``epochs`` passes over ``n_samples`` samples.
 
     batch_loss(idx) returns the scalar loss of the samples ``idx`` (a LongTensor); it closes
@@ -49,7 +77,7 @@ def fit(model: torch.nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tenso
 def fit_runs(model: torch.nn.Module, batch_losses: Callable[[torch.Tensor], torch.Tensor], n_samples: int,
              epochs: int, batch_size: int, lr: float, seeds: list[int],
              on_epoch: Callable[[int, dict], None] | None = None,
-             optimizer: torch.optim.Optimizer | None = None) -> dict[int, str]:
+             optimizer: Adam | torch.optim.Optimizer | None = None) -> dict[int, str]:
     """``fit`` for R = len(seeds) independent runs held in one model whose every parameter
     has a leading run axis (a stacked model; R = 1 also takes a plain model).
 
@@ -60,7 +88,7 @@ def fit_runs(model: torch.nn.Module, batch_losses: Callable[[torch.Tensor], torc
     A run whose loss or gradient stops being finite is dropped from the sum; returns
     {run: reason} for those. With R = 1 it raises TrainingDiverged instead.
     """
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = optimizer or Adam(model.parameters(), lr=lr)
     shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
     runs, failed = len(seeds), {}
     live = torch.ones(runs, dtype=torch.bool)

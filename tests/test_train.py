@@ -67,3 +67,21 @@ def test_a_callback_can_cancel():
             raise Cancelled("stop")
     with pytest.raises(Cancelled):
         fit(model, lambda idx: bce(model(x[idx]), y[idx]), len(y), 5, 8, 0.01, 0, on_epoch=stop)
+
+
+def test_adam_takes_torch_adams_steps_exactly():
+    """The lab's Adam gives the parameters torch.optim.Adam gives, bit for bit."""
+    from qml_core.train import Adam
+
+    x, y = toy_problem()
+    params = []
+    for make in (lambda p: Adam(p, lr=0.05), lambda p: torch.optim.Adam(p, lr=0.05)):
+        model = build_model(MLPModel(hidden=(8,)), 16, seed=2)
+        optimizer = make(model.parameters())
+        for step in range(25):
+            optimizer.zero_grad()
+            bce(model(x), y).backward()
+            optimizer.step()
+        params.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(params[0], params[1])
+    assert not torch.equal(params[0], torch.cat([p.flatten() for p in build_model(MLPModel(hidden=(8,)), 16, seed=2).parameters()]).detach())
