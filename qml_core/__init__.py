@@ -11,13 +11,6 @@ Example::
     result, cached = run_experiment(preset("quick", "mnist", "qnn").replace(alpha=0.3))
 """
 import importlib
-import os
-
-# OpenMP threads that spin while they wait take the CPU from one another and from every other
-# busy process: on a loaded 2-core machine a paper XXZ QNN run took 79 s with torch's default
-# (spinning) threads and 12.7 s with passive waits. Read when torch loads its OpenMP runtime,
-# so it applies to processes that import qml_core before torch, and to their children.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "ExperimentSpec": "specs", "MnistData": "specs", "XXZData": "specs", "QNNModel": "specs",

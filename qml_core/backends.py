@@ -23,6 +23,10 @@ class BackendError(RuntimeError):
 def _call(index: int, func: Callable, item, threads: int):
     import torch
 
+    if threads > 1:  # cores another process keeps busy would make the threads wait for each other
+        from .cpu_load import free_cores
+
+        threads = min(threads, free_cores())
     torch.set_num_threads(threads)
     return index, func(item)
 

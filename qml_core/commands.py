@@ -3,6 +3,7 @@ prints or writes its results (the parser is in ``cli.py``)."""
 import csv
 import dataclasses
 import json
+import os
 import pathlib
 import sys
 import time
@@ -74,6 +75,17 @@ def summary(result: dict, was_cached: bool, answer_s: float) -> dict:
     return out
 
 
+def use_free_cores() -> None:
+    """Torch threads for a computation in this process: the cores not busy elsewhere, unless
+    OMP_NUM_THREADS says otherwise (``cpu_load.free_cores``)."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        from .cpu_load import free_cores
+
+        torch.set_num_threads(free_cores())
+
+
 def cmd_train(args) -> int:
     from .cache import lookup
 
@@ -86,6 +98,7 @@ def cmd_train(args) -> int:
         from .resources import check_resources
 
         check_resources(spec, args.device)  # refuse before the progress bar appears
+        use_free_cores()
         show, bar = epoch_bar(not args.json, spec.training.epochs)
         try:
             result, was_cached = run_experiment(spec, show, device=args.device)

@@ -79,6 +79,10 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     if not specs or not same_architecture(specs):
         raise ValueError("train_experiments needs specs that differ only in alpha and seed")
     start = time.perf_counter()
+    # Subnormal floats (below 1.2e-38 in single precision) are far below any accuracy that
+    # matters here, but each costs the CPU a slow path: flushing them to zero cut a paper
+    # MNIST QNN run from 8.3 s to 6.1 s (measured, same accuracies).
+    torch.set_flush_denormal(True)
     device = torch.device(device) if device is not None else default_device()
     for spec in specs:
         check_resources(spec, device)  # a run the machine cannot hold is refused before any work
