@@ -80,9 +80,19 @@ def busy_elsewhere(seconds: float = 0.2) -> float:
         return 0.0
 
 
+_last_free: tuple[float, int] | None = None  # (when, free cores) of the last measurement
+FREE_CORES_TTL_S = 5.0  # a measurement serves the calls within this many seconds
+
+
 def free_cores() -> int:
     """The cores this process may use without fighting others for them (at least 1): torch
     threads beyond that wait for each other at every parallel region (a paper XXZ QNN run took
-    79 s with 2 threads next to a busy process, 10 s with 1; 6.2 s with 2 on the idle machine)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cpus, int(cpus - busy_elsewhere() + 0.5)))
+    79 s with 2 threads next to a busy process, 10 s with 1; 6.2 s with 2 on the idle machine).
+    Measured over 0.2 s, then reused for ``FREE_CORES_TTL_S`` (a sweep of cached runs asks
+    once per run)."""
+    global _last_free
+    now = time.monotonic()
+    if _last_free is None or now - _last_free[0] > FREE_CORES_TTL_S:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        _last_free = (now, max(1, min(cpus, int(cpus - busy_elsewhere() + 0.5))))
+    return _last_free[1]

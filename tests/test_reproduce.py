@@ -73,7 +73,8 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     reproduce_quick(code_snapshot, private_cache, tmp_path / "again")
     again = json.loads((tmp_path / "again" / "results.json").read_text())
     assert all(r["cached"] for r in again["poisoning"]["rows"])
-    assert sum(again["timings"].values()) < 0.25 * sum(timings.values())
+    # nothing is recomputed; what is left is the workers' start-up and reading (a few seconds)
+    assert sum(again["timings"].values()) < 0.5 * sum(timings.values())
     assert again["claims"] == claims
 
     figure_times = runpy.run_path(str(pathlib.Path(__file__).parent.parent / "benchmarks" / "figure_times.py"))["figure_times"]
