@@ -136,7 +136,7 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
         with torch.no_grad():
             p = model(x_train)
     seconds = (time.perf_counter() - start) / len(specs)
-    n_params = sum(t.numel() for t in model.parameters()) // len(specs)
+    n_params = sum(v.size for v in model.run_params(0).values())
     results = []
     for r, (prep, history) in enumerate(zip(preps, histories)):
         if r in failed:

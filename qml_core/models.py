@@ -96,23 +96,31 @@ class StackedMLP(nn.Module):
 
     def read_only(self, columns: torch.Tensor) -> None:
         """From now on take inputs holding only these input ``columns`` (the others are zero in
-        every sample: e.g. the imaginary half of real XXZ states). Exact: a zero input adds
-        nothing to the first layer and gives its weights zero gradients, so they stay put."""
+        every sample: e.g. the imaginary half of real XXZ states, or the amplitudes outside
+        their Sz = 0 sector). Exact: a zero input adds nothing to the first layer and gives its
+        weights zero gradients, so Adam leaves them where they are; they are kept aside and
+        only the used columns are trained. Call before making the optimizer."""
+        first = self.tensors[0].detach()
+        self.register_buffer("first_layer", first.clone())
         self.columns = columns
+        self.tensors[0] = nn.Parameter(first[:, :, columns].clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, layers = x, len(self.tensors) // 2
         for i in range(layers):
             weight, bias = self.tensors[2 * i], self.tensors[2 * i + 1]
-            if i == 0 and self.columns is not None:
-                weight = weight[:, :, self.columns]
             h = torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
             if i < layers - 1:
                 h = torch.relu(h)
         return torch.sigmoid(h.squeeze(-1))
 
     def run_params(self, run: int) -> dict:
-        return {name: t[run].detach().cpu().numpy() for name, t in zip(self.names, self.tensors)}
+        tensors = [t[run].detach() for t in self.tensors]
+        if self.columns is not None:
+            first = self.first_layer[run].clone()
+            first[:, self.columns] = tensors[0]
+            tensors[0] = first
+        return {name: t.cpu().numpy() for name, t in zip(self.names, tensors)}
 
 
 def stack_models(models: list[nn.Module]) -> StackedQNN | StackedMLP:

@@ -125,6 +125,7 @@ def test_training_equals_the_plain_loop_on_the_plain_model(dataset, tiny_mlp_spe
             np.testing.assert_allclose(result["params"][name], value.numpy(), atol=1e-9)
         with torch.no_grad():
             assert result["val_acc"] == accuracy(model(prep.x_val), prep.y_val)
+        assert result["n_params"] == sum(p.numel() for p in model.parameters())
         if dataset == "xxz" and spec.model.name == "mlp":
             assert int((prep.x_train != 0).any(0).sum()) < prep.width  # the skipped columns exist
 
