@@ -146,6 +146,19 @@ def test_a_foreground_job_preempts_a_prefetch_which_is_queued_again_and_reruns(t
     assert prefetch.state == "cancelled"  # a user's cancel is final, not a re-queue
 
 
+def test_prefetches_wait_while_a_view_is_computing(tiny_mlp_spec, private_cache):
+    """A free worker stays free for a prefetch while a foreground job runs: the view being
+    waited for gets the cores."""
+    jobs = JobManager(str(private_cache), max_workers=2)
+    shown = jobs.submit("train", endless(tiny_mlp_spec), "the view")
+    guess = jobs.submit("train", tiny_mlp_spec.replace(seed=40), "a guess", priority=BACKGROUND)
+    time.sleep(0.5)
+    assert shown.state == "running" and guess.state == "queued"
+    jobs.cancel(shown)
+    wait(shown, guess)
+    assert guess.state == "done"
+
+
 def test_a_job_nobody_watches_drops_to_background_and_yields(tiny_mlp_spec, private_cache, monkeypatch):
     monkeypatch.setattr(jobs_module, "WATCH_GRACE_S", 0.5)
     jobs = JobManager(str(private_cache), max_workers=1)
