@@ -134,13 +134,15 @@ def test_sweep_batches_are_one_architecture_and_run_each_run_zero_first(tiny_mlp
     from qml_core.sweep import batched_jobs, sweep_specs
 
     pennylane = tiny_qnn_spec.replace(model=QNNModel(depth=1, executor="default.qubit"))
-    jobs = sweep_specs([tiny_qnn_spec, tiny_mlp_spec, pennylane], [0.0, 0.2, 0.4], runs=2)
+    big_steps = tiny_qnn_spec.replace(training=Training(2, 256, 0.05))  # 256 x 1024 amplitudes: compute-bound
+    jobs = sweep_specs([tiny_qnn_spec, tiny_mlp_spec, pennylane, big_steps], [0.0, 0.2, 0.4], runs=2)
     batches = batched_jobs(jobs)
     assert sorted(i for batch in batches for i, _ in batch) == list(range(len(jobs)))
     for batch in batches:
         specs = [spec for _, (_, spec) in batch]
         assert len({run for _, (run, _) in batch}) == 1
         assert len({s.replace(alpha=0.0, seed=0).key() for s in specs}) == 1
-        assert len(batch) == (1 if specs[0].model == pennylane.model else 3)  # PennyLane devices run alone
+        alone = specs[0].model == pennylane.model or specs[0].training == big_steps.training
+        assert len(batch) == (1 if alone else 3)  # PennyLane devices and big QNN steps run one by one
     runs = [batch[0][1][0] for batch in batches]
-    assert runs == sorted(runs) and len(batches) == 2 * (2 + 3)
+    assert runs == sorted(runs) and len(batches) == 2 * (2 + 3 + 3)
