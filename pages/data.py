@@ -25,7 +25,7 @@ with st.sidebar:
 url_state.publish()
 
 if dataset == "mnist":
-    st.caption("Real MNIST shipped with the lab (PROTOCOL §1): 28×28 images, amplitude-encoded on 10 qubits "
+    st.caption("Real MNIST shipped with the lab (the paper's digits 1 vs 9 by default): 28×28 images, amplitude-encoded on 10 qubits "
                "(784 pixels padded to 1024 amplitudes); the MLP sees the same normalised vector.")
     try:
         samples = mnist_samples(options["digits"])

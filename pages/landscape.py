@@ -3,6 +3,7 @@ ratio against α, the interpolation between the clean and the poisoned solution,
 import streamlit as st
 
 from lab_ui import controls, downloads, entry, progress, url_state
+from qml_core.captions import trace_finding
 from qml_core.curvature import CurvatureSpec, trace_ratios
 from qml_core.landscape import LandscapeSpec
 from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars
@@ -12,8 +13,9 @@ SETTINGS = {"quick": dict(epochs=15, seeds=1, grid=21), "paper": dict(epochs=50,
 
 entry.through_app()
 st.title("Loss landscape")
-st.caption("Poisoning sharpens the MLP's minimum (Hessian trace up by orders of magnitude); the QNN's curvature "
-           "barely moves. MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring (PROTOCOL §5).")
+st.caption("How sharp is the minimum each model found, with and without poisoning? The Hessian's trace (sum of its "
+           "eigenvalues) measures it; a trace ratio poisoned / clean above 1 means poisoning sharpened the minimum. "
+           "MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring.")
 teacher = url_state.teacher_mode()
 with st.sidebar:
     models = url_state.choices("models (spectra, trace ratios)", "models", ["mlp", "qnn"], ["mlp", "qnn"],
@@ -52,6 +54,7 @@ with right:
     ratios = trace_ratios(done) if done else []
     if ratios:
         st.plotly_chart(trace_ratio_bars(ratios), key="ratios")
+        st.info(trace_finding(ratios))
         rows = [{"model": m, "alpha": a, "seed": s, "trace": r["trace"], "collapsed": r["collapsed"]} for (m, a, s), r in done.items()]
         downloads.buttons("trace-ratios", {"ratios": ratios, "runs": rows}, rows)
         collapsed = [f"{LABELS[m]} α={a} seed {s}" for (m, a, s), r in done.items() if r["collapsed"]]

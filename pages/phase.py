@@ -3,15 +3,16 @@ its bootstrap interval; the diagram fills in as runs finish."""
 import streamlit as st
 
 from lab_ui import controls, downloads, entry, progress, url_state
+from qml_core.captions import phase_finding
 from qml_core.phase import critical_alpha, phase_summary
-from qml_core.plots import LABELS, phase_diagram
+from qml_core.plots import LABELS, human_table, phase_diagram
 from qml_core.specs import SpecError, preset
 from qml_core.sweep import result_row, sweep_specs
 
 entry.through_app()
 st.title("Phase diagram")
-st.caption("Validation accuracy (clean labels) against the poisoned fraction: the QNN holds a plateau and "
-           "collapses near α ≈ 0.5; the MLP decays from the start.")
+st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
+           "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")
 teacher = url_state.teacher_mode()
 with st.sidebar:
     dataset, options = controls.dataset_controls()
@@ -41,6 +42,7 @@ if not rows:
 
 summary = phase_summary(rows)
 critical = critical_alpha(rows)
+st.info(phase_finding(summary, critical))
 st.plotly_chart(phase_diagram(summary, critical), key="phase")
 cols = st.columns(len(critical))
 for col, crit in zip(cols, critical):
@@ -52,5 +54,5 @@ for col, crit in zip(cols, critical):
                    help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
                         f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
         col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs so far)")
-st.dataframe(summary, hide_index=True)
+st.dataframe(human_table(summary), hide_index=True)
 downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)

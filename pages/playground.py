@@ -6,6 +6,7 @@ import dataclasses
 import streamlit as st
 
 from lab_ui import controls, downloads, entry, progress, url_state
+from qml_core.captions import half_flipped_note, playground_finding
 from qml_core.explore import circuit_text, poisoned_examples
 from qml_core.plots import LABELS, image_grid, training_curves
 from qml_core.prefetch import likely_next
@@ -15,7 +16,8 @@ ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider
 
 entry.through_app()
 st.title("Poisoning playground")
-st.caption("Drag α: a classical network memorises the flipped labels, the quantum network shrugs them off.")
+st.caption("Drag α, the poisoned fraction of the training set: both networks train on it; validation accuracy is "
+           "measured on clean labels, train accuracy on the poisoned ones. Text under the results says what they show.")
 teacher = url_state.teacher_mode()
 with st.sidebar:
     dataset, options = controls.dataset_controls()
@@ -67,6 +69,12 @@ for column, (model, result) in zip(columns, results.items()):
         st.caption(f"{result['n_params']} parameters, {source}")
 
 finished = {m: r for m, r in results.items() if r is not None}
+finding = playground_finding(float(alpha), attack, finished)
+if finding:
+    st.info(finding)
+note = half_flipped_note(float(alpha), attack)
+if note:
+    st.caption(note)
 if finished:
     st.plotly_chart(training_curves({m: r["history"] for m, r in finished.items()}), key="curves")
     metrics = [{"model": m, **{k: r[k] for k in ("train_acc", "val_acc", "forget_acc", "retain_acc", "train_loss",
