@@ -30,10 +30,8 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-import optax  # noqa: E402
+from jax_adam import adam_step, as_f64, with_bce  # noqa: E402
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 
 
 def _fused_rotations(layer_theta):
@@ -87,50 +85,25 @@ def _functions(n_qubits: int, depth: int):
     def batched_expectation(theta, x):
         return batched(layer_operators(theta), x)
 
-    def loss(theta, x, y):
-        logits = 5.0 * batched_expectation(theta, x)
-        # log p = log sigmoid(s), log(1 - p) = log sigmoid(-s): the BCE of p = sigmoid(s), stably
-        return -jnp.mean(y * jax.nn.log_sigmoid(logits) + (1.0 - y) * jax.nn.log_sigmoid(-logits))
-
-    return jax.jit(batched_expectation), loss, jax.jit(jax.value_and_grad(loss))
-
-
-def _as_f64(a) -> jax.Array:
-    return jnp.asarray(a, dtype=jnp.float64)
+    return with_bce(batched_expectation)
 
 
 def make_step(n_qubits: int = 10, depth: int = 6, lr: float = 0.005):
-    """Same interface as ``tc_jax_baseline.make_step``: (init_state, step) where
-    init_state(theta (D, L, 4)) -> optax state and step(theta, opt_state, x, y) -> (loss, theta_new,
-    opt_state_new), one jitted call. x: (B, 2**L) float64; y: (B,) float64."""
+    """Same interface as ``tc_jax_baseline.make_step``: (init_state, step), see ``jax_adam.adam_step``."""
     _, loss, _ = _functions(n_qubits, depth)
-    optimizer = optax.adam(lr, b1=ADAM_BETAS[0], b2=ADAM_BETAS[1], eps=ADAM_EPS)
-
-    def init_state(theta):
-        return optimizer.init(_as_f64(theta))
-
-    @jax.jit
-    def _step(theta, opt_state, x, y):
-        value, grad = jax.value_and_grad(loss)(theta, x, y)
-        updates, opt_state = optimizer.update(grad, opt_state, theta)
-        return value, optax.apply_updates(theta, updates), opt_state
-
-    def step(theta, opt_state, x, y):
-        return _step(_as_f64(theta), opt_state, _as_f64(x), _as_f64(y))
-
-    return init_state, step
+    return adam_step(loss, lr)
 
 
 def expectations(theta, x, n_qubits: int, depth: int) -> np.ndarray:
     """<Z_{L-1}> for every row of x, (B,) float64."""
     batched_expectation, _, _ = _functions(n_qubits, depth)
-    return np.asarray(batched_expectation(_as_f64(theta), _as_f64(x)))
+    return np.asarray(batched_expectation(as_f64(theta), as_f64(x)))
 
 
 def loss_and_grad(theta, x, y, n_qubits: int, depth: int) -> tuple[float, np.ndarray]:
     """Loss and gradient (D, L, 4) without the Adam update."""
     _, _, value_and_grad = _functions(n_qubits, depth)
-    value, grad = value_and_grad(_as_f64(theta), _as_f64(x), _as_f64(y))
+    value, grad = value_and_grad(as_f64(theta), as_f64(x), as_f64(y))
     return float(value), np.asarray(grad)
 
 
