@@ -5,7 +5,7 @@ is kept in the URL.
 """
 import streamlit as st
 
-from lab_ui import url_state
+from lab_ui import charts, url_state
 from qml_core.jobs import manager
 
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
@@ -22,4 +22,5 @@ PAGES = [
 page = st.navigation(PAGES)
 with st.sidebar:
     url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs).")
+    charts.format_control()
 page.run()

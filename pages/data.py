@@ -1,7 +1,7 @@
 """Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ."""
 import streamlit as st
 
-from lab_ui import controls, downloads, entry, url_state
+from lab_ui import charts, controls, downloads, entry, url_state
 from qml_core.explore import mnist_samples, upload_overview, xxz_overview
 from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure
 from qml_core.specs import SpecError
@@ -32,7 +32,7 @@ if dataset == "mnist":
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
-    st.plotly_chart(image_grid(samples["images"], samples["labels"]), key="mnist-figure")
+    charts.show(image_grid(samples["images"], samples["labels"]), "mnist-figure")
     downloads.buttons("mnist-samples", samples)
 elif dataset == "upload":
     try:
@@ -43,14 +43,14 @@ elif dataset == "upload":
     st.success(f"{overview['n']} samples × {overview['features']} features, classes {overview['classes'][0]} (label 0) "
                f"and {overview['classes'][1]} (label 1), {overview['counts'][0]} and {overview['counts'][1]} samples; "
                f"amplitude-encoded on {overview['qubits']} qubits. It is now offered as a dataset on the other pages.")
-    st.plotly_chart(upload_figure(overview), key="upload-figure")
+    charts.show(upload_figure(overview), "upload-figure")
     downloads.buttons("upload-overview", overview)
 else:
     with st.spinner(f"Ground states of the N = {options['spins']} chain (exact diagonalisation, cached on disk)…"):
         overview = xxz_overview(options["spins"])
     st.caption("Ground states of the periodic XXZ chain on a Δ grid: label 0 in the XY phase (Δ < 1), 1 in the Néel "
                "phase (Δ > 1); the points nearest the transition are left out of training.")
-    st.plotly_chart(xxz_figure(overview), key="xxz-figure")
+    charts.show(xxz_figure(overview), "xxz-figure")
     rows = [dict(zip(("delta", "gap", "zz", "xx", "label", "role"), v))
             for v in zip(*(overview[k] for k in ("delta", "gap", "zz", "xx", "label", "role")))]
     downloads.buttons(f"xxz-N{options['spins']}", overview, rows)

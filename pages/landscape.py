@@ -2,7 +2,7 @@
 ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
 import streamlit as st
 
-from lab_ui import controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.captions import trace_finding
 from qml_core.curvature import CurvatureSpec, trace_ratios
 from qml_core.landscape import LandscapeSpec
@@ -47,13 +47,13 @@ with left:
     spectra = [{"model": m, "alpha": a, "eigenvalues": r["eigenvalues"]} for (m, a, s), r in done.items()
                if s == 0 and a in (0.0, alpha)]
     if spectra:
-        st.plotly_chart(hessian_spectrum(spectra), key="spectrum")
+        charts.show(hessian_spectrum(spectra), "spectrum")
         downloads.buttons("hessian-spectra", spectra)
 with right:
     st.subheader("Trace ratio poisoned / clean")
     ratios = trace_ratios(done) if done else []
     if ratios:
-        st.plotly_chart(trace_ratio_bars(ratios), key="ratios")
+        charts.show(trace_ratio_bars(ratios), "ratios")
         st.info(trace_finding(ratios))
         rows = [{"model": m, "alpha": a, "seed": s, "trace": r["trace"], "collapsed": r["collapsed"]} for (m, a, s), r in done.items()]
         downloads.buttons("trace-ratios", {"ratios": ratios, "runs": rows}, rows)
@@ -66,10 +66,10 @@ left, right = st.columns(2)
 with left:
     st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
     if interpolation is not None:
-        st.plotly_chart(interpolation_curve(interpolation), key="interpolation")
+        charts.show(interpolation_curve(interpolation), "interpolation")
         downloads.buttons("interpolation", interpolation)
 with right:
     st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
     if slice2d is not None:
-        st.plotly_chart(landscape_surface(slice2d, surface=surface), key="slice-figure")
+        charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
         downloads.buttons("slice2d", slice2d)

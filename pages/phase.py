@@ -2,7 +2,7 @@
 its bootstrap interval; the diagram fills in as runs finish."""
 import streamlit as st
 
-from lab_ui import controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.captions import phase_finding
 from qml_core.phase import critical_alpha, phase_summary
 from qml_core.plots import LABELS, human_table, phase_diagram
@@ -43,7 +43,7 @@ if not rows:
 summary = phase_summary(rows)
 critical = critical_alpha(rows)
 st.info(phase_finding(summary, critical))
-st.plotly_chart(phase_diagram(summary, critical), key="phase")
+charts.show(phase_diagram(summary, critical), "phase")
 cols = st.columns(len(critical))
 for col, crit in zip(cols, critical):
     label = LABELS[crit["model"]]

@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from lab_ui import controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.captions import half_flipped_note, playground_finding
 from qml_core.explore import circuit_text, poisoned_examples
 from qml_core.plots import LABELS, image_grid, training_curves
@@ -46,7 +46,7 @@ jobs = progress.submit([("train", spec, LABELS[model]) for model, spec in specs.
 def live_curves(running: list) -> None:
     histories = {m: j.history() for m, j in zip(specs, running) if j.records}
     if histories:
-        st.plotly_chart(training_curves(histories), key="live-curves")
+        charts.show(training_curves(histories), "live-curves")
 
 
 progress.follow(jobs, "playground", live=live_curves)
@@ -76,7 +76,7 @@ note = half_flipped_note(float(alpha), attack)
 if note:
     st.caption(note)
 if finished:
-    st.plotly_chart(training_curves({m: r["history"] for m, r in finished.items()}), key="curves")
+    charts.show(training_curves({m: r["history"] for m, r in finished.items()}), "curves")
     metrics = [{"model": m, **{k: r[k] for k in ("train_acc", "val_acc", "forget_acc", "retain_acc", "train_loss",
                                                    "val_loss", "n_params", "seconds")}} for m, r in finished.items()]
     downloads.buttons("playground", {"specs": {m: s.spec_dict() for m, s in specs.items()}, "metrics": metrics,
@@ -88,7 +88,7 @@ if examples["count"] == 0:
     st.write("α = 0: nothing is poisoned.")
 elif examples["images"] is not None:
     titles = [f"{t}→{s}" if t != s else f"noise, label {s}" for t, s in zip(examples["true"], examples["shown"])]
-    st.plotly_chart(image_grid(examples["images"], titles), key="examples")
+    charts.show(image_grid(examples["images"], titles), "examples")
 else:
     st.write(", ".join(f"{t} shown as {s}" for t, s in zip(examples["true"], examples["shown"])))
 

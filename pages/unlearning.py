@@ -2,7 +2,7 @@
 as the reference), trajectories per epoch or wall time, the final table, the weight sweep."""
 import streamlit as st
 
-from lab_ui import controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.plots import LABELS, metrics_table, unlearning_trajectories, weight_heatmap
 from qml_core.specs import SpecError
 from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset
@@ -41,11 +41,11 @@ progress.follow(jobs, "unlearning")
 done = {(method, run): result for (method, run, _), result in zip(specs, progress.results(jobs)) if result is not None}
 if done:
     trajectories = [{"method": m, "run": run, **r["trajectory"]} for (m, run), r in done.items()]
-    st.plotly_chart(unlearning_trajectories(trajectories, metric, x_axis), key="trajectories")
+    charts.show(unlearning_trajectories(trajectories, metric, x_axis), "trajectories")
     rows = unlearn_rows(done)
     table = summary_table(rows)
     st.subheader("Final metrics (mean ± std over runs; retraining first)")
-    st.plotly_chart(metrics_table(table), key="table")
+    charts.show(metrics_table(table), "table")
     downloads.buttons("unlearning", {"rows": rows, "summary": table, "trajectories": trajectories}, rows)
 else:
     st.info("The first unlearning runs are training; the trajectories appear as they finish.")
@@ -65,5 +65,5 @@ if run_sweep:
     grid_results = progress.results(grid_jobs)
     if all(r is not None for r in grid_results):
         grid = weight_grid(grid_specs, grid_results)
-        st.plotly_chart(weight_heatmap(grid), key="heatmap")
+        charts.show(weight_heatmap(grid), "heatmap")
         downloads.buttons("weight-sweep", grid)

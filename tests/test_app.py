@@ -1,6 +1,7 @@
 """AppTest runs of every page through app.py's navigation, with the quick preset (as a link's
 ``preset=quick`` gives it; paper is the default) and small grids: the widgets are there,
 nothing raises, and the expected figures appear once the background jobs finish."""
+import json
 import time
 
 import numpy as np
@@ -136,3 +137,15 @@ def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):
     assert "60 samples × 6 features" in overview.success[0].value and figure_count(overview) == 1
     at = settle(open_page("pages/playground.py", upload=digest, dataset="upload"))
     assert len(at.metric) == 4 and not at.error
+
+
+@pytest.mark.parametrize("image_format", ["png", "svg"])
+def test_every_figure_downloads_in_the_chosen_image_format(image_format):
+    """The sidebar's 'figure downloads' control sets each chart's camera button (named after it)."""
+    at = open_page("pages/data.py", image=image_format)
+    charts = at.get("plotly_chart")
+    assert charts
+    for chart in charts:
+        config = json.loads(chart.proto.config)
+        assert config["toImageButtonOptions"]["format"] == image_format
+        assert config["toImageButtonOptions"]["filename"].endswith("-figure")
