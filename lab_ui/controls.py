@@ -2,6 +2,7 @@
 import streamlit as st
 
 from lab_ui import url_state
+from qml_core.upload import UploadError, upload_shape
 
 DATASET_NAMES = {"mnist": "MNIST digits", "xxz": "XXZ ground states", "upload": "your uploaded data"}
 HEX = set("0123456789abcdef")
@@ -20,8 +21,14 @@ def dataset_controls() -> tuple[str, dict]:
     names = [n for n in DATASET_NAMES if n != "upload" or digest]
     dataset = url_state.choice("dataset", "dataset", names, format_func=DATASET_NAMES.get)
     if dataset == "upload":
-        st.caption(f"upload {digest[:12]}…")
-        return dataset, {"digest": digest}
+        try:
+            upload_shape(digest)  # a stale link names an upload this machine does not have
+        except UploadError as exc:
+            st.warning(f"upload: {exc}. Showing MNIST digits instead.")
+            dataset = "mnist"
+        else:
+            st.caption(f"upload {digest[:12]}…")
+            return dataset, {"digest": digest}
     if dataset == "mnist":
         first, second = st.columns(2)
         with first:

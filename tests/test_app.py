@@ -139,6 +139,18 @@ def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):
     assert len(at.metric) == 4 and not at.error
 
 
+@pytest.mark.parametrize("page", ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/data.py"])
+def test_a_stale_upload_link_gets_one_line_and_the_default_data(page, tmp_path, monkeypatch):
+    """A link naming an upload this machine does not have: one warning that names it, MNIST
+    instead, no error box and no exception."""
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    at = open_page(page, upload="ab" * 32, dataset="upload")
+    assert [w.value for w in at.warning if w.value.startswith("upload: no uploaded dataset")] != []
+    assert not at.error and not at.exception
+    for job in manager().running():
+        manager().cancel(job)
+
+
 @pytest.mark.parametrize("image_format", ["png", "svg"])
 def test_every_figure_downloads_in_the_chosen_image_format(image_format):
     """The sidebar's 'figure downloads' control sets each chart's camera button (named after it)."""
