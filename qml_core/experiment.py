@@ -71,7 +71,7 @@ def flushed_subnormals():
 def same_architecture(specs: list[ExperimentSpec]) -> bool:
     """True when the specs differ at most in α and seed (data, model, training and attack
     equal), so that they can train as one stacked batch."""
-    return len({spec.replace(alpha=0.0, seed=0).key() for spec in specs}) == 1
+    return len({spec.architecture_key() for spec in specs}) == 1
 
 
 def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = None, device=None) -> list:

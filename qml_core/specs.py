@@ -184,6 +184,10 @@ class ExperimentSpec(Keyed):
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
 
+    def architecture_key(self) -> str:
+        """The key of everything but α and seed: runs with equal keys can train stacked."""
+        return self.replace(alpha=0.0, seed=0).key()
+
 
 DATA_SPECS = {"mnist": MnistData, "xxz": XXZData, "upload": UploadData}
 

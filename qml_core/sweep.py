@@ -50,7 +50,7 @@ def batched_jobs(jobs: list[tuple[int, ExperimentSpec]]) -> list[list[tuple[int,
     complete phase diagram (one run per α, every model) comes before the second run."""
     groups: dict[tuple, list] = {}
     for index, (run, spec) in enumerate(jobs):
-        key = (spec.replace(alpha=0.0, seed=0).key(), run) if batchable(spec) else ("single", index)
+        key = (spec.architecture_key(), run) if batchable(spec) else ("single", index)
         groups.setdefault(key, []).append((index, (run, spec)))
     return sorted(groups.values(), key=lambda batch: batch[0][1][0])  # stable: by run, then first appearance
 
