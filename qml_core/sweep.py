@@ -31,26 +31,39 @@ def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -
 SMALL_STEP = 2 ** 17  # amplitudes a QNN training step holds below which the step is mostly per-call overhead
 
 
-def batchable(spec: ExperimentSpec) -> bool:
+def batchable(spec: ExperimentSpec, on_gpu: bool = False) -> bool:
     """Whether runs of this spec's architecture gain from training stacked: MLPs, and fused
     QNNs whose steps are small (XXZ N = 12: 32 states of 4096 amplitudes), where stacking
-    shares the per-call overhead. MNIST's QNN steps (256 x 1024) are compute-bound: stacked,
-    ten 10-second runs would make one 100-second batch and leave a core idle at the end of a
-    sweep (measured: 323 s against 261 s run by run). PennyLane devices run one at a time."""
+    shares the per-call overhead. MNIST's QNN steps (256 x 1024) are compute-bound on a CPU:
+    stacked, ten 10-second runs would make one 100-second batch and leave a core idle at the
+    end of a sweep (measured: 323 s against 261 s run by run). On a GPU every fused step is
+    small, so every fused QNN stacks. PennyLane devices run one at a time."""
     if spec.model.name == "mlp":
         return True
+    if on_gpu:
+        return spec.model.executor == "fused"
     amplitudes = {"mnist": 1024, "xxz": 2 ** getattr(spec.data, "spins", 0)}.get(spec.data.name)
     return spec.model.executor == "fused" and amplitudes is not None and spec.training.batch_size * amplitudes <= SMALL_STEP
 
 
-def batched_jobs(jobs: list[tuple[int, ExperimentSpec]]) -> list[list[tuple[int, tuple[int, ExperimentSpec]]]]:
+def batched_jobs(jobs: list[tuple[int, ExperimentSpec]],
+                 on_gpu: bool | None = None) -> list[list[tuple[int, tuple[int, ExperimentSpec]]]]:
     """The jobs, each with its index, grouped into batches that train as one stacked
-    computation: one batch per architecture and run index (every α of run r of one model and
-    attack), run 0's batches first: each finished batch completes a curve, and the first
-    complete phase diagram (one run per α, every model) comes before the second run."""
+    computation: on a CPU one batch per architecture and run index (every α of run r of one
+    model and attack), run 0's batches first: each finished batch completes a curve, and the
+    first complete phase diagram (one run per α, every model) comes before the second run.
+    On a GPU (``on_gpu``; default: torch sees CUDA) one batch per architecture: a GPU step
+    costs about the same for 1 run as for 50, so the whole grid trains in the time of one run."""
+    if on_gpu is None:
+        from .train import default_device
+
+        on_gpu = default_device().type == "cuda"
     groups: dict[tuple, list] = {}
     for index, (run, spec) in enumerate(jobs):
-        key = (spec.architecture_key(), run) if batchable(spec) else ("single", index)
+        if not batchable(spec, on_gpu):
+            key = ("single", index)
+        else:
+            key = (spec.architecture_key(),) if on_gpu else (spec.architecture_key(), run)
         groups.setdefault(key, []).append((index, (run, spec)))
     return sorted(groups.values(), key=lambda batch: batch[0][1][0])  # stable: by run, then first appearance
 

@@ -146,3 +146,15 @@ def test_sweep_batches_are_one_architecture_and_run_each_run_zero_first(tiny_mlp
         assert len(batch) == (1 if alone else 3)  # PennyLane devices and big QNN steps run one by one
     runs = [batch[0][1][0] for batch in batches]
     assert runs == sorted(runs) and len(batches) == 2 * (2 + 3 + 3)
+
+
+def test_on_a_gpu_every_fused_architecture_is_one_batch(tiny_mlp_spec, tiny_qnn_spec):
+    from qml_core.sweep import batched_jobs, sweep_specs
+
+    pennylane = tiny_qnn_spec.replace(model=QNNModel(depth=1, executor="default.qubit"))
+    big_steps = tiny_qnn_spec.replace(training=Training(2, 256, 0.05))
+    jobs = sweep_specs([tiny_qnn_spec, tiny_mlp_spec, pennylane, big_steps], [0.0, 0.2, 0.4], runs=2)
+    batches = batched_jobs(jobs, on_gpu=True)
+    assert sorted(i for batch in batches for i, _ in batch) == list(range(len(jobs)))
+    sizes = sorted(len(batch) for batch in batches)
+    assert sizes == [1] * 6 + [6, 6, 6]  # PennyLane alone; every α and run of each fused/MLP model at once
