@@ -2,6 +2,7 @@
 prints or writes its results (the parser is in ``cli.py``)."""
 import csv
 import dataclasses
+import io
 import json
 import os
 import pathlib
@@ -116,24 +117,27 @@ def cmd_train(args) -> int:
 
 
 def write_rows(rows: list[dict], path: pathlib.Path) -> None:
-    """CSV or JSON by the file's extension."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """CSV or JSON by the file's extension, written atomically (``outputs.write_atomic``)."""
+    from .outputs import write_atomic
+
     if path.suffix == ".json":
-        path.write_text(json.dumps(rows, indent=1))
+        write_atomic(path, json.dumps(rows, indent=1))
         return
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue())
 
 
 def write_report(path: pathlib.Path, rows: list[dict], **sections) -> None:
-    """A .json report ({"rows": rows, **sections}) or, for .csv, the rows alone."""
+    """A .json report ({"rows": rows, **sections}) or, for .csv, the rows alone (atomically)."""
+    from .outputs import write_atomic
+
     if path.suffix != ".json":
         write_rows(rows, path)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"rows": rows, **sections}, indent=1))
+    write_atomic(path, json.dumps({"rows": rows, **sections}, indent=1))
 
 
 def cmd_sweep(args) -> int:
@@ -228,6 +232,7 @@ def cmd_unlearn_grid(args) -> int:
     averaged over runs."""
     import numpy as np
 
+    from .outputs import write_atomic
     from .unlearn import unlearn_preset
     from .unlearn_summary import weight_grid, weight_grid_specs
 
@@ -243,8 +248,7 @@ def cmd_unlearn_grid(args) -> int:
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
                 val_acc_std=np.std([g["val_acc"] for g in grids], axis=0).tolist(), runs=args.runs)
     if args.out.suffix == ".json":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(grid, indent=1))
+        write_atomic(args.out, json.dumps(grid, indent=1))
     else:
         write_rows([{"w_kl": a, "w_fo": b, "val_acc": grid["val_acc"][i][j], "val_acc_std": grid["val_acc_std"][i][j]}
                     for i, a in enumerate(grid["w_kl"]) for j, b in enumerate(grid["w_fo"])], args.out)
@@ -282,13 +286,14 @@ def cmd_hessian(args) -> int:
 def cmd_landscape(args) -> int:
     """A 1-D interpolation or a 1-D/2-D slice of the held-out loss around a §5 solution."""
     from .landscape import LandscapeSpec, run_landscape
+    from .outputs import check_writable, write_atomic
     if args.out.suffix != ".json":
         raise SpecError(f"--out must end in .json, got {args.out.name!r}")
     spec = LandscapeSpec(model=args.model, alpha=args.alpha, seed=args.seed, epochs=args.epochs, kind=args.kind,
                          directions=args.directions, span=args.span, grid=args.grid)
+    check_writable(args.out)
     result, was_cached = run_landscape(spec)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
+    write_atomic(args.out, json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
     print(f"{spec.kind} of {spec.model} (alpha={spec.alpha}, seed {spec.seed}), {spec.grid} points per axis: "
           f"centre loss {result['center_loss']:.4f}, {result['seconds']:.1f}s{' (cached)' if was_cached else ''} -> {args.out}")
     return 0
@@ -298,12 +303,14 @@ def cmd_reproduce(args) -> int:
     """PROTOCOL §2–5 on MNIST and XXZ, the §6 claims decided, DIR/report.html and raw data."""
     from tqdm import tqdm
 
+    from .outputs import check_writable_dir
     from .report import write_outputs
     from .reproduce import reproduce
 
     if args.jobs < 1:
         raise SpecError(f"jobs must be an integer >= 1, got {args.jobs}")
     backend, address = backend_options(args)
+    check_writable_dir(args.out)
     bar = None
 
     def on_start(stage: str, n_jobs: int) -> None:
@@ -335,10 +342,9 @@ def check_output(args) -> None:
         raise SpecError(f"--out must end in .csv or .json, got {args.out.name!r}")
     if args.out.is_dir():
         raise SpecError(f"--out {str(args.out)!r} is a directory; name a .csv or .json file")
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SpecError(f"--out: cannot create the directory {str(args.out.parent)!r}: {exc.strerror}") from None
+    from .outputs import check_writable
+
+    check_writable(args.out)
     require_int("runs", args.runs, 1, MAX_RUNS)
     require_int("jobs", args.jobs, 1, MAX_JOBS)
     backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
