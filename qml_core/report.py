@@ -97,8 +97,10 @@ def _json(value) -> str:
 
 
 def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
-    """report.html plus the raw data (CSV tables, JSON with everything) in ``out``; returns the paths."""
+    """report.html plus the raw data (CSV tables, JSON with everything) in ``out``, each file
+    written atomically; returns the paths."""
     from .commands import write_rows
+    from .outputs import write_atomic
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -122,8 +124,8 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])
     for name, value in (("results.json", results), ("claims.json", results["claims"]), ("timings.json", results["timings"])):
-        (out / name).write_text(_json(value))
+        write_atomic(out / name, _json(value))
         written.append(out / name)
-    (out / "report.html").write_text(render_html(results))
+    write_atomic(out / "report.html", render_html(results))
     written.append(out / "report.html")
     return written
