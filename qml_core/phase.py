@@ -36,11 +36,12 @@ def phase_summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-def crossing(alphas: np.ndarray, accuracy: np.ndarray) -> float:
-    """The first α where ``accuracy`` drops below the midpoint of accuracy[0] and chance,
-    interpolated linearly; NaN if it never does (or the clean model is at chance already)."""
-    threshold = (accuracy[0] + CHANCE) / 2
-    if accuracy[0] <= CHANCE:
+def crossing(alphas: np.ndarray, accuracy: np.ndarray, at: float | None = None) -> float:
+    """The first α where ``accuracy`` drops below the level ``at`` (default: the midpoint of
+    accuracy[0] and chance), interpolated linearly; NaN if it never does (or the clean model is
+    at that level or below already)."""
+    threshold = (accuracy[0] + CHANCE) / 2 if at is None else at
+    if accuracy[0] <= (CHANCE if at is None else threshold):
         return float("nan")
     below = np.flatnonzero(accuracy < threshold)
     if len(below) == 0:
@@ -50,13 +51,15 @@ def crossing(alphas: np.ndarray, accuracy: np.ndarray) -> float:
     return float(a0 + (y0 - threshold) / (y0 - y1) * (a1 - a0))
 
 
-def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> list[dict]:
+def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, seed: int = 0,
+                   at: float | None = None) -> list[dict]:
     """Critical α of every (dataset, model, attack) in sweep rows, with a bootstrap interval.
 
     Returns entries with ``estimate`` (from the mean curve), ``low``/``high`` (the central
     ``level`` interval of the bootstrap estimates that crossed), ``crossed`` (the fraction of
     bootstrap curves that cross at all; 0 means no collapse inside the grid) and
-    ``threshold`` (the accuracy level that defines the crossing)."""
+    ``threshold`` (the accuracy level that defines the crossing: ``at``, or by default the
+    midpoint of clean and chance)."""
     rng = np.random.default_rng(seed)
     out = []
     for (dataset, model, attack), group in sorted(_groups(rows, GROUP_KEYS).items()):
@@ -64,12 +67,12 @@ def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, see
         alphas = np.array(sorted(a for (a,) in by_alpha))
         values = [np.array([r["val_acc"] for r in by_alpha[(a,)]], dtype=float) for a in alphas]
         mean_curve = np.array([v.mean() for v in values])
-        boot = np.array([crossing(alphas, np.array([rng.choice(v, len(v)).mean() for v in values]))
+        boot = np.array([crossing(alphas, np.array([rng.choice(v, len(v)).mean() for v in values]), at)
                          for _ in range(n_boot)])
         crossed = boot[np.isfinite(boot)]
         tail = 100 * (1 - level) / 2
         low, high = (np.percentile(crossed, [tail, 100 - tail]) if len(crossed) else (np.nan, np.nan))
-        out.append(dict(dataset=dataset, model=model, attack=attack, estimate=crossing(alphas, mean_curve),
+        out.append(dict(dataset=dataset, model=model, attack=attack, estimate=crossing(alphas, mean_curve, at),
                         low=float(low), high=float(high), crossed=len(crossed) / n_boot, level=level,
-                        threshold=float((mean_curve[0] + CHANCE) / 2)))
+                        threshold=float((mean_curve[0] + CHANCE) / 2 if at is None else at)))
     return out

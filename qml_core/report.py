@@ -80,7 +80,7 @@ def render_html(results: dict) -> str:
              timing_bars(timings).to_html(full_html=False, include_plotlyjs=False),
              f"<h2>Claims of PROTOCOL §6: {held} of {len(claims)} hold</h2>",
              "<p>Each verdict comes from the criterion beside it, applied to the measured numbers "
-             "(thresholds in <code>qml_core/claims.py</code>).</p>", claims_table(claims)]
+             "(PROTOCOL §6's thresholds, in one place: <code>qml_core.claims.CRITERIA</code>).</p>", claims_table(claims)]
     for group, entries in figures.items():
         parts.append(f"<h2 id='{group}'>{GROUP_TITLES[group]}</h2><p>Wall time {timings[group]:.1f} s.</p>")
         for title, fig in entries:
