@@ -13,8 +13,8 @@ from .encoding import classical_view
 from .models import StackedMLP, build_model, stack_models
 from .poison import Poisoned, poison
 from .resources import check_resources
-from .specs import ExperimentSpec, MLPModel
-from .train import TrainingDiverged, accuracy, bce, default_device, fit_runs
+from .specs import ExperimentSpec, MLPModel, SpecError
+from .train import Adam, TrainingDiverged, accuracy, bce, default_device, fit_runs
 
 Progress = Callable[[int, int, dict], None]
 HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -44,14 +44,46 @@ class Prepared:
     width: int
 
 
+def principal_components(x_train: torch.Tensor, x_val: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """x_train (n, d), x_val (m, d) -> their coordinates (n, k), (m, k) on the top-k principal
+    axes of x_train (centred on its mean; each axis signed so that its largest entry is
+    positive, whatever the LAPACK build). Uses the inputs only, never the labels."""
+    n, d = x_train.shape
+    limit = min(n - 1, d)
+    if k > limit:
+        raise SpecError(f"pca must be at most {limit} for this data (n_train - 1 = {n - 1}, "
+                        f"input width {d}), got {k}")
+    mean = x_train.mean(0)
+    _, _, vh = torch.linalg.svd(x_train - mean, full_matrices=False)
+    basis = vh[:k]
+    signs = torch.sign(basis.gather(1, basis.abs().argmax(1, keepdim=True)))
+    basis = (basis * signs).T
+    return (x_train - mean) @ basis, (x_val - mean) @ basis
+
+
+HOLDOUT_STREAM = 7  # the held-out slice's random stream, apart from the poison set's and the init's
+
+
+def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, held-out) sorted indices of n training samples: round(fraction · n) drawn
+    uniformly at random (not stratified; labels as poisoned) from the run's seed."""
+    k = round(fraction * n)
+    if not 1 <= k < n:
+        raise SpecError(f"early_stopping {fraction} leaves no held-out or no training sample of {n}")
+    order = np.random.default_rng([seed, HOLDOUT_STREAM]).permutation(n)
+    return np.sort(order[k:]), np.sort(order[:k])
+
+
 def prepare(spec: ExperimentSpec, device) -> Prepared:
-    """Load the spec's dataset, poison it with its seed and convert it for its model."""
+    """Load the spec's dataset, poison it with its seed and convert it for its model (for an
+    MLP with ``pca`` k: the top-k principal components of its poisoned training inputs)."""
     data = load_dataset(spec.data)
     poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
-    x_train = model_inputs(spec, poisoned.x, device)
+    x_train, x_val = model_inputs(spec, poisoned.x, device), model_inputs(spec, data.x_val, device)
+    if isinstance(spec.model, MLPModel) and spec.model.pca:
+        x_train, x_val = principal_components(x_train, x_val, spec.model.pca)
     return Prepared(data, poisoned, x_train, torch.as_tensor(poisoned.y, device=device),
-                    model_inputs(spec, data.x_val, device), torch.as_tensor(data.y_val, device=device),
-                    x_train.shape[1])
+                    x_val, torch.as_tensor(data.y_val, device=device), x_train.shape[1])
 
 
 @contextlib.contextmanager
@@ -87,7 +119,11 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     ``train_loss``/``val_loss`` (all with the trained parameters), accuracy on the forget set
     (poisoned labels) and the retain set, ``forget`` indices, ``params`` (name -> array),
     ``n_params``, ``seconds`` (wall time of data + training; for R > 1 the batch's wall time
-    / R), ``batch_runs`` (R) and ``code_version``. progress(epoch, epochs, records) is called
+    / R), ``batch_runs`` (R) and ``code_version``. With early stopping (``Training.early_stopping``)
+    training uses the samples not held out (train metrics are on those; forget/retain on all),
+    the parameters are those of the best held-out epoch, the history ends where the run
+    stopped, and ``holdout`` (indices), ``holdout_acc`` and ``best_epoch`` are added.
+    progress(epoch, epochs, records) is called
     after every epoch with one record per run. Raises ResourceError (a SpecError) when a run's
     memory estimate exceeds what the machine has.
     """
@@ -109,31 +145,65 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     histories = [{name: [] for name in HISTORY_FIELDS} for _ in specs]
     seen = torch.zeros(y_train.shape, dtype=torch.float64, device=device)  # this epoch's outputs
     runs = torch.arange(len(specs), device=device)[:, None]
+    t, n_runs = specs[0].training, len(specs)
+    if t.early_stopping:  # each run trains on its fit indices and watches its held-out slice
+        splits = [holdout_split(y_train.shape[1], t.early_stopping, spec.seed) for spec in specs]
+        fit_idx = torch.stack([torch.as_tensor(f) for f, _ in splits]).to(device)
+        hold_idx = torch.stack([torch.as_tensor(h) for _, h in splits]).to(device)
+    else:
+        fit_idx, hold_idx = torch.arange(y_train.shape[1], device=device).expand(n_runs, -1), None
+    watch = dict(loss=[float("inf")] * n_runs, epoch=[0] * n_runs, params=[None] * n_runs, stop=[None] * n_runs)
 
     def batch_losses(idx: torch.Tensor) -> torch.Tensor:
-        idx = idx.to(device)
-        p = model(x_train[runs, idx])
-        seen[runs, idx] = p.detach().to(seen.dtype)
-        return bce_per_run(p, y_train[runs, idx])
+        rows = fit_idx[runs, idx.to(device)]
+        p = model(x_train[runs, rows])
+        seen[runs, rows] = p.detach().to(seen.dtype)
+        return bce_per_run(p, y_train[runs, rows])
 
-    def on_epoch(epoch: int, stats: dict) -> None:
+    def early_stop(epoch: int) -> bool:
+        """Keep each run's parameters of its lowest held-out loss; True once every run has
+        gone ``patience`` epochs without improving (a run's later epochs are discarded)."""
+        with torch.no_grad():
+            hold_loss = bce_per_run(model(x_train[runs, hold_idx]), y_train[runs, hold_idx]).tolist()
+        for r in range(n_runs):
+            if watch["stop"][r] is not None:
+                continue
+            if hold_loss[r] < watch["loss"][r]:
+                watch["loss"][r], watch["epoch"][r] = hold_loss[r], epoch
+                watch["params"][r] = [param.detach()[r].clone() for param in model.parameters()]
+            elif epoch - watch["epoch"][r] >= t.patience:
+                watch["stop"][r] = epoch
+        return all(stop is not None for stop in watch["stop"])
+
+    def on_epoch(epoch: int, stats: dict) -> bool:
         with torch.no_grad():
             p_val = model(x_val)
         val_loss = bce_per_run(p_val, y_val).tolist()
-        records = [dict(epoch=epoch, train_loss=stats["loss"][r], train_acc=accuracy(seen[r], y_train[r]),
+        records = [dict(epoch=epoch, train_loss=stats["loss"][r], train_acc=accuracy(seen[r][fit_idx[r]], y_train[r][fit_idx[r]]),
                         val_loss=val_loss[r], val_acc=accuracy(p_val[r], y_val[r]),
-                        seconds=time.perf_counter() - start) for r in range(len(specs))]
+                        seconds=time.perf_counter() - start) for r in range(n_runs)]
         for history, record in zip(histories, records):
             for name in HISTORY_FIELDS:
                 history[name].append(record[name])
         if progress is not None:
-            progress(epoch, specs[0].training.epochs, records)
+            progress(epoch, t.epochs, records)
+        return hold_idx is not None and early_stop(epoch)
 
-    t = specs[0].training
+    optimizer = Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay) if t.weight_decay else None
     with flushed_subnormals():
-        failed = fit_runs(model, batch_losses, y_train.shape[1], t.epochs, t.batch_size, t.lr,
-                          [spec.seed for spec in specs], on_epoch)
+        failed = fit_runs(model, batch_losses, fit_idx.shape[1], t.epochs, t.batch_size, t.lr,
+                          [spec.seed for spec in specs], on_epoch, optimizer)
         with torch.no_grad():
+            final_val = None
+            if hold_idx is not None:  # back to each run's best epoch; its history ends where it stopped
+                for r, best in enumerate(watch["params"]):
+                    for param, value in zip(model.parameters(), best or []):
+                        param[r] = value
+                for r, stop in enumerate(watch["stop"]):
+                    for name in HISTORY_FIELDS:
+                        del histories[r][name][stop or t.epochs:]
+                p_val = model(x_val)
+                final_val = [(accuracy(p_val[r], y_val[r]), loss) for r, loss in enumerate(bce_per_run(p_val, y_val).tolist())]
             p = model(x_train)
     seconds = (time.perf_counter() - start) / len(specs)
     n_params = sum(v.size for v in model.run_params(0).values())
@@ -143,10 +213,16 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
             results.append(TrainingDiverged(failed[r]))
             continue
         forget, retain = torch.as_tensor(prep.poisoned.forget), torch.as_tensor(prep.poisoned.retain)
+        fit = fit_idx[r]  # every training sample, or those not held out for early stopping
+        val_acc, val_loss = final_val[r] if final_val else (history["val_acc"][-1], history["val_loss"][-1])
+        extra = {} if hold_idx is None else {
+            "holdout": hold_idx[r].cpu().numpy(), "best_epoch": watch["epoch"][r],
+            "holdout_acc": accuracy(p[r][hold_idx[r]], y_train[r][hold_idx[r]])}
         results.append({
+            **extra,
             "history": history,
-            "train_acc": accuracy(p[r], y_train[r]), "val_acc": history["val_acc"][-1],
-            "train_loss": float(bce(p[r], y_train[r])), "val_loss": history["val_loss"][-1],
+            "train_acc": accuracy(p[r][fit], y_train[r][fit]), "val_acc": val_acc,
+            "train_loss": float(bce(p[r][fit], y_train[r][fit])), "val_loss": val_loss,
             "forget_acc": accuracy(p[r][forget], y_train[r][forget]) if len(forget) else float("nan"),
             "retain_acc": accuracy(p[r][retain], y_train[r][retain]),
             "forget": prep.poisoned.forget,

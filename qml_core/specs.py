@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 ANSATZE = ("paper", "cnot-ring")
 EXECUTORS = ("fused", "default.qubit", "lightning.qubit")
@@ -54,12 +55,27 @@ def require_float(name: str, value, low: float, high: float, high_open: bool = F
     require(ok, f"{name} must be a number in [{low}, {upper}, got {value!r}")
 
 
+def plain_data(value):
+    """``dataclasses.asdict`` without the ``KEY_OPTIONAL`` fields that hold their default."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        optional = getattr(type(value), "KEY_OPTIONAL", ())
+        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (f.name in optional and getattr(value, f.name) == f.default)}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    return value
+
+
 class Keyed:
     """Hashing for frozen spec dataclasses: the canonical JSON of all fields is the key."""
 
     def spec_dict(self) -> dict:
-        """Canonical plain-data form (tuples as lists), the input of the hash."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """Canonical plain-data form (tuples as lists), the input of the hash. A field that a
+        spec class lists in ``KEY_OPTIONAL`` is left out while it has its default, so that a
+        new option leaves the keys of every spec that does not use it as they were."""
+        return json.loads(json.dumps(plain_data(self)))
 
     def key(self) -> str:
         """SHA-256 of the canonical JSON, stable across processes and machines."""
@@ -140,27 +156,56 @@ class QNNModel:
 
 @dataclass(frozen=True)
 class MLPModel:
-    """Dense ReLU network with a sigmoid output."""
+    """Dense ReLU network with a sigmoid output; ``hidden=()`` is logistic regression.
+
+    ``pca``: 0 feeds the whole classical view; k > 0 feeds the top-k principal components of
+    the run's (poisoned) training inputs instead (centred, a fixed projection computed per run
+    from the inputs alone, never trained): a small classical model whose trainable parameters
+    can match a QNN's (``capacity.matched_hidden``).
+    """
     hidden: tuple[int, ...] = (64, 16)
+    pca: int = 0
     name: str = field(default="mlp", init=False)
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca",)
 
     def __post_init__(self):
-        require(isinstance(self.hidden, tuple) and 1 <= len(self.hidden) <= 6
+        require(isinstance(self.hidden, tuple) and len(self.hidden) <= 6
                 and all(is_int(h) and 1 <= h <= 4096 for h in self.hidden),
-                f"hidden must be 1 to 6 layer sizes in 1..4096, got {self.hidden!r}")
+                f"hidden must be 0 to 6 layer sizes in 1..4096 (none: logistic regression), got {self.hidden!r}")
+        require_int("pca", self.pca, 0, 4096)
 
 
 @dataclass(frozen=True)
 class Training:
-    """Adam on binary cross-entropy, shuffled mini-batches."""
+    """Adam on binary cross-entropy, shuffled mini-batches.
+
+    ``weight_decay``: L2 strength added to every parameter's gradient (torch.optim.Adam's
+    ``weight_decay``, i.e. a loss term weight_decay/2 · ‖θ‖²). ``early_stopping``: 0 trains
+    every epoch; f > 0 holds out a seeded random round(f·n) of the (poisoned) training samples,
+    labels as poisoned, trains on the rest and keeps the parameters of the epoch with the lowest
+    held-out loss, stopping ``patience`` epochs after it (Keras' EarlyStopping with
+    restore_best_weights).
+    """
     epochs: int = 100
     batch_size: int = 256
     lr: float = 0.005
+    weight_decay: float = 0.0
+    early_stopping: float = 0.0
+    patience: int = 10
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("weight_decay", "early_stopping", "patience")
 
     def __post_init__(self):
         require_int("epochs", self.epochs, 1, 10_000)
         require_int("batch_size", self.batch_size, 1, 100_000)
         require_float("lr", self.lr, 1e-7, 10.0)
+        require_float("weight_decay", self.weight_decay, 0.0, 10.0)
+        require(self.early_stopping == 0 or (isinstance(self.early_stopping, (int, float))
+                                             and not isinstance(self.early_stopping, bool)
+                                             and 0.05 <= self.early_stopping <= 0.5),
+                f"early_stopping must be 0 (off) or a held-out fraction in [0.05, 0.5], got {self.early_stopping!r}")
+        require_int("patience", self.patience, 1, 10_000)
+        require(self.early_stopping > 0 or self.patience == 10,
+                f"patience applies only with early_stopping > 0, got patience={self.patience!r}")
 
 
 @dataclass(frozen=True)
