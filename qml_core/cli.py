@@ -1,4 +1,4 @@
-"""Command line parser: ``python -m qml_core train|sweep|unlearn|unlearn-grid|hessian|reproduce|landscape``
+"""Command line parser: ``python -m qml_core train|sweep|capacity|unlearn|unlearn-grid|hessian|reproduce|landscape``
 (everything the app can do, headless; the commands themselves are in ``commands.py``).
 
 User errors (a bad value, an unknown name) print one line ``error: ...`` and exit with 2;
@@ -12,7 +12,7 @@ import pathlib
 import sys
 
 from .backends import BACKENDS
-from .commands import (UNLEARN_METHODS, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
+from .commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
                        cmd_unlearn, cmd_unlearn_grid)
 from .reproduce import GROUPS
 from .specs import ATTACKS, DATASETS, MODELS, PRESETS, SpecError
@@ -30,6 +30,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def int_tuple(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none"):  # --hidden none: no hidden layer (logistic regression)
+        return ()
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -78,10 +80,16 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
     parser.add_argument("--precision", help="fused QNN executor's states: single (complex64, the presets' "
                                             "choice) or double (complex128)")
-    parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16")
+    parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16; none: logistic regression")
+    parser.add_argument("--pca", type=int, help="MLP: read the top-k principal components of the training inputs "
+                                                "(0: the whole input vector)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
+    parser.add_argument("--weight-decay", type=float, help="L2 strength (torch Adam's weight_decay), default 0")
+    parser.add_argument("--early-stopping", type=float, help="hold out this fraction (0.05..0.5) of the poisoned "
+                                                             "training set, keep the best held-out epoch")
+    parser.add_argument("--patience", type=int, help="--early-stopping: epochs without improvement before stopping (10)")
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +141,22 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     add_backend_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
+    capacity = sub.add_parser("capacity", help="is it quantum or capacity? accuracy at α and critical α of "
+                                               "QNN depths, MLP sizes, regularised, logistic and parameter-matched models")
+    add_data_arguments(capacity)
+    capacity.add_argument("--preset", choices=PRESETS, default="paper")
+    capacity.add_argument("--attack", choices=ATTACKS, default="label-flip")
+    capacity.add_argument("--alpha", type=float, default=0.3, help="the α of the accuracy columns")
+    capacity.add_argument("--alphas", type=float_list, default=float_list("0:0.9:0.1"), help="grid for the critical α")
+    capacity.add_argument("--variants", type=lambda text: text.split(","),
+                          help="comma-separated variant ids (default: the whole catalogue; see qml_core/capacity.py)")
+    capacity.add_argument("--runs", type=int, default=3)
+    capacity.add_argument("--seed", type=int, default=0)
+    capacity.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    capacity.add_argument("--out", type=pathlib.Path, required=True, help=".csv (the table) or .json (table and runs)")
+    capacity.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(capacity)
+    capacity.set_defaults(func=cmd_capacity)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
     add_data_arguments(unlearn)
     unlearn.add_argument("--model", choices=MODELS, default="qnn")

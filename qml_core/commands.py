@@ -13,8 +13,8 @@ from .specs import ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "val_fraction")
-MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden")
-TRAINING_FIELDS = ("epochs", "batch_size", "lr")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca")
+TRAINING_FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "early_stopping", "patience")
 
 
 def dataset_choice(args) -> tuple[str, dict]:
@@ -158,6 +158,35 @@ def cmd_sweep(args) -> int:
     with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
         rows = run_sweep(jobs, args.jobs, lambda row: bar.update(1), *backend_options(args))
     write_rows(rows, args.out)
+    fresh = sum(not r["cached"] for r in rows)
+    print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
+    return 0
+
+
+def cmd_capacity(args) -> int:
+    """One row per model variant: accuracy at --alpha and critical α over --alphas (issue 15)."""
+    from tqdm import tqdm
+
+    from .capacity import run_capacity, variants
+
+    check_output(args)
+    dataset, options = unlearn_data(args)
+    chosen = variants(args.preset, dataset, args.variants, **options)
+    for alpha in (args.alpha, *args.alphas):
+        chosen[0].spec.replace(alpha=alpha)  # every α validated before any work starts
+    total = len(chosen) * len({*args.alphas, args.alpha}) * args.runs
+    if getattr(args, "backend", "local") == "local":
+        from .resources import check_resources
+
+        for variant in chosen:
+            check_resources(variant.spec, copies=min(args.jobs, total))
+    with tqdm(total=total, desc="capacity", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        table, rows = run_capacity(chosen, args.alpha, args.alphas, args.runs, args.jobs, *backend_options(args),
+                                   attack=args.attack, seed=args.seed, on_row=lambda row: bar.update(1))
+    write_report(args.out, table, runs=rows)
+    for e in table:
+        print(f"{e['variant']:9s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
+              f"train_acc {e['train_acc_mean']:.3f}  critical α {e['critical_alpha']:.2f}")
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
     return 0

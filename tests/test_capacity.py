@@ -1,0 +1,126 @@
+"""The capacity controls (issue 15): the variant catalogue, its new spec options, and the
+capacity table equal to the cached single runs it summarises."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from qml_core.capacity import (FAMILIES, capacity_finding, matched_hidden, n_params, run_capacity, variants)
+from qml_core.cli import main
+from qml_core.experiment import holdout_split, principal_components, run_experiment
+from qml_core.phase import critical_alpha
+from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training, preset
+from qml_core.sweep import run_seed
+
+TINY = dict(n_train_per_class=12, n_val=20)  # quick preset on 24 MNIST samples: every variant in about a second
+
+
+def test_catalogue_has_every_family_and_the_paper_models():
+    catalogue = variants("paper", "mnist")
+    names = [v.name for v in catalogue]
+    assert len(catalogue) >= 10 and len(set(names)) == len(names)
+    assert {v.family for v in catalogue} == set(FAMILIES)
+    assert catalogue[names.index("qnn")].spec == preset("paper", "mnist", "qnn")
+    assert catalogue[names.index("mlp")].spec == preset("paper", "mnist", "mlp")
+    assert sum(v.family == "QNN" for v in catalogue) >= 3 and sum(v.family == "MLP" for v in catalogue) >= 3
+    assert n_params(catalogue[names.index("qnn")].spec) == 240  # depth 6 x 10 qubits x 4 angles
+    assert n_params(catalogue[names.index("mlp")].spec) == 66_657  # the paper's count
+    assert n_params(catalogue[names.index("logreg")].spec) == 1025
+    assert n_params(catalogue[names.index("matched")].spec) == 235  # 16 components -> 13 -> 1, closest to 240
+
+
+def test_matched_hidden_is_the_closest_count():
+    for target, inputs in [(240, 16), (192, 16), (160, 16), (1000, 10)]:
+        h = matched_hidden(target, inputs)
+        best = min(range(1, 200), key=lambda k: (abs(k * (inputs + 2) + 1 - target), k))
+        assert h == best
+    with pytest.raises(SpecError, match="too small"):
+        matched_hidden(10, 16)
+
+
+def test_unknown_variant_names_the_catalogue():
+    with pytest.raises(SpecError, match="variant 'mlp-9' is not in the catalogue.*logreg"):
+        variants("quick", "mnist", ["logreg", "mlp-9"])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Training(early_stopping=0.7), "early_stopping must be 0"),
+    (lambda: Training(early_stopping=True), "early_stopping must be 0"),
+    (lambda: Training(patience=3), "patience applies only"),
+    (lambda: Training(early_stopping=0.2, patience=0), "patience must be"),
+    (lambda: Training(weight_decay=-0.1), "weight_decay must be"),
+    (lambda: MLPModel(pca=-1), "pca must be"),
+    (lambda: MLPModel(hidden=(4,) * 7), "hidden must be 0 to 6"),
+])
+def test_new_options_are_validated_naming_the_field(make, match):
+    with pytest.raises(SpecError, match=match):
+        make()
+
+
+def test_new_options_enter_the_key_only_when_set():
+    spec = preset("paper", "mnist", "mlp")
+    assert "pca" not in spec.spec_dict()["model"] and "weight_decay" not in spec.spec_dict()["training"]
+    explicit = spec.replace(model=MLPModel(hidden=(64, 16), pca=0), training=Training(100, 256, 0.005, 0.0, 0.0, 10))
+    assert explicit.key() == spec.key()
+    assert spec.replace(training=Training(100, 256, 0.005, weight_decay=0.01)).key() != spec.key()
+    assert spec.replace(model=MLPModel(hidden=(64, 16), pca=16)).key() != spec.key()
+
+
+def test_principal_components_and_holdout():
+    x = torch.randn(30, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    train, val = principal_components(x, x[:5], 3)
+    assert train.shape == (30, 3) and torch.allclose(train[:5], val)
+    assert torch.allclose(train.mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-12)
+    with pytest.raises(SpecError, match="pca must be at most 8"):
+        principal_components(x, x, 9)
+    fit, held = holdout_split(50, 0.2, seed=4)
+    assert len(held) == 10 and sorted({*fit, *held}) == list(range(50))
+    assert np.array_equal(held, holdout_split(50, 0.2, seed=4)[1]) and not np.array_equal(held, holdout_split(50, 0.2, 5)[1])
+
+
+def test_capacity_rows_equal_the_cached_single_runs():
+    chosen = variants("quick", "mnist", **TINY)
+    table, rows = run_capacity(chosen, alpha=0.3, alphas=[0.0, 0.3], runs=1)
+    assert [e["variant"] for e in table] == [v.name for v in chosen] and len(rows) == 2 * len(chosen)
+    for variant, entry in zip(chosen, table):
+        result, was_cached = run_experiment(variant.spec.replace(alpha=0.3, seed=run_seed(0, 0.3, 0)))
+        assert was_cached, variant.name
+        assert entry["val_acc_mean"] == result["val_acc"] and entry["train_acc_mean"] == result["train_acc"]
+        assert entry["val_acc_std"] == 0.0 and entry["runs"] == 1
+        assert entry["n_params"] == result["n_params"], variant.name
+        clean, _ = run_experiment(variant.spec.replace(alpha=0.0, seed=run_seed(0, 0.0, 0)))
+        assert entry["clean_val_acc"] == clean["val_acc"]
+        expected = critical_alpha([{**r, "model": variant.name} for r in rows if r["variant"] == variant.name])[0]
+        assert entry["critical_alpha"] == expected["estimate"] or (
+            math.isnan(entry["critical_alpha"]) and math.isnan(expected["estimate"]))
+    early = next(r for r in rows if r["variant"] == "mlp-es")
+    assert early["cached"] is False
+
+
+def test_capacity_command_writes_the_table(tmp_path, capsys):
+    out = tmp_path / "capacity.csv"
+    argv = ["capacity", "--preset", "quick", "--variants", "logreg,qnn-d1", "--alpha", "0.3", "--alphas", "0,0.5",
+            "--runs", "1", "--jobs", "1", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("family,variant,n_params,train_acc_mean,train_acc_std,val_acc_mean,val_acc_std,critical_alpha")
+    assert len(lines) == 3 and "6 runs (6 computed" in capsys.readouterr().out
+    assert main(argv) == 0 and "(0 computed, 6 from the cache)" in capsys.readouterr().out  # resumable: cached
+    assert main(["capacity", "--variants", "nope", "--out", str(out)]) == 2
+
+
+def entry(variant, family, n, val, clean=0.95, crit=0.45):
+    return dict(variant=variant, family=family, n_params=n, val_acc_mean=val, clean_val_acc=clean, alpha=0.3,
+                critical_alpha=crit)
+
+
+def test_capacity_finding_follows_the_numbers():
+    classical_too = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.9),
+                                      entry("mlp", "MLP", 66657, 0.7, crit=0.3)])
+    assert "2 of 3 models" in classical_too and "logreg (1,025 parameters)" in classical_too
+    assert "not specific to the quantum model" in classical_too and "mlp (66,657 parameters)" in classical_too
+    only_quantum = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.7),
+                                     entry("mlp", "MLP", 66657, 0.7)])
+    assert "Only the QNNs keep the plateau" in only_quantum and "not specific" not in only_quantum
+    assert capacity_finding([]) == ""
