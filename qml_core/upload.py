@@ -199,12 +199,13 @@ def array_digest(x: np.ndarray, y: np.ndarray, classes: tuple) -> str:
 
 
 def uploads_dir() -> pathlib.Path:
-    """``uploads/`` in the data directory the XXZ states use, created private to the user."""
+    """``uploads/`` in the data directory the XXZ states use, created private to the user
+    (it and any parent it creates are 0o700); a directory others can write is refused
+    (``cache.private_dirs``)."""
+    from .cache import private_dirs
     from .xxz import default_cache_dir
 
-    path = default_cache_dir() / "uploads"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return private_dirs(default_cache_dir() / "uploads", "QML_LAB_DATA")
 
 
 def upload_path(digest: str) -> pathlib.Path:

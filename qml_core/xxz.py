@@ -203,7 +203,7 @@ def _read(path: pathlib.Path, n_spins: int) -> XXZDataset | None:
 def _write(path: pathlib.Path, data: XXZDataset) -> None:
     """Store ``data`` atomically: a temporary file in the same directory, then os.replace, so
     a killed process leaves either no file or a complete one. Directories it creates are private."""
-    private_dirs(path.parent)
+    private_dirs(path.parent, "QML_LAB_DATA")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -230,6 +230,7 @@ def load_xxz(n_spins: int = 8, n_grid: int = 161, window: float = 0.1,
     delta_grid(n_grid, window)  # validate before touching the disk
     path = cache_file(pathlib.Path(cache_dir) if cache_dir is not None else default_cache_dir(),
                       n_spins, n_grid, window)
+    private_dirs(path.parent, "QML_LAB_DATA")  # a directory others can write is refused before it is read
     data = _read(path, n_spins)
     if data is None:
         data = _compute(n_spins, n_grid, window)
