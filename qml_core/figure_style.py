@@ -109,7 +109,42 @@ def method_label(method: str) -> str:
 
 
 def model_label(model: str) -> str:
-    return LABELS.get(model, model)
+    """"qnn" → "QNN"; a capacity variant id in words ("qnn-d3" → "QNN depth 3", "mlp-16x4" →
+    "MLP (16, 4)"); anything else as it is."""
+    if model in LABELS or model in VARIANT_LABELS:
+        return LABELS.get(model) or VARIANT_LABELS[model]
+    kind, _, rest = model.partition("-")
+    if kind == "qnn" and rest.startswith("d") and rest[1:].isdigit():
+        return f"QNN depth {rest[1:]}"
+    if kind == "mlp" and rest and all(part.isdigit() for part in rest.split("x")):
+        return f"MLP ({', '.join(rest.split('x'))})"
+    return model
+
+
+# Capacity variants (qml_core/capacity.py): quantum ones in the QNN's purple (lighter = shallower,
+# darker = deeper than the paper's), classical ones in the MLP's orange (lighter = smaller) or,
+# for the other classical families, hues of their own; quantum and classical also differ in
+# marker shape (QUANTUM_SYMBOL / CLASSICAL_SYMBOLS).
+VARIANT_LABELS = {"logreg": "logistic regression", "matched": "parameter-matched MLP", "mlp-wd": "MLP + weight decay",
+                  "mlp-es": "MLP + early stopping"}
+VARIANT_COLORS = {"logreg": "#0072b2", "matched": "#009e73", "mlp-wd": "#cc79a7", "mlp-es": "#56b4e9"}
+QUANTUM_SYMBOL = "circle"
+CLASSICAL_SYMBOLS = {"MLP": "square", "regularised MLP": "diamond", "logistic regression": "triangle-up",
+                     "parameter-matched": "star"}
+
+
+def model_color(model: str) -> str:
+    """The colour of a model or capacity variant id (PALETTE for the paper's two models)."""
+    if model in PALETTE or model in VARIANT_COLORS:
+        return PALETTE.get(model) or VARIANT_COLORS[model]
+    kind, _, rest = model.partition("-")
+    if kind == "qnn" and rest[1:].isdigit():
+        depth = int(rest[1:])
+        return "#3b1f73" if depth >= 8 else shade(PALETTE["qnn"], min(0.9, 0.35 + 0.1 * depth))
+    if kind == "mlp" and rest and all(part.isdigit() for part in rest.split("x")):
+        units = sum(int(part) for part in rest.split("x"))
+        return shade(PALETTE["mlp"], min(0.9, 0.35 + 0.15 * math.log2(1 + units)))
+    return NEUTRAL
 
 
 def log_ticks(low: float, high: float, max_decades: int = 4, max_ticks: int = 8) -> list[float]:

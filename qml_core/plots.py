@@ -6,19 +6,19 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .figure_style import (CHANCE_COLOR, FIGURE_CONFIG, FIGURE_CONFIG_SVG, FONT_SIZE, HUMAN_COLUMNS,
-                           LABELS, LINE_WIDTH, MARKER_SIZE, METHOD_COLORS, METHOD_LABELS, METRIC_NAMES, NEUTRAL,
-                           PALETTE, figure_config, human_name, human_table, log_axis, method_label, model_label, shade,
+                           CLASSICAL_SYMBOLS, LABELS, LINE_WIDTH, MARKER_SIZE, METHOD_COLORS, METHOD_LABELS, METRIC_NAMES,
+                           NEUTRAL, PALETTE, QUANTUM_SYMBOL, figure_config, model_color, human_name, human_table, log_axis, method_label, model_label, shade,
                            stagger_levels, style, subplots)
 
 __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS", "FIGURE_CONFIG", "FIGURE_CONFIG_SVG",
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
            "unlearning_comparison", "weight_heatmap", "metrics_table", "METRICS_TABLE_COLUMNS", "hessian_spectrum", "spectral_density",
            "trace_ratio_bars", "interpolation_curve", "landscape_surface", "phase_diagram", "PHASE_TABLE_COLUMNS",
-           "image_grid", "xxz_overview", "upload_figure"]
+           "image_grid", "xxz_overview", "upload_figure", "capacity_plot"]
 
 
 def _color(model: str) -> str:
-    return PALETTE.get(model, NEUTRAL)
+    return model_color(model)  # the paper's QNN and MLP from PALETTE; capacity variants too
 
 
 def training_curves(histories: dict[str, dict]) -> go.Figure:
@@ -451,3 +451,45 @@ def upload_figure(overview: dict) -> go.Figure:
                                    name=f"{overview['classes'][label]} (label {label})"))
     fig.update_layout(xaxis_title="principal component 1", yaxis_title="principal component 2")
     return style(fig, height=460)
+
+
+def capacity_plot(table: list[dict]) -> go.Figure:
+    """Is it quantum or capacity? (``capacity.capacity_table`` entries of one dataset and α):
+    validation accuracy at that α (left) and critical α (right) against the number of
+    trainable parameters on a log axis, one marker per variant with its seed spread (± std
+    over runs; the critical α's bootstrap interval), labelled with the variant. Quantum and
+    classical families differ in colour (purple / other hues) and in marker shape; each
+    family is one legend entry. Chance (0.5) is dotted on the left."""
+    fig = subplots(1, 2, horizontal_spacing=0.1, subplot_titles=(
+        f"validation accuracy at α = {table[0]['alpha']:g}" if table else "validation accuracy",
+        "critical α (halfway from clean to chance)"))
+    for family in dict.fromkeys(e["family"] for e in table):
+        rows = [e for e in table if e["family"] == family]
+        symbol = QUANTUM_SYMBOL if family == "QNN" else CLASSICAL_SYMBOLS.get(family, "square")
+        marker = dict(color=[model_color(e["variant"]) for e in rows], symbol=symbol, size=MARKER_SIZE + 5,
+                      line=dict(color="#222222", width=1))
+        names = [model_label(e["variant"]) for e in rows]
+        x = [e["n_params"] for e in rows]
+        fig.add_trace(go.Scatter(x=x, y=[e["val_acc_mean"] for e in rows], mode="markers+text", marker=marker,
+                                 error_y=dict(type="data", array=[e["val_acc_std"] for e in rows], color=NEUTRAL),
+                                 text=names, textposition="top center", textfont=dict(size=FONT_SIZE - 3),
+                                 name=("quantum: " if family == "QNN" else "classical: ") + family, legendgroup=family,
+                                 customdata=[[e["runs"], e["train_acc_mean"]] for e in rows],
+                                 hovertemplate="%{text}<br>%{x:,} parameters<br>validation %{y:.3f}"
+                                               "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
+                      row=1, col=1)
+        crit = [e for e in rows if np.isfinite(e["critical_alpha"])]
+        fig.add_trace(go.Scatter(x=[e["n_params"] for e in crit], y=[e["critical_alpha"] for e in crit], mode="markers",
+                                 marker={**marker, "color": [model_color(e["variant"]) for e in crit]},
+                                 error_y=dict(type="data", symmetric=False, color=NEUTRAL,
+                                              array=[max(0.0, e["critical_alpha_high"] - e["critical_alpha"]) for e in crit],
+                                              arrayminus=[max(0.0, e["critical_alpha"] - e["critical_alpha_low"]) for e in crit]),
+                                 text=[model_label(e["variant"]) for e in crit], showlegend=False, legendgroup=family,
+                                 hovertemplate="%{text}<br>%{x:,} parameters<br>critical α %{y:.2f}<extra></extra>"),
+                      row=1, col=2)
+    counts = [e["n_params"] for e in table]
+    fig.add_hline(y=0.5, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), row=1, col=1)
+    fig.update_xaxes(title_text="trainable parameters (log scale)", **log_axis(counts))
+    fig.update_yaxes(title_text="accuracy (clean labels)", range=[0.3, 1.05], row=1, col=1)
+    fig.update_yaxes(title_text="critical α", range=[0, 1], row=1, col=2)
+    return style(fig, height=540)

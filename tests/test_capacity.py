@@ -124,3 +124,19 @@ def test_capacity_finding_follows_the_numbers():
                                      entry("mlp", "MLP", 66657, 0.7)])
     assert "Only the QNNs keep the plateau" in only_quantum and "not specific" not in only_quantum
     assert capacity_finding([]) == ""
+
+
+def test_capacity_plot_tells_quantum_from_classical():
+    from qml_core.plots import capacity_plot
+
+    table = [dict(entry("qnn", "QNN", 240, 0.93), family="QNN", val_acc_std=0.01, runs=3, train_acc_mean=0.7,
+                  critical_alpha_low=0.4, critical_alpha_high=0.5),
+             dict(entry("logreg", "logistic regression", 1025, 0.9, crit=math.nan), val_acc_std=0.02, runs=3,
+                  train_acc_mean=0.7, critical_alpha_low=math.nan, critical_alpha_high=math.nan)]
+    fig = capacity_plot(table)
+    left = [t for t in fig.data if t.xaxis == "x"]
+    assert [t.name for t in left] == ["quantum: QNN", "classical: logistic regression"]
+    assert left[0].marker.symbol != left[1].marker.symbol and left[0].marker.color != left[1].marker.color
+    assert fig.layout.xaxis.type == "log" and list(left[0].error_y.array) == [0.01]
+    right = [t for t in fig.data if t.xaxis == "x2"]
+    assert list(right[0].y) == [0.45] and len(right[1].x) == 0  # no crossing in the grid: no marker
