@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .cache import cached, cached_many, code_version
+from .collapse import collapse_status
 from .datasets import Dataset, load_dataset
 from .encoding import classical_view
 from .models import StackedMLP, build_model, stack_models
@@ -119,7 +120,8 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     ``train_loss``/``val_loss`` (all with the trained parameters), accuracy on the forget set
     (poisoned labels) and the retain set, ``forget`` indices, ``params`` (name -> array),
     ``n_params``, ``seconds`` (wall time of data + training; for R > 1 the batch's wall time
-    / R), ``batch_runs`` (R) and ``code_version``. With early stopping (``Training.early_stopping``)
+    / R), ``batch_runs`` (R), ``code_version``, and ``status`` ("ok", or "collapsed" for a run
+    that ended finite without training) with its reason in ``collapse`` (``collapse.py``). With early stopping (``Training.early_stopping``)
     training uses the samples not held out (train metrics are on those; forget/retain on all),
     the parameters are those of the best held-out epoch, the history ends where the run
     stopped, and ``holdout`` (indices), ``holdout_acc`` and ``best_epoch`` are added.
@@ -221,6 +223,7 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
         results.append({
             **extra,
             "history": history,
+            **collapse_status(p[r], history["train_loss"]),
             "train_acc": accuracy(p[r][fit], y_train[r][fit]), "val_acc": val_acc,
             "train_loss": float(bce(p[r][fit], y_train[r][fit])), "val_loss": val_loss,
             "forget_acc": accuracy(p[r][forget], y_train[r][forget]) if len(forget) else float("nan"),

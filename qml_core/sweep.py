@@ -5,7 +5,7 @@ from .backends import parallel_map
 from .specs import ExperimentSpec
 
 ROW_FIELDS = ("dataset", "model", "attack", "alpha", "run", "seed", "train_acc", "val_acc",
-              "forget_acc", "retain_acc", "train_loss", "val_loss", "seconds", "cached")
+              "forget_acc", "retain_acc", "train_loss", "val_loss", "status", "collapse", "seconds", "cached")
 
 
 def run_seed(base_seed: int, alpha: float, run: int) -> int:
