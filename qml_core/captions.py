@@ -114,3 +114,50 @@ def trace_finding(ratios: list[dict]) -> str:
         parts.append(f"{NAMES.get(model, model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
     return " ".join(parts)
 
+
+
+MATCHES_RETRAIN = 0.01  # ends at or above retraining − this: it matches retraining (claims.CRITERIA.unlearn_slack)
+
+
+def _closest_to_retrain(table: list[dict]) -> tuple[str, float, float] | None:
+    """(method, its final validation accuracy, retraining's) for the approximate method of a
+    ``summary_table`` whose mean final validation accuracy is nearest retraining's; None
+    without retraining or without another method."""
+    by_method = {e["method"]: e["val_acc_mean"] for e in table if "val_acc_mean" in e}
+    reference = by_method.pop("retrain", None)
+    if reference is None or not by_method:
+        return None
+    method = min(by_method, key=lambda m: (abs(by_method[m] - reference), -by_method[m]))
+    return method, by_method[method], reference
+
+
+def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, str] | None = None) -> str:
+    """The unlearning comparison in words. tables: model -> ``unlearn_summary.summary_table``
+    (final validation accuracy, mean over runs). Per model: which method ends closest to
+    retraining, by how much, and whether it ends at or above retraining − 0.01; with both
+    models, which one comes closer, said plainly when that is not the QNN (the paper's
+    finding)."""
+    names = method_names or {}
+    gaps, parts = {}, []
+    for model, table in tables.items():
+        found = _closest_to_retrain(table)
+        if found is None:
+            continue
+        method, value, reference = found
+        gap = value - reference
+        gaps[model] = gap
+        side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
+        verdict = (f"at or above retraining − {MATCHES_RETRAIN:g}, so it matches retraining" if gap >= -MATCHES_RETRAIN
+                   else f"short of retraining − {MATCHES_RETRAIN:g}, so no method matches retraining here")
+        parts.append(f"{NAMES.get(model, model)}: {names.get(method, method)} ends closest to retraining, "
+                     f"{value:.3f} against {reference:.3f} ({side} retraining), {verdict}.")
+    if {"qnn", "mlp"} <= set(gaps):
+        qnn, mlp = abs(gaps["qnn"]), abs(gaps["mlp"])
+        if abs(qnn - mlp) < 0.0005:
+            parts.append("For both models the closest method ends equally near retraining.")
+        elif qnn < mlp:
+            parts.append(f"The QNN's closest method ends nearer retraining ({qnn:.3f} from retraining against the MLP's {mlp:.3f}), as the paper reports.")
+        else:
+            parts.append(f"Here the MLP's closest method ends nearer retraining ({mlp:.3f} from retraining against the QNN's {qnn:.3f}): "
+                         "unlike the paper, where the QNN's approximate unlearning matches retraining and the MLP's lags.")
+    return " ".join(parts)

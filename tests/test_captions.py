@@ -1,5 +1,6 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
-from qml_core.captions import half_flipped_note, phase_finding, playground_finding, plateau_end, trace_finding
+from qml_core.captions import (half_flipped_note, phase_finding, playground_finding, plateau_end, trace_finding,
+                               unlearning_finding)
 
 
 def test_playground_names_the_better_model_whichever_it_is():
@@ -51,3 +52,35 @@ def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
     assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value, so the change in curvature depends on α" in text
     flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_mean": 0.5}])
     assert "flattens" in flat
+
+
+def unlearning_table(retrain: float, **methods: float) -> list[dict]:
+    return [{"method": "retrain", "val_acc_mean": retrain}] + [{"method": m, "val_acc_mean": v} for m, v in methods.items()]
+
+
+def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
+    paper_like = unlearning_finding({"qnn": unlearning_table(0.92, finetune=0.915, scrub=0.80),
+                                     "mlp": unlearning_table(0.95, finetune=0.85, scrub=0.88)},
+                                    {"finetune": "fine-tune", "scrub": "SCRUB"})
+    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), at or above" in paper_like
+    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of retraining − 0.01" in paper_like
+    assert "The QNN's closest method ends nearer retraining (0.005 from retraining against the MLP's 0.070)" in paper_like
+    above = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83)})
+    assert "0.030 above retraining), at or above retraining − 0.01" in above and "MLP" not in above
+
+
+def test_unlearning_finding_says_so_when_the_qnn_does_worse():
+    text = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.70, scrub=0.75),
+                               "mlp": unlearning_table(0.95, finetune=0.945)})
+    assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), short of" in text
+    assert "MLP: finetune ends closest to retraining" in text and "so it matches retraining" in text
+    assert "Here the MLP's closest method ends nearer retraining (0.005 from retraining against the QNN's 0.150)" in text
+    assert "unlike the paper" in text and "as the paper reports" not in text
+
+
+def test_unlearning_finding_is_empty_without_a_comparison():
+    assert unlearning_finding({}) == ""
+    assert unlearning_finding({"qnn": unlearning_table(0.9)}) == ""  # retraining alone
+    assert unlearning_finding({"qnn": [{"method": "finetune", "val_acc_mean": 0.9}]}) == ""  # no reference
+    level = unlearning_finding({"qnn": unlearning_table(0.9, finetune=0.9), "mlp": unlearning_table(0.8, scrub=0.8)})
+    assert "(level with retraining)" in level and "equally near retraining" in level
