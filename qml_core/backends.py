@@ -20,9 +20,15 @@ class BackendError(RuntimeError):
     """A backend that cannot run (package missing, scheduler unreachable); one-line message."""
 
 
-def _call(index: int, func: Callable, item, threads: int):
+def _call(index: int, func: Callable, item, threads: int, owner: dict | None = None):
+    """A local job: (index, func(item)) on ``threads`` torch threads. ``owner``: the process
+    that started the worker (``lifetime.identity``); the worker ends if the owner dies."""
     import torch
 
+    if owner is not None:
+        from .lifetime import exit_with
+
+        exit_with(owner)
     if threads > 1:  # cores another process keeps busy would make the threads wait for each other
         from .cpu_load import free_cores
 
@@ -100,8 +106,11 @@ def _local(func: Callable, items: list, n_jobs: int):
     if n_jobs == 1:
         yield from (_call(i, func, item, threads) for i, item in enumerate(items))
         return
+    from .lifetime import identity
+
+    owner = identity()
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(_call)(i, func, item, threads) for i, item in enumerate(items))
+    yield from parallel(delayed(_call)(i, func, item, threads, owner) for i, item in enumerate(items))
 
 
 def _dask(func: Callable, items: list, n_jobs: int, address: str | None):

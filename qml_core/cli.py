@@ -2,14 +2,19 @@
 (everything the app can do, headless; the commands themselves are in ``commands.py``).
 
 User errors (a bad value, an unknown name) print one line ``error: ...`` and exit with 2;
-a run that diverges prints its reason and exits with 1. Never a traceback: anything unexpected
+a run that diverges, or an environment fault (an unusable cache, an output that cannot be
+written), prints its reason and exits with 1. Ctrl-C and SIGTERM stop a command with one line
+(exit 130 / 143; finished runs stay in the cache). Never a traceback: anything unexpected
 prints one ``error: internal error ...`` line and exits with 1 (``QML_LAB_DEBUG=1`` re-raises it).
 """
 import argparse
 import math
 import os
 import pathlib
+import re
+import signal
 import sys
+import threading
 
 from .backends import BACKENDS
 from .commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
@@ -57,7 +62,24 @@ def float_list(text: str) -> list[float]:
                                          f"towards stop), got {text!r}") from None
     if len(values) > MAX_VALUES or not all(map(math.isfinite, values)):
         raise argparse.ArgumentTypeError(f"expected 1 to {MAX_VALUES} finite numbers, got {text!r}")
-    return values
+    return list(dict.fromkeys(0.0 if v == 0 else v for v in values))  # -0.0 as 0.0; a repeated value once
+
+
+NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def attach_negative_values(argv: list[str]) -> list[str]:
+    """argparse reads a token that starts with '-' as an option unless it is one plain negative
+    number ('-0.5'), so '--alphas -0.1,0.2' and '--alpha -inf' failed with "expected one
+    argument". A negative-number-like value is attached to the option before it
+    ('--alphas=-0.1,0.2'), and validation names what is wrong with it."""
+    out = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and NEGATIVE_VALUE.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
@@ -225,16 +247,27 @@ def error_line(message) -> str:
     return "error: " + "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: a command stops as it does on Ctrl-C (finished runs stay in the cache, local
+    workers are stopped), instead of dying silently."""
+
+
+def on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
+    handler = signal.signal(signal.SIGTERM, on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
-        args = make_parser().parse_args(argv)
+        args = make_parser().parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
         return args.func(args)
     except (UsageError, SpecError) as exc:
         print(error_line(exc), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are in the cache; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{what}: finished runs are in the cache; run the same command again to resume", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except Exception as exc:  # a failed run (divergence, bad data, a file that cannot be written): one line
         from .backends import BackendError
         from .train import TrainingDiverged
@@ -247,3 +280,6 @@ def main(argv=None) -> int:
         print(error_line(f"internal error, please report it: {type(exc).__name__}: {exc} "
                          "(QML_LAB_DEBUG=1 shows the traceback)"), file=sys.stderr)
         return 1
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)

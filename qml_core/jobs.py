@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 from .cache import cache_dir, lookup
 from .cpu_load import OtherLoad
+from .lifetime import exit_with, identity
 
 TASKS = {  # kind -> (module, cached function taking (spec) and returning (result, was_cached))
     "train": ("qml_core.experiment", "run_experiment"),
@@ -142,15 +143,17 @@ def worker_threads(cpus: int, running: int, others: float = 0.0) -> int:
     return max(1, (cpus - round(others)) // max(1, running))
 
 
-def _work(job_id: str, kind: str, spec, env: dict, threads, events, cancel) -> None:
+def _work(job_id: str, kind: str, spec, env: dict, threads, events, cancel, owner: dict) -> None:
     """Worker process body: run the cached task, reporting progress and the outcome on ``events``.
     ``env``: the lab's environment variables as the parent has them now (the fork server's
     copy dates from its start); ``threads``: the shared value of torch threads per worker,
-    applied at the start and at each progress report."""
+    applied at the start and at each progress report; ``owner``: the manager's process
+    (``lifetime.identity``), whose death ends the worker."""
     import torch
 
     from .train import Cancelled
 
+    exit_with(owner)  # the app's process: a worker never outlives it (its parent is the fork server)
     os.environ.update(env)
     os.nice(WORKER_NICENESS)
     torch.set_num_threads(threads.value)
@@ -352,7 +355,7 @@ class JobManager:
         self._share_threads(starting=1)
         cancel = self._ctx.Event()
         process = self._ctx.Process(target=_work, daemon=True, args=(
-            job.key, job.kind, job.spec, self._worker_env(), self._threads, self._events, cancel))
+            job.key, job.kind, job.spec, self._worker_env(), self._threads, self._events, cancel, identity()))
         try:
             with _bare_main():
                 process.start()
