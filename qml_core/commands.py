@@ -67,9 +67,22 @@ def epoch_bar(enabled: bool, epochs: int):
     return show, bar
 
 
+def check_model_options(args, specs: list[ExperimentSpec]) -> None:
+    """Every model option given (--depth, --hidden, ...) must apply to one of the specs' models:
+    a QNN has no hidden layers, an MLP no depth, and running something else than was asked
+    without a word is worse than a one-line refusal."""
+    for name in MODEL_FIELDS:
+        if getattr(args, name, None) is not None and not any(hasattr(spec.model, name) for spec in specs):
+            models = " or ".join(sorted({spec.model.name for spec in specs}))
+            raise SpecError(f"--{name.replace('_', '-')} does not apply to --model {models}; leave it out "
+                            "or choose a model that has it")
+
+
 def summary(result: dict, was_cached: bool, answer_s: float) -> dict:
-    """The JSON answer of ``train``: final metrics, timings, whether it came from the cache."""
-    keys = ("train_acc", "val_acc", "train_loss", "val_loss", "forget_acc", "retain_acc", "n_params", "code_version")
+    """The JSON answer of ``train``: final metrics, status ("ok" or "collapsed", with the reason in
+    ``collapse``), timings, whether it came from the cache."""
+    keys = ("train_acc", "val_acc", "train_loss", "val_loss", "forget_acc", "retain_acc", "status", "collapse",
+            "n_params", "code_version")
     out = {k: result[k] for k in keys}
     out.update(seconds=result["seconds"], cached=was_cached, answer_ms=round(1000 * answer_s, 2),
                history=result["history"])
@@ -91,6 +104,7 @@ def cmd_train(args) -> int:
     from .cache import lookup
 
     spec = build_spec(args, args.model, args.attack, args.alpha)
+    check_model_options(args, [spec])
     check_device(args.device)
     start = time.perf_counter()
     result, was_cached = lookup("train", spec), True
@@ -113,6 +127,8 @@ def cmd_train(args) -> int:
         print(f"{spec.model.name} on {spec.data.name}, {spec.attack} alpha={spec.alpha}, seed {spec.seed}: "
               f"train_acc {out['train_acc']:.3f}, val_acc {out['val_acc']:.3f}, "
               f"{out['seconds']:.1f}s{' (cached)' if was_cached else ''}")
+        if out["status"] != "ok":
+            print(f"collapsed: {out['collapse']}; the run did not train (try a smaller --lr)")
     return 0
 
 
@@ -143,12 +159,14 @@ def write_report(path: pathlib.Path, rows: list[dict], **sections) -> None:
 def cmd_sweep(args) -> int:
     from tqdm import tqdm
 
-    from .sweep import run_sweep, sweep_specs
+    from .sweep import check_seeds, run_sweep, sweep_specs
 
     check_output(args)
     bases = [build_spec(args, model, attack, 0.0) for model in args.models for attack in args.attacks]
+    check_model_options(args, bases)
     for alpha in args.alphas:
         bases[0].replace(alpha=alpha)  # validates every alpha before any work starts
+    check_seeds(args.seed, args.alphas, args.runs)
     jobs = sweep_specs(bases, args.alphas, args.runs)
     if getattr(args, "backend", "local") == "local":  # workers on this machine share its memory
         from .resources import check_resources
@@ -160,6 +178,10 @@ def cmd_sweep(args) -> int:
     write_rows(rows, args.out)
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
+    collapsed = [r for r in rows if r.get("status") == "collapsed"]
+    if collapsed:
+        print(f"{len(collapsed)} collapsed (status column; kept apart in the statistics), e.g. {collapsed[0]['model']} "
+              f"alpha={collapsed[0]['alpha']} seed {collapsed[0]['seed']}: {collapsed[0]['collapse']}")
     return 0
 
 
@@ -226,6 +248,7 @@ def unlearn_jobs(args) -> list:
     from .unlearn_summary import unlearn_specs
 
     overrides = {k: getattr(args, k) for k in ("epochs", "lr", "w_kl", "w_fo") if getattr(args, k) is not None}
+    check_run_seeds(args.seed, args.runs)
     dataset, options = unlearn_data(args)
     return unlearn_specs(args.preset, dataset, args.model, args.methods, args.alpha, args.runs, args.seed, options,
                          **overrides)
@@ -266,6 +289,7 @@ def cmd_unlearn_grid(args) -> int:
     from .unlearn_summary import weight_grid, weight_grid_specs
 
     check_output(args)
+    check_run_seeds(args.seed, args.runs)
     dataset, options = unlearn_data(args)
     grids = []
     for run in range(args.runs):
@@ -377,6 +401,18 @@ def check_output(args) -> None:
     require_int("runs", args.runs, 1, MAX_RUNS)
     require_int("jobs", args.jobs, 1, MAX_JOBS)
     backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
+    from .cache import open_cache
+
+    open_cache()  # an unusable cache (CacheError) is named now, a read-only one noticed once
+
+
+def check_run_seeds(seed: int, runs: int) -> None:
+    """Run r of the unlearning commands uses seed + r: the last must still be a valid seed, and
+    the message names the seed the user typed, not a derived one."""
+    from .sweep import MAX_SEED
+
+    require(seed + runs - 1 <= MAX_SEED, f"--seed {seed} is too large for --runs {runs}: run r uses seed + r, "
+                                         f"which must stay <= {MAX_SEED}; use --seed <= {MAX_SEED - runs + 1}")
 
 
 def check_device(name: str | None) -> None:

@@ -2,7 +2,7 @@
 from collections.abc import Callable, Iterable
 
 from .backends import parallel_map
-from .specs import ExperimentSpec
+from .specs import ExperimentSpec, SpecError
 
 ROW_FIELDS = ("dataset", "model", "attack", "alpha", "run", "seed", "train_acc", "val_acc",
               "forget_acc", "retain_acc", "train_loss", "val_loss", "status", "collapse", "seconds", "cached")
@@ -12,6 +12,18 @@ def run_seed(base_seed: int, alpha: float, run: int) -> int:
     """A distinct seed for every (α, run), so each draws a fresh poison set and a fresh
     initialisation (PROTOCOL §2), reproducibly."""
     return base_seed + 1000 * run + round(alpha * 100)
+
+
+MAX_SEED = 2 ** 31 - 1  # ExperimentSpec's largest seed
+
+
+def check_seeds(base_seed: int, alphas: Iterable[float], runs: int) -> None:
+    """Refuse a base seed whose derived seeds (``run_seed``) would pass MAX_SEED, naming the seed
+    the user gave and the largest that works, instead of a derived seed they never typed."""
+    top = max(round(float(alpha) * 100) for alpha in alphas) + 1000 * (runs - 1)
+    if base_seed + top > MAX_SEED:
+        raise SpecError(f"--seed {base_seed} is too large for --runs {runs}: run r at alpha a uses seed + 1000*r + "
+                        f"round(100*a), which must stay <= {MAX_SEED}; use --seed <= {MAX_SEED - top}")
 
 
 def sweep_specs(bases: Iterable[ExperimentSpec], alphas: Iterable[float], runs: int) -> list[tuple[int, ExperimentSpec]]:
