@@ -46,7 +46,7 @@ jobs = progress.submit([("train", spec, LABELS[model]) for model, spec in specs.
 def live_curves(running: list) -> None:
     histories = {m: j.history() for m, j in zip(specs, running) if j.records}
     if histories:
-        charts.show(training_curves(histories), "live-curves")
+        charts.show(training_curves(histories, float(alpha), attack), "live-curves")
 
 
 progress.follow(jobs, "playground", live=live_curves)
@@ -76,7 +76,7 @@ note = half_flipped_note(float(alpha), attack)
 if note:
     st.caption(note)
 if finished:
-    charts.show(training_curves({m: r["history"] for m, r in finished.items()}), "curves")
+    charts.show(training_curves({m: r["history"] for m, r in finished.items()}, float(alpha), attack), "curves")
     metrics = [{"model": m, **{k: r[k] for k in ("train_acc", "val_acc", "forget_acc", "retain_acc", "train_loss",
                                                    "val_loss", "n_params", "seconds")}} for m, r in finished.items()]
     downloads.buttons("playground", {"specs": {m: s.spec_dict() for m, s in specs.items()}, "metrics": metrics,

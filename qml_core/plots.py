@@ -21,9 +21,31 @@ def _color(model: str) -> str:
     return model_color(model)  # the paper's QNN and MLP from PALETTE; capacity variants too
 
 
-def training_curves(histories: dict[str, dict]) -> go.Figure:
+CHANCE_NAME = "chance (0.5)"
+
+
+def _chance(x_span: list[float], showlegend: bool = True) -> go.Scatter:
+    """The dotted chance line (accuracy 0.5) over ``x_span``, a legend entry (no label to collide)."""
+    return go.Scatter(x=list(x_span), y=[0.5, 0.5], mode="lines", name=CHANCE_NAME, legendgroup="chance",
+                      showlegend=showlegend, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), hoverinfo="skip")
+
+
+def _ignores_poison(alphas, attack: str | None) -> tuple[np.ndarray, str]:
+    """(train accuracy, legend name) of a model that ignores the poison, at each α: 1 − α under
+    label flipping (it gets every flipped label 'wrong'), 1 − α/2 under feature noise (it
+    guesses on the noise samples)."""
+    alphas = np.asarray(alphas, dtype=float)
+    if attack == "feature-noise":
+        return 1 - alphas / 2, "1 − α/2: train accuracy of a model<br>that only guesses on the noise samples"
+    return 1 - alphas, "1 − α: train accuracy of a model<br>that ignores the flipped labels"
+
+
+def training_curves(histories: dict[str, dict], alpha: float | None = None, attack: str | None = "label-flip") -> go.Figure:
     """Loss and accuracy per epoch for each model: histories maps "qnn"/"mlp" to a result's
-    ``history``. Solid lines: validation (clean labels); dashed: training (poisoned labels)."""
+    ``history``. Solid lines: validation (clean labels); dashed: training (poisoned labels).
+    On the accuracy panel, as legend entries: chance (0.5, dotted) and, when ``alpha`` > 0 is
+    given, the train accuracy of a model that ignores the poison (1 − α, or 1 − α/2 under
+    feature noise; long dash-dot), the level to compare the dashed train curves with."""
     fig = subplots(1, 2, subplot_titles=("loss (binary cross-entropy)", "accuracy"), horizontal_spacing=0.12)
     for model, hist in histories.items():
         color, name = _color(model), model_label(model)
@@ -33,6 +55,14 @@ def training_curves(histories: dict[str, dict]) -> go.Figure:
                                          line=dict(color=color, dash=dash, width=LINE_WIDTH), legendgroup=f"{model}-{split}",
                                          name=f"{name} {'train (poisoned labels)' if split == 'train' else 'validation (clean labels)'}",
                                          showlegend=col == 2), row=1, col=col)
+    epochs = [e for hist in histories.values() for e in hist["epoch"]] or [0, 1]
+    span = [min(epochs), max(epochs)]
+    fig.add_trace(_chance(span), row=1, col=2)
+    if alpha is not None and alpha > 0:
+        (level,), name = _ignores_poison([alpha], attack)
+        fig.add_trace(go.Scatter(x=span, y=[level, level], mode="lines", name=name.replace(":", f" = {level:.2f}:", 1),
+                                 line=dict(color=CHANCE_COLOR, dash="longdashdot", width=LINE_WIDTH), hoverinfo="skip"),
+                      row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="loss", row=1, col=1)
     fig.update_yaxes(title_text="accuracy", range=[0, 1.02], row=1, col=2)
@@ -65,6 +95,18 @@ def _trajectory_traces(trajectories: list[dict], metric: str, x_axis: str, metho
     return traces
 
 
+def _trajectory_chance(fig: go.Figure, metric: str, panels: int = 0) -> None:
+    """The chance line on an accuracy axis, across each panel's x range (one legend entry)."""
+    if "acc" not in metric:
+        return
+    for col in range(1, max(panels, 1) + 1):
+        axis = "x" if col == 1 else f"x{col}"
+        xs = [x for t in fig.data if t.name != CHANCE_NAME and (t.xaxis or "x") == axis for x in (t.x or ())]
+        if xs:
+            trace = _chance([min(xs), max(xs)], showlegend=col == 1)
+            fig.add_trace(trace, **(dict(row=1, col=col) if panels else {}))
+
+
 def _trajectory_axes(fig: go.Figure, metric: str, x_axis: str, panels: bool = False) -> None:
     """Axis titles in words (the y title on the first panel only) and a 0..1 range for accuracies."""
     fig.update_xaxes(title_text="wall time (s)" if x_axis == "seconds" else "epoch")
@@ -80,6 +122,7 @@ def unlearning_trajectories(trajectories: list[dict], metric: str = "val_acc", x
     command writes them). Wall-time curves average each epoch's time over runs. Retraining,
     the reference, is dashed black."""
     fig = go.Figure(_trajectory_traces(trajectories, metric, x_axis, list(dict.fromkeys(t["method"] for t in trajectories))))
+    _trajectory_chance(fig, metric)
     _trajectory_axes(fig, metric, x_axis)
     return style(fig, height=440)
 
@@ -96,6 +139,7 @@ def unlearning_comparison(by_model: dict[str, list[dict]], metric: str = "val_ac
     for col, model in enumerate(models, start=1):
         for trace in _trajectory_traces(by_model[model], metric, x_axis, methods, showlegend=col == 1):
             fig.add_trace(trace, row=1, col=col)
+    _trajectory_chance(fig, metric, panels=len(models))
     for annotation, model in zip(fig.layout.annotations, models):  # panel titles in the model's colour
         annotation.font.color = _color(model)
     _trajectory_axes(fig, metric, x_axis, panels=True)
@@ -345,13 +389,9 @@ def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) ->
     flipping (it gets every flipped label 'wrong'), 1 − α/2 under feature noise (it guesses on
     the noise samples), as legend entries."""
     span = [min(alphas), max(alphas)]
-    fig.add_trace(go.Scatter(x=span, y=[0.5, 0.5], mode="lines", name="chance (0.5)",
-                             line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), hoverinfo="skip"))
+    fig.add_trace(_chance(span))
     grid = np.linspace(span[0], span[1], 50)
-    if attack == "feature-noise":
-        y, name = 1 - grid / 2, "1 − α/2: train accuracy of a model<br>that only guesses on the noise samples"
-    else:
-        y, name = 1 - grid, "1 − α: train accuracy of a model<br>that ignores the flipped labels"
+    y, name = _ignores_poison(grid, attack)
     fig.add_trace(go.Scatter(x=grid, y=y, mode="lines", name=name, line=dict(color=CHANCE_COLOR, dash="longdashdot", width=LINE_WIDTH),
                              hoverinfo="skip"))
 

@@ -118,23 +118,37 @@ def test_one_palette_for_models_and_methods_across_figures():
     assert [t.line.color for t in spectrum.data if t.name == "MLP, α = 0.3"] == [mlp]
     side = unlearning_comparison({"qnn": trajectories("scrub"), "mlp": trajectories("scrub")})
     single = unlearning_trajectories(trajectories("scrub"))
-    assert {t.line.color for t in side.data if t.mode == "lines"} == {METHOD_COLORS["scrub"]}
-    assert {t.line.color for t in single.data if t.mode == "lines"} == {METHOD_COLORS["scrub"]}
+    assert {t.line.color for t in side.data if t.mode == "lines" and t.name != "chance (0.5)"} == {METHOD_COLORS["scrub"]}
+    assert {t.line.color for t in single.data if t.mode == "lines" and t.name != "chance (0.5)"} == {METHOD_COLORS["scrub"]}
     assert len(set(METHOD_COLORS.values())) == len(METHOD_COLORS) and not set(METHOD_COLORS.values()) & set(PALETTE.values())
 
 
 def test_training_curves_have_train_and_validation_per_model():
     fig = training_curves({"qnn": HIST, "mlp": HIST})
-    assert len(fig.data) == 8
+    assert len(fig.data) == 9  # 2 models × 2 splits × (loss, accuracy) and chance
     assert {t.name for t in fig.data} == {"QNN train (poisoned labels)", "QNN validation (clean labels)",
-                                          "MLP train (poisoned labels)", "MLP validation (clean labels)"}
+                                          "MLP train (poisoned labels)", "MLP validation (clean labels)", "chance (0.5)"}
+
+
+def test_training_curves_mark_chance_and_one_minus_alpha_on_the_accuracy_panel():
+    fig = training_curves({"qnn": HIST, "mlp": HIST}, alpha=0.3, attack="label-flip")
+    chance = next(t for t in fig.data if t.name == "chance (0.5)")
+    assert list(chance.y) == [0.5, 0.5] and list(chance.x) == [1, 2] and chance.xaxis == "x2"
+    ignore = next(t for t in fig.data if t.name.startswith("1 − α"))
+    assert list(ignore.y) == pytest.approx([0.7, 0.7]) and ignore.xaxis == "x2" and ignore.line.dash == "longdashdot"
+    assert ignore.name.startswith("1 − α = 0.70: train accuracy") and ignore.showlegend is not False
+    noise = training_curves({"qnn": HIST}, alpha=0.4, attack="feature-noise")
+    assert [list(t.y) for t in noise.data if t.name.startswith("1 − α/2 = 0.80")] == [pytest.approx([0.8, 0.8])]
+    assert not [t for t in training_curves({"qnn": HIST}, alpha=0.0).data if t.name.startswith("1 − α")]
+    assert not fig.layout.annotations[2:]  # labels are legend entries: nothing drawn on the plot to overlap
 
 
 def test_unlearning_trajectories_average_runs_with_bands():
     runs = [{"method": "finetune", "epoch": [0, 1], "val_acc": [0.5, 0.9], "seconds": [0.0, 1.0]},
             {"method": "finetune", "epoch": [0, 1], "val_acc": [0.7, 0.7], "seconds": [0.0, 3.0]}]
     fig = unlearning_trajectories(runs)
-    band, line = fig.data
+    band, line, chance = fig.data
+    assert chance.name == "chance (0.5)" and list(chance.x) == [0, 1]
     assert list(line.y) == pytest.approx([0.6, 0.8]) and list(band.y) == pytest.approx([0.7, 0.9, 0.7, 0.5])
     assert list(unlearning_trajectories(runs, x_axis="seconds").data[1].x) == [0.0, 2.0]
     assert line.name == "fine-tune"
@@ -150,9 +164,14 @@ def test_unlearning_comparison_puts_qnn_and_mlp_side_by_side_on_one_y_axis():
     assert [a.font.color for a in fig.layout.annotations] == [PALETTE["qnn"], PALETTE["mlp"]]
     assert fig.layout.yaxis2.matches == "y"  # shared y: the two panels compare at a glance
     assert fig.layout.yaxis.title.text == "validation accuracy (clean labels)" and not fig.layout.yaxis2.title.text
-    lines = [t for t in fig.data if t.mode == "lines"]
+    lines = [t for t in fig.data if t.mode == "lines" and t.name != "chance (0.5)"]
     assert [(t.name, t.xaxis) for t in lines] == [("retrain (reference)", "x"), ("fine-tune", "x"),
                                                   ("retrain (reference)", "x2"), ("fine-tune", "x2")]
+    chance = [t for t in fig.data if t.name == "chance (0.5)"]
+    assert [(t.xaxis, list(t.y), t.showlegend) for t in chance] == [("x", [0.5, 0.5], True), ("x2", [0.5, 0.5], False)]
+    losses = [{"method": "scrub", "epoch": [0, 1], "val_loss": [0.7, 0.5], "seconds": [0.0, 1.0]}]
+    assert not [t for t in unlearning_comparison({"qnn": losses}, metric="val_loss").data
+                if t.name == "chance (0.5)"]  # only on accuracy axes
     assert [t.showlegend for t in lines] == [True, True, False, False]  # one legend entry per method
     assert lines[0].line.dash == "dash" and lines[1].line.dash == "solid"  # the reference stands out
     assert list(lines[3].y) == pytest.approx([0.6, 0.8, 0.8])  # the MLP panel has the MLP's runs
