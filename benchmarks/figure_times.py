@@ -28,6 +28,10 @@ def figure_compute(results: dict) -> list[tuple[str, str, int, float]]:
         dataset, model = key.split("/")
         rows.append(("unlearning", f"{NAMES[dataset]}, {model.upper()}: trajectories + final metrics",
                      len(entry["rows"]), sum(r["seconds"] for r in entry["rows"])))
+    controls = results.get("controls", {}).get("rows", [])
+    for dataset in dict.fromkeys(r["dataset"] for r in controls):
+        runs = [r for r in controls if r["dataset"] == dataset]
+        rows.append(("controls", f"{NAMES[dataset]}: capacity controls", len(runs), sum(r["seconds"] for r in runs)))
     land = results.get("landscape", {})
     hessians = land.get("rows", [])
     if hessians:

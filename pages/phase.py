@@ -1,12 +1,16 @@
-"""Phase diagram: accuracy vs α over runs for both models, with the critical α of each and
-its bootstrap interval; the diagram fills in as runs finish."""
+"""Phase diagram: accuracy vs α over runs for any chosen models (the paper's QNN and MLP by
+default, or any capacity variant), with the critical α of each and its bootstrap interval; the
+"capacity" view plots accuracy at one α and critical α against parameter count. Both fill in
+as runs finish."""
 import streamlit as st
 
 from lab_ui import charts, controls, downloads, entry, progress, url_state
+from qml_core.capacity import capacity_finding, capacity_table, variants
 from qml_core.captions import phase_finding
+from qml_core.figure_style import model_label
 from qml_core.phase import critical_alpha, phase_summary
-from qml_core.plots import LABELS, human_table, phase_diagram
-from qml_core.specs import SpecError, preset
+from qml_core.plots import capacity_plot, human_table, phase_diagram
+from qml_core.specs import SpecError
 from qml_core.sweep import result_row, sweep_specs
 
 entry.through_app()
@@ -22,31 +26,57 @@ with st.sidebar:
     if not teacher:
         runs = url_state.number("runs per α", "runs", 1, 10, 3)
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
+    alphas = [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
+    try:
+        catalogue = {v.name: v for v in variants(preset_name, dataset, **options)}
+    except SpecError as exc:
+        st.error(str(exc))
+        st.stop()
+    models = url_state.choices("models", "models", list(catalogue), ["qnn", "mlp"], format_func=model_label,
+                               help="the paper's QNN and MLP, or any control model: QNN depths, MLP sizes, "
+                                    "regularised MLPs, logistic regression, a parameter-matched MLP")
+    view = url_state.choice("view", "view", ["phase diagram", "capacity"], widget=st.radio, horizontal=True,
+                            help="capacity: accuracy at one α and critical α against the number of parameters")
+    at_alpha = url_state.choice("accuracy at α", "at_alpha", alphas, 0.3 if 0.3 in alphas else alphas[0],
+                                widget=st.select_slider) if view == "capacity" else None
 url_state.publish()
 
-alphas = [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
+if not models:
+    st.info("Choose at least one model in the sidebar.")
+    st.stop()
 try:
-    bases = [preset(preset_name, dataset, m, **options).replace(attack=attack, seed=int(seed)) for m in ("qnn", "mlp")]
-    jobs_list = sorted(sweep_specs(bases, alphas, int(runs)), key=lambda job: job[0])  # every α of run 0 first
+    bases = {m: catalogue[m].spec.replace(attack=attack, seed=int(seed)) for m in models}
+    jobs_list = sorted(((run, spec, m) for m in models for run, spec in sweep_specs([bases[m]], alphas, int(runs))),
+                       key=lambda job: job[0])  # every α of run 0 first
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
 
-jobs = progress.submit([("train", spec, f"{LABELS[spec.model.name]} α={spec.alpha} run {run}") for run, spec in jobs_list])
+jobs = progress.submit([("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list])
 progress.follow(jobs, "phase")
-rows = [result_row(run, spec, result, job.was_cached)
-        for (run, spec), job, result in zip(jobs_list, jobs, progress.results(jobs)) if result is not None]
+rows = [{**result_row(run, spec, result, job.was_cached), "model": m, "variant": m}
+        for (run, spec, m), job, result in zip(jobs_list, jobs, progress.results(jobs)) if result is not None]
 if not rows:
     st.info("The first runs are training; the diagram appears as they finish.")
     st.stop()
 
+if view == "capacity":
+    table = capacity_table([catalogue[m] for m in models], rows, at_alpha)
+    finding = capacity_finding(table)
+    if finding:
+        st.info(finding)
+    charts.show(capacity_plot(table), "capacity")
+    st.dataframe(human_table(table, ["label", "family", "n_params", "val_acc_mean", "val_acc_std", "train_acc_mean",
+                                     "critical_alpha", "clean_val_acc", "runs"], digits=3), hide_index=True)
+    downloads.buttons("capacity", {"rows": rows, "capacity": table}, table)
+    st.stop()
 summary = phase_summary(rows)
 critical = critical_alpha(rows)
 st.info(phase_finding(summary, critical))
 charts.show(phase_diagram(summary, critical), "phase")
 cols = st.columns(len(critical))
 for col, crit in zip(cols, critical):
-    label = LABELS[crit["model"]]
+    label = model_label(crit["model"])
     if crit["crossed"] == 0:
         col.metric(f"{label} critical α", "none in the grid")
     else:

@@ -213,14 +213,14 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     elif classical:
         parts.append("Only classical models keep the plateau here.")
     elif quantum:
-        parts.append("Only the QNNs keep the plateau here: no classical control, small, regularised or "
-                     "parameter-matched, does.")
+        n_classical = sum(e["family"] not in QUANTUM_FAMILIES for e in entries)
+        parts.append(f"Only the QNNs keep the plateau here: none of the {n_classical} classical models does.")
     crit = [e for e in entries if math.isfinite(e["critical_alpha"])]
     if crit:
         q = [e for e in crit if e["family"] in QUANTUM_FAMILIES]
         c = [e for e in crit if e["family"] not in QUANTUM_FAMILIES]
         span = lambda es: (f"{min(e['critical_alpha'] for e in es):.2f}–{max(e['critical_alpha'] for e in es):.2f}"
                            if len(es) > 1 else f"{es[0]['critical_alpha']:.2f}")
-        parts.append("Critical α" + (f": QNNs {span(q)}" if q else "") + ("," if q and c else ":")
-                     + (f" classical models {span(c)}" if c else "") + ".")
+        spans = ([f"QNNs {span(q)}"] if q else []) + ([f"classical models {span(c)}"] if c else [])
+        parts.append(f"Critical α (halfway from clean to chance): {', '.join(spans)}.")
     return " ".join(parts)

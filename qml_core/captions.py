@@ -81,7 +81,7 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
         where = (f", crosses halfway to chance at α ≈ {c['estimate']:.2f}" if c and math.isfinite(c["estimate"])
                  else ", never crosses halfway to chance in this grid" if c else "")
         parts.append(f"The {NAMES.get(model, model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
-    if len(curves) == 2:
+    if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
         if shared:
             values = {m: dict(curves[m]) for m in curves}

@@ -20,7 +20,7 @@ from .backends import BACKENDS
 from .commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
                        cmd_unlearn, cmd_unlearn_grid)
 from .reproduce import GROUPS
-from .specs import ATTACKS, DATASETS, MODELS, PRESETS, SpecError
+from .specs import ATTACKS, DATASETS, MODELS, PRESETS, SpecError, zero_if_tiny
 
 
 class UsageError(Exception):
@@ -62,7 +62,7 @@ def float_list(text: str) -> list[float]:
                                          f"towards stop), got {text!r}") from None
     if len(values) > MAX_VALUES or not all(map(math.isfinite, values)):
         raise argparse.ArgumentTypeError(f"expected 1 to {MAX_VALUES} finite numbers, got {text!r}")
-    return list(dict.fromkeys(0.0 if v == 0 else v for v in values))  # -0.0 as 0.0; a repeated value once
+    return list(dict.fromkeys(map(zero_if_tiny, values)))  # -0.0 and subnormals as 0.0; a repeated value once
 
 
 NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf|nan)", re.IGNORECASE)

@@ -9,7 +9,10 @@ from .figure_style import figure_config, human_name
 from .report_figures import report_figures, timing_bars
 
 GROUP_TITLES = {"poisoning": "Poisoning (PROTOCOL §2–3)", "unlearning": "Unlearning (PROTOCOL §4)",
-                "landscape": "Loss landscape and curvature (PROTOCOL §5)"}
+                "landscape": "Loss landscape and curvature (PROTOCOL §5)",
+                "controls": "Controls: is it quantum, or is it capacity?"}
+CAPACITY_COLUMNS = ["family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
+                    "clean_val_acc", "critical_alpha", "critical_alpha_low", "critical_alpha_high", "runs", "label"]
 
 
 def _cell(value) -> str:
@@ -46,6 +49,10 @@ def group_tables(group: str, data: dict) -> str:
     if group == "poisoning":
         return ("<h3>Accuracy per (dataset, model, attack, α), over runs</h3>" + html_table(data["summary"]) +
                 "<h3>Critical α (bootstrap over runs)</h3>" + html_table(data["critical"]))
+    if group == "controls":
+        return "".join(f"<h3>{html.escape(dataset)}: capacity table at α = {data['alpha']:g}</h3>"
+                       f"<p class='finding'>{html.escape(data['findings'][dataset])}</p>"
+                       + html_table(table, CAPACITY_COLUMNS) for dataset, table in data["tables"].items())
     if group == "unlearning":
         return "".join(f"<h3>{html.escape(key)}: final metrics (retraining first)</h3>" + html_table(v["summary"])
                        for key, v in data.items())
@@ -120,6 +127,10 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         rows_file("unlearning_summary.csv", [{"dataset": g["dataset"], "model": g["model"],
                                               **{k: v for k, v in e.items() if k != "epochs_to_match"}}
                                              for g in groups for e in g["summary"]])
+    if "controls" in results:
+        for dataset, table in results["controls"]["tables"].items():
+            rows_file(f"capacity_{dataset}.csv", table)
+        rows_file("capacity_runs.csv", results["controls"]["rows"])
     if "landscape" in results:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])

@@ -98,7 +98,18 @@ def timing_bars(timings: dict[str, float]) -> go.Figure:
     return style(fig, height=360, legend="none")
 
 
-FIGURE_BUILDERS = {"poisoning": poisoning_figures, "unlearning": unlearning_figures, "landscape": landscape_figures}
+def controls_figures(controls: dict) -> list[tuple[str, go.Figure]]:
+    """The capacity plot per dataset (issue 15)."""
+    out = []
+    for dataset, table in controls["tables"].items():
+        title = (f"{DATASET_NAMES.get(dataset, dataset)}, label flipping: is it quantum or capacity? "
+                 f"Accuracy at α = {controls['alpha']:g} and critical α against parameters")
+        out.append((title, titled(plots.capacity_plot(table), title)))
+    return out
+
+
+FIGURE_BUILDERS = {"poisoning": poisoning_figures, "unlearning": unlearning_figures, "landscape": landscape_figures,
+                   "controls": controls_figures}
 
 
 def report_figures(results: dict) -> dict[str, list[tuple[str, go.Figure]]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .backends import parallel_map
 from .specs import ATTACKS, MODELS, preset
 
-GROUPS = ("poisoning", "unlearning", "landscape")
+GROUPS = ("poisoning", "unlearning", "landscape", "controls")
 DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
 UNLEARN_ALPHA = 0.3  # PROTOCOL §4
 
@@ -31,13 +31,17 @@ class Plan:
     curvature_runs: int
     curvature_epochs: int
     landscape_grid: int
+    controls_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # issue 15: the capacity controls' grid
+    controls_runs: int = 1
 
 
 PLANS = {
-    "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41),
+    "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41,
+                  (0.0, 0.2, 0.3, 0.4, 0.5, 0.6), 3),
     # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed
     "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11),
 }
+CONTROLS_ALPHA = 0.3  # the α of the capacity table's accuracy columns (the plateau's end in the paper)
 
 
 def poisoning_jobs(plan: Plan) -> list:
@@ -126,7 +130,26 @@ def run_landscape(plan: Plan, mapper: Mapper) -> dict:
     return {**tables, "landscapes": landscapes}
 
 
-RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape}
+def run_controls(plan: Plan, mapper: Mapper) -> dict:
+    """Issue 15, is it quantum or capacity: per dataset the capacity table (``capacity``: QNN
+    depths, MLP sizes, regularised, logistic and parameter-matched models) at α = 0.3 under
+    label flipping, its statement in words, and the per-run rows."""
+    from .capacity import capacity_finding, capacity_jobs, capacity_table, variants
+    from .sweep import batched_jobs, in_job_order, train_rows
+
+    chosen = {dataset: variants(plan.preset, dataset) for dataset in DATASETS}
+    grid = sorted({*plan.controls_alphas, CONTROLS_ALPHA})
+    tagged = [(dataset, *job) for dataset in DATASETS for job in capacity_jobs(chosen[dataset], grid, plan.controls_runs)]
+    rows = in_job_order(mapper(train_rows, batched_jobs([(run, spec) for _, _, run, spec in tagged]), "controls"))
+    rows = [{"variant": name, **row} for (_, name, _, _), row in zip(tagged, rows)]
+    out = {"rows": rows, "alpha": CONTROLS_ALPHA, "tables": {}, "findings": {}}
+    for dataset in DATASETS:
+        table = capacity_table(chosen[dataset], [r for r in rows if r["dataset"] == dataset], CONTROLS_ALPHA)
+        out["tables"][dataset], out["findings"][dataset] = table, capacity_finding(table)
+    return out
+
+
+RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls}
 
 
 def evaluate_claims(results: dict) -> list[dict]:

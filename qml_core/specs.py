@@ -10,6 +10,7 @@ allowed values, so the CLI and the UI can show one clear line.
 import dataclasses
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -39,6 +40,21 @@ def is_int(value) -> bool:
 
 def require_int(name: str, value, low: int, high: int) -> None:
     require(is_int(value) and low <= value <= high, f"{name} must be an integer in {low}..{high}, got {value!r}")
+
+
+def zero_if_tiny(value):
+    """-0.0 and subnormal floats (below 2.2e-308, e.g. 5e-324) as 0.0; anything else as it is.
+    They mean zero in every computation here, so they must not make a run of their own."""
+    return 0.0 if isinstance(value, float) and abs(value) < sys.float_info.min else value
+
+
+def zeroed(data):
+    """Plain data (dicts, lists, numbers) with ``zero_if_tiny`` applied to every float."""
+    if isinstance(data, dict):
+        return {k: zeroed(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [zeroed(v) for v in data]
+    return zero_if_tiny(data)
 
 
 def require_digits(digits) -> None:
@@ -78,8 +94,8 @@ class Keyed:
         return json.loads(json.dumps(plain_data(self)))
 
     def key(self) -> str:
-        """SHA-256 of the canonical JSON, stable across processes and machines."""
-        blob = json.dumps(self.spec_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the canonical JSON (``zeroed`` numbers), stable across processes and machines."""
+        blob = json.dumps(zeroed(self.spec_dict()), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def replace(self, **changes):
@@ -228,6 +244,7 @@ class ExperimentSpec(Keyed):
         require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
+        object.__setattr__(self, "alpha", zero_if_tiny(float(self.alpha)))  # rows show 0.0, not -0.0 or 5e-324
 
     def architecture_key(self) -> str:
         """The key of everything but α and seed: runs with equal keys can train stacked."""

@@ -104,6 +104,25 @@ def test_phase_diagram_fills_in_and_estimates_both_critical_alphas():
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 10  # 5 α × 2 models
 
 
+def test_phase_diagram_draws_any_chosen_models():
+    at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, models=["qnn-d1", "logreg", "mlp-4"]))
+    assert figure_count(at) == 1 and not at.error
+    assert {m.label for m in at.metric} == {"QNN depth 1 critical α", "logistic regression critical α",
+                                            "MLP (4) critical α"}
+    assert len(at.dataframe[0].value) == 15  # 5 α × 3 models
+
+
+def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
+    at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, view="capacity", at_alpha=0.4,
+                          models=["qnn", "qnn-d1", "mlp", "logreg", "matched"]))
+    assert figure_count(at) == 1 and not at.error and not at.exception
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert chart["layout"]["xaxis"]["type"] == "log"
+    assert {t["name"] for t in chart["data"] if t.get("showlegend", True) and t.get("name")} == {
+        "quantum: QNN", "classical: MLP", "classical: logistic regression", "classical: parameter-matched"}
+    assert len(at.dataframe[0].value) == 5 and "models keep validation accuracy" in at.info[0].value
+
+
 def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_sweep():
     at = settle(open_page("pages/unlearning.py", model="mlp", runs=1, methods=["finetune"], sweep_method="grad-ascent"))
     assert figure_count(at) == 2  # trajectories and the metrics table

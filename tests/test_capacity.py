@@ -122,7 +122,8 @@ def test_capacity_finding_follows_the_numbers():
     assert "not specific to the quantum model" in classical_too and "mlp (66,657 parameters)" in classical_too
     only_quantum = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.7),
                                      entry("mlp", "MLP", 66657, 0.7)])
-    assert "Only the QNNs keep the plateau" in only_quantum and "not specific" not in only_quantum
+    assert "Only the QNNs keep the plateau here: none of the 2 classical models" in only_quantum
+    assert "not specific" not in only_quantum and "Critical α (halfway from clean to chance): QNNs 0.45, classical" in only_quantum
     assert capacity_finding([]) == ""
 
 
