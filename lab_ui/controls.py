@@ -8,10 +8,23 @@ DATASET_NAMES = {"mnist": "MNIST digits", "xxz": "XXZ ground states", "upload": 
 HEX = set("0123456789abcdef")
 
 
+def stored_upload(digest: str) -> bool:
+    """Whether ``digest`` (64 hex digits) names an upload stored on this machine."""
+    if len(digest) != 64 or not set(digest) <= HEX:
+        return False
+    try:
+        upload_shape(digest)
+    except UploadError:
+        return False
+    return True
+
+
 def upload_digest() -> str:
     """The digest of this session's upload ("" if none), kept in the URL like every control
-    (a digest names stored arrays; it is never a path)."""
-    return url_state.seed("upload", "", lambda v: v == "" or (len(v) == 64 and set(v) <= HEX))
+    (a digest names stored arrays; it is never a path). A link naming an upload this machine
+    does not have gets a notice and no upload."""
+    return url_state.seed("upload", "", lambda v: v == "" or stored_upload(v),
+                          "the digest of an upload made on this machine's Data explorer")
 
 
 def dataset_controls() -> tuple[str, dict]:
@@ -47,6 +60,6 @@ def preset_control(teacher: bool, help_text: str = "paper: the PROTOCOL's settin
     """paper (the default everywhere: the faithful view) or quick (a fast preview). Teacher mode
     hides the choice; a link's ``preset`` still applies there, paper without one."""
     if teacher:
-        return url_state.seed("preset", "paper", lambda v: v in PRESET_LABELS)
+        return url_state.seed("preset", "paper", lambda v: v in PRESET_LABELS, "paper or quick")
     return url_state.choice("preset", "preset", list(PRESET_LABELS), widget=st.radio, horizontal=True,
                             format_func=PRESET_LABELS.get, help=help_text)

@@ -1,10 +1,11 @@
 """Landing page: what the lab is and what the paper found."""
 import streamlit as st
 
-from lab_ui import entry
+from lab_ui import entry, url_state
 
 entry.through_app()
 st.title("Data poisoning and unlearning: quantum vs classical ML")
+url_state.publish()  # the sidebar's controls (teacher mode, figure downloads) in the URL
 st.markdown(
     """
 This lab reproduces and extends Chen & Zhang, *Superior resilience to poisoning and amenability

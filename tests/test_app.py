@@ -124,11 +124,60 @@ def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
 
 
 def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_sweep():
-    at = settle(open_page("pages/unlearning.py", model="mlp", runs=1, methods=["finetune"], sweep_method="grad-ascent"))
+    at = settle(open_page("pages/unlearning.py", models=["mlp"], runs=1, methods=["finetune"], sweep_method="grad-ascent"))
     assert figure_count(at) == 2  # trajectories and the metrics table
     at.toggle(key="sweep").set_value(True).run()
     settle(at)
     assert figure_count(at) == 3  # plus the heat map
+
+
+def test_unlearning_compares_qnn_and_mlp_side_by_side_with_a_computed_caption():
+    at = settle(open_page("pages/unlearning.py", runs=1, methods=["finetune"]))
+    assert at.multiselect(key="models").value == ["qnn", "mlp"]  # both by default: the paper's comparison
+    assert figure_count(at) == 3 and not at.error  # the two-panel trajectories and one table per model
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [a["text"] for a in chart["layout"]["annotations"]][:2] == ["QNN", "MLP"]
+    assert [m.value for m in at.markdown if m.value in ("**QNN**", "**MLP**")] == ["**QNN**", "**MLP**"]
+    finding = at.info[0].value
+    assert "QNN: fine-tune ends closest to retraining" in finding and "MLP: fine-tune ends closest to retraining" in finding
+
+
+def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.query_params.update(model="mlp", preset="quick", runs="1", methods="finetune")
+    at.session_state["preset"] = "quick"
+    at.run()
+    at.switch_page("pages/unlearning.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="models").value == ["mlp"]
+
+
+LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py"]
+
+
+@pytest.mark.parametrize("page", LESSON_PAGES)
+def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(page):
+    from lab_ui import lesson
+
+    at = open_page(page, teacher=True, runs=1, alpha_step=0.2)
+    name = page.removeprefix("pages/").removesuffix(".py")
+    step = lesson.ORDER.index(name)
+    heading = f"Lesson, step {step + 1} of 5: what to look at"
+    assert any(heading in m.value for m in at.markdown), [m.value for m in at.markdown]
+    bullets = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert 2 <= bullets.count("\n- ") + 1 <= 4
+    links = [link.proto for link in at.get("page_link")]
+    labels = [link.label for link in links]
+    if step > 0:
+        assert f"← Previous: {lesson.TITLES[lesson.ORDER[step - 1]]}" in labels
+    if step < 4:
+        assert f"Next: {lesson.TITLES[lesson.ORDER[step + 1]]} →" in labels
+    assert all("teacher=1" in link.query_string for link in links if "Previous" in link.label or "Next" in link.label)
+
+
+def test_without_teacher_mode_there_is_no_lesson():
+    at = open_page("pages/data.py")
+    assert not [m for m in at.markdown if "Lesson, step" in m.value] and not at.get("page_link")
 
 
 def test_landscape_shows_spectrum_ratios_interpolation_and_slice():
@@ -168,6 +217,34 @@ def test_a_stale_upload_link_gets_one_line_and_the_default_data(page, tmp_path, 
     assert not at.error and not at.exception
     for job in manager().running():
         manager().cancel(job)
+
+
+BAD_LINK = {"alpha": "abc", "seed": "-5", "digit_a": "12", "dataset": "../../etc", "upload": "cd" * 32,
+            "runs": "100000", "methods": "", "models": "", "teacher": "maybe"}
+PAGES = ["pages/home.py", "pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py",
+         "pages/data.py"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("alpha", ["abc", "5"])
+def test_a_link_with_refused_values_gets_one_notice_per_parameter(page, alpha, tmp_path, monkeypatch):
+    """Every parameter of a link that the page's controls cannot take falls back to its default
+    with one line naming it and what is allowed; no error box, no exception."""
+    from lab_ui.url_state import KEYS
+
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for key, value in {**BAD_LINK, "alpha": alpha, "preset": "quick"}.items():
+        at.query_params[key] = value
+    at.switch_page(page).run()  # the link's page is the first run, as a deep link is
+    assert not at.exception and not at.error, (at.exception, at.error)
+    registered = set(at.session_state[KEYS])
+    notices = [w.value for w in at.warning if w.value.startswith("The link's ")]
+    expected = [key for key in BAD_LINK if key in registered]
+    assert expected  # every page has a control the link names
+    assert len(notices) == len(expected), notices
+    for key in expected:
+        assert [n for n in notices if n.startswith(f"The link's {key}=") and "not allowed" in n], (key, notices)
 
 
 @pytest.mark.parametrize("image_format", ["png", "svg"])
