@@ -5,11 +5,11 @@ whole page whenever another job finishes, so finished results appear as they com
 refresh marks the page's jobs as watched: jobs of a page nobody looks at any more yield to
 the views in front of users (``qml_core.jobs``).
 """
-import time
 from collections.abc import Callable
 
 import streamlit as st
 
+from qml_core.eta import JobTiming, estimate
 from qml_core.jobs import ACTIVE, Job, manager
 
 REFRESH_S = 0.5
@@ -30,15 +30,10 @@ def prefetch(requests: list[tuple[str, object, str]]) -> None:
 
 
 def overall(jobs: list[Job]) -> str:
-    """'k/n finished' with an ETA extrapolated from the progress made since the first start."""
+    """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.eta``)."""
     finished = sum(j.state not in ACTIVE for j in jobs)
-    fraction = sum(j.fraction for j in jobs) / len(jobs)
-    started = [j.started for j in jobs if j.started is not None and not j.was_cached]
-    text = f"{finished}/{len(jobs)} finished"
-    if started and 0 < fraction < 1:
-        elapsed = time.time() - min(started)
-        text += f", ETA {elapsed * (1 - fraction) / fraction:.0f} s"
-    return text
+    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached) for j in jobs])
+    return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")
 
 
 def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None = None) -> None:
