@@ -18,9 +18,11 @@ background jobs, the newest prefetch batch (guesses from the view a user looks a
 before older batches and unwatched pages' jobs; ties go by submission order. A foreground
 job that finds every worker busy with background jobs pre-empts the most recently started
 of them: it is cancelled (nothing is stored) and queued again at background priority, so
-its result still lands in the cache once the machine is free. Unwatched jobs are demoted
-rather than cancelled: a browser throttles the timers of a hidden tab, so a user who only
-switched tabs would otherwise come back to cancelled runs.
+its result still lands in the cache once the machine is free. Unwatched jobs are first
+demoted: a browser throttles the timers of a hidden tab (to one a minute after five minutes
+hidden, in Chrome), so a user who only switched tabs must not come back to cancelled runs. A
+page's job nobody has watched for ``ABANDON_S`` is cancelled (its finished runs are in the
+cache); asked for again, it simply starts again.
 
 Torch threads follow the load: every worker sets ``torch.set_num_threads`` at each progress
 report to a shared value the manager keeps at (cores not busy elsewhere) // (running jobs)
@@ -61,6 +63,7 @@ WORKER_NICENESS = 10  # workers yield the CPU to the app's server, so pages answ
 ACTIVE = ("queued", "running")
 BACKGROUND, FOREGROUND = 0, 1  # job priorities: prefetches and unwatched pages' jobs; the views being looked at
 WATCH_GRACE_S = 30.0  # a foreground job nobody has watched for this long drops to BACKGROUND
+ABANDON_S = 180.0  # a page's job nobody has watched for this long is cancelled
 
 
 @dataclass
@@ -91,6 +94,7 @@ class Job:
     started: float | None = None
     finished: float | None = None
     pid: int | None = None
+    abandoned: bool = False  # cancelled because no page watched it (``ABANDON_S``), not by a user
 
     @property
     def key(self) -> str:
@@ -277,7 +281,7 @@ class JobManager:
             raise ValueError(f"job kind must be one of {tuple(TASKS)}, got {kind!r}")
         key = job_key(kind, spec)
         job = self._jobs.get(key)
-        if job is not None and (job.state in ACTIVE or job.state == "done" or not restart):
+        if job is not None and (job.state in ACTIVE or job.state == "done" or not (restart or job.abandoned)):
             if job.state in ACTIVE and priority == FOREGROUND:
                 if job.priority < FOREGROUND and label:
                     job.label = label
@@ -305,7 +309,12 @@ class JobManager:
         return promoted
 
     def _demote_unwatched(self) -> None:
-        """Foreground jobs no page has shown for WATCH_GRACE_S drop to BACKGROUND."""
+        """Foreground jobs no page has shown for WATCH_GRACE_S drop to BACKGROUND; a page's
+        jobs (not prefetches) no page has shown for ABANDON_S are cancelled."""
+        for job in [j for j in self._jobs.values()
+                    if j.state in ACTIVE and j.batch == 0 and j.watched < time.time() - ABANDON_S]:
+            job.abandoned, job.error = True, f"nobody watched it for {ABANDON_S:.0f} s"
+            self.cancel(job)
         stale = time.time() - WATCH_GRACE_S
         demoted = [j for j in self._jobs.values()
                    if j.state in ACTIVE and j.priority == FOREGROUND and j.watched < stale]

@@ -175,6 +175,22 @@ def test_a_job_nobody_watches_drops_to_background_and_yields(tiny_mlp_spec, priv
     wait(left, shown, timeout=30)
 
 
+def test_a_job_nobody_watches_for_long_is_cancelled_and_starts_again_when_asked(tiny_mlp_spec, private_cache,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(jobs_module, "ABANDON_S", 1.0)
+    jobs = JobManager(str(private_cache), max_workers=1)
+    left = jobs.submit("train", endless(tiny_mlp_spec), "a page nobody shows any more")
+    wait(left, timeout=30)
+    assert left.state == "cancelled" and left.abandoned and "nobody watched" in left.error
+    monkeypatch.setattr(jobs_module, "ABANDON_S", 1000.0)
+    back = jobs.submit("train", endless(tiny_mlp_spec), "the page is back")  # not a user's cancel: starts again
+    assert back is not left and back.state in ("queued", "running")
+    jobs.cancel(back)
+    wait(back, timeout=30)
+    user = jobs.submit("train", endless(tiny_mlp_spec), "again")
+    assert user is back and user.state == "cancelled"  # a user's cancel stays until "Run again"
+
+
 @pytest.mark.parametrize("cpus, running, others, threads", [
     (2, 0, 0.0, 2), (2, 1, 0.0, 2), (2, 2, 0.0, 1), (2, 3, 0.0, 1), (16, 3, 0.0, 5),
     (2, 1, 0.4, 2), (2, 1, 0.6, 1), (2, 1, 3.0, 1), (16, 2, 3.8, 6)])
