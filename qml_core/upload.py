@@ -11,10 +11,13 @@ Example::
     spec = preset("quick", "upload", "qnn", digest=digest)
 """
 import csv
+import errno
 import hashlib
 import io
 import os
 import pathlib
+import re
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -85,6 +88,7 @@ def read_csv(content: bytes) -> tuple[np.ndarray, np.ndarray]:
     lines = ((i, line) for i, line in enumerate(io.StringIO(text)) if line.strip() and not line.lstrip().startswith("#"))
     (start, line), after = next(lines, (None, None)), next(lines, (None, None))[1]
     require(line is not None, "the CSV has no rows")
+    check_decimal_commas(line, after)
     delimiter = max(",;\t", key=line.count)
     first, second = ([c.strip() for c in next(csv.reader([row], delimiter=delimiter))] if row else None
                      for row in (line, after))
@@ -111,6 +115,23 @@ def read_csv(content: bytes) -> tuple[np.ndarray, np.ndarray]:
     if all(is_number(v) for v in labels):
         labels = labels.astype(np.float64)
     return x, labels
+
+
+DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?\s*$")  # '0,5' or '-1,25e-3'
+
+
+def check_decimal_commas(first: str, second: str | None) -> None:
+    """Refuse a CSV written with decimal commas (a European export: '0,5;1,2;a'), which would
+    otherwise fail with a garbled number, or be split at the decimal commas. Seen as a line
+    with semicolons or tabs whose fields include a number with a decimal comma."""
+    for line in (first, second):
+        if line is None:
+            continue
+        fields = re.split(r"[;\t]", line.strip())
+        comma = next((f.strip() for f in fields if DECIMAL_COMMA.match(f)), None)
+        if len(fields) > 1 and comma is not None:
+            raise UploadError(f"the CSV uses decimal commas ({comma!r}); save it with decimal points "
+                              "(e.g. 0.5), or replace ',' by '.' in the numbers")
 
 
 def read_npz(content: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -235,12 +256,30 @@ def save_upload(filename: str, content: bytes) -> str:
 
 
 def save_upload_file(path) -> str:
-    """``save_upload`` for a file on disk (the CLI's ``--data-file``); the size is checked before reading."""
+    """``save_upload`` for a file on disk (the CLI's ``--data-file``). Opened without blocking
+    (a FIFO would wait for a writer forever) and checked to be a regular file of at most
+    MAX_BYTES before it is read; each other case gets its own message."""
     path = pathlib.Path(path)
-    require(path.is_file(), f"--data-file: no such file {str(path)!r}")
-    size = path.stat().st_size
-    require(size <= MAX_BYTES, f"{path.name} is {megabytes(size)}; the limit is {megabytes(MAX_BYTES)}")
-    return save_upload(path.name, path.read_bytes())
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        reasons = {errno.ENOENT: "no such file", errno.ELOOP: "a symbolic link loop (too many levels of links)",
+                   errno.EACCES: "permission denied", errno.ENOTDIR: "a parent in the path is not a directory"}
+        raise UploadError(f"--data-file {str(path)!r}: {reasons.get(exc.errno, exc.strerror)}; "
+                          "name a .csv or .npz file") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO (named pipe)" \
+                if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+            raise UploadError(f"--data-file {str(path)!r} is {kind}; name a .csv or .npz file")
+        require(info.st_size <= MAX_BYTES, f"{path.name} is {megabytes(info.st_size)}; the limit is {megabytes(MAX_BYTES)}")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            content = f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    return save_upload(path.name, content)
 
 
 def missing(digest: str) -> UploadError:

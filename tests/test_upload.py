@@ -169,7 +169,7 @@ def test_cli_trains_and_sweeps_on_a_data_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--data-file", "missing.csv"], "--data-file: no such file 'missing.csv'"),
+    (["--data-file", "missing.csv"], "--data-file 'missing.csv': no such file"),
     (["--dataset", "upload"], "--dataset upload needs --data-file PATH"),
     (["--dataset", "xxz", "--data-file", "{bad}"], "--data-file applies to --dataset upload, not xxz"),
     (["--data-file", "{bad}"], "exactly two values, found 1"),
