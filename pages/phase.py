@@ -8,6 +8,7 @@ from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.capacity import capacity_finding, capacity_table, variants
 from qml_core.captions import phase_finding
 from qml_core.figure_style import model_label
+from qml_core.collapse import collapsed_note
 from qml_core.phase import critical_alpha, phase_summary
 from qml_core.plots import capacity_plot, human_table, phase_diagram
 from qml_core.specs import SpecError
@@ -73,6 +74,8 @@ if view == "capacity":
 summary = phase_summary(rows)
 critical = critical_alpha(rows)
 st.info(phase_finding(summary, critical))
+if collapsed_note(rows):
+    st.warning(collapsed_note(rows))
 charts.show(phase_diagram(summary, critical), "phase")
 cols = st.columns(len(critical))
 for col, crit in zip(cols, critical):

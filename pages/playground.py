@@ -7,6 +7,7 @@ import streamlit as st
 
 from lab_ui import charts, controls, downloads, entry, progress, url_state
 from qml_core.captions import half_flipped_note, playground_finding
+from qml_core.collapse import is_collapsed
 from qml_core.explore import circuit_text, poisoned_examples
 from qml_core.plots import LABELS, image_grid, training_curves
 from qml_core.prefetch import likely_next
@@ -67,6 +68,8 @@ for column, (model, result) in zip(columns, results.items()):
         right.metric("train accuracy (poisoned labels)", f"{result['train_acc']:.3f}")
         source = "from the cache" if jobs[list(specs).index(model)].was_cached else f"trained in {result['seconds']:.1f} s"
         st.caption(f"{result['n_params']} parameters, {source}")
+        if is_collapsed(result):
+            st.warning(f"This run collapsed: {result['collapse']}. It did not train; its accuracies mean nothing.")
 
 finished = {m: r for m, r in results.items() if r is not None}
 finding = playground_finding(float(alpha), attack, finished)
