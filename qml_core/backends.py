@@ -5,10 +5,13 @@ Every backend keeps the same contract: results in item order, ``on_done(output)`
 the calling process as each job finishes. Jobs compute through the cached functions, so
 workers that share the filesystem write the shared cache. Remote workers also send back every
 cached result their job produced or read, and the client stores the ones it does not have yet:
-a cluster without a shared disk still leaves the run resumable on the client. dask and ray are
-imported only when asked for.
+a cluster without a shared disk still leaves the run resumable on the client. Before any job,
+the scheduler and every worker or node report their code version (``version_probe``): one that
+cannot import qml_core or runs other code stops the run with one line naming the fix. dask and
+ray are imported only when asked for.
 """
 import contextlib
+import logging
 import os
 from collections.abc import Callable
 
@@ -83,19 +86,36 @@ def store_missing(entries: dict) -> int:
     return added
 
 
-def _worker_version() -> str:
+INSTALL_FIX = ("install this client's code on every node (pip install '.[cluster]' in the same checkout, or "
+               "the same wheel) and restart the scheduler and workers; README: Running on a cluster")
+
+
+def version_probe() -> Callable[[], tuple[str | None, str | None]]:
+    """A function a scheduler or worker can run even without qml_core: (its code version,
+    None), or (None, why ``import qml_core`` failed). Defined inside this function so that
+    cloudpickle ships it by value; a module-level function travels by name, and unpickling it
+    imports qml_core: Dask's scheduler then fails with "Error during deserialization of the
+    task graph" and nothing says which node lacks what."""
+    def probe():
+        try:
+            from qml_core.cache import code_version
+        except Exception as exc:  # any failure to import is this node's answer, reported by the client
+            return None, f"{type(exc).__name__}: {exc}"
+        return code_version(), None
+    return probe
+
+
+def check_version(node: str, answer: tuple[str | None, str | None]) -> None:
+    """Every node must import the client's code: the cache key carries the code version, and
+    the scheduler and workers unpickle the jobs (functions travel by name). ``answer``: what
+    ``version_probe()`` returned on ``node`` (e.g. "the Dask worker tcp://10.0.0.7:40123")."""
     from .cache import code_version
 
-    return code_version()
-
-
-def check_version(remote: str) -> None:
-    """Workers must run the client's code: the cache key carries the code version."""
-    from .cache import code_version
-
+    remote, missing = answer
+    if missing is not None:
+        raise BackendError(f"{node} cannot import qml_core ({missing}): {INSTALL_FIX}")
     if remote != code_version():
-        raise BackendError(f"the workers run qml_core {remote}, this client {code_version()}: "
-                           "install the same code on the workers")
+        raise BackendError(f"{node} runs qml_core {remote}, this client {code_version()}: {INSTALL_FIX}")
 
 
 def _local(func: Callable, items: list, n_jobs: int):
@@ -129,10 +149,19 @@ def _dask(func: Callable, items: list, n_jobs: int, address: str | None):
             client = stack.enter_context(Client(address, timeout=f"{CONNECT_TIMEOUT_S}s"))
         except (OSError, TimeoutError) as exc:
             raise BackendError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-        check_version(client.submit(_worker_version, pure=False).result())
-        futures = [client.submit(_remote_call, i, func, item, pure=False) for i, item in enumerate(items)]
-        for future in as_completed(futures):
-            yield future.result()
+        probe = version_probe()
+        check_version(f"the Dask scheduler at {address}", client.run_on_scheduler(probe))
+        for worker, answer in sorted(client.run(probe).items()):
+            check_version(f"the Dask worker {worker}", answer)
+        try:
+            futures = [client.submit(_remote_call, i, func, item, pure=False) for i, item in enumerate(items)]
+            for future in as_completed(futures):
+                yield future.result()
+        except RuntimeError as exc:  # a node that joined after the check, without qml_core
+            if "deserializ" not in str(exc):
+                raise
+            raise BackendError(f"the Dask scheduler or a worker at {address} cannot unpickle a job "
+                               f"({str(exc).splitlines()[0]}): {INSTALL_FIX}") from None
 
 
 def check_reachable(address: str, what: str) -> None:
@@ -160,12 +189,12 @@ def _ray(func: Callable, items: list, n_jobs: int, address: str | None):
         if address not in (None, "auto"):
             check_reachable(address, "Ray cluster")
         try:
-            ray.init(address=address, **({} if address else {"num_cpus": n_jobs}),
-                     include_dashboard=False, log_to_driver=False)
+            ray.init(address=address, **({} if address else {"num_cpus": n_jobs}), include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.WARNING)  # errors stay one line: no INFO lines
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise BackendError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
     try:
-        check_version(ray.get(ray.remote(_worker_version).remote()))
+        check_ray_nodes(ray)
         remote = ray.remote(_remote_call)
         pending = [remote.remote(i, func, item) for i, item in enumerate(items)]
         while pending:
@@ -174,6 +203,19 @@ def _ray(func: Callable, items: list, n_jobs: int, address: str | None):
     finally:
         if started:
             ray.shutdown()
+
+
+def check_ray_nodes(ray) -> None:
+    """Run ``version_probe()`` once on every live node of the Ray cluster (pinned there), and
+    check its answer: Ray has no central scheduler that unpickles jobs, but each node's workers do."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    probe = ray.remote(num_cpus=0)(version_probe())
+    nodes = [node for node in ray.nodes() if node["Alive"]]
+    answers = ray.get([probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False))
+                       .remote() for node in nodes])
+    for node, answer in zip(nodes, answers):
+        check_version(f"the Ray node {node['NodeManagerAddress']} ({node['NodeID'][:8]})", answer)
 
 
 def _stored(results):
