@@ -1,12 +1,22 @@
 """MNIST digit-pair datasets in the protocol's exact order, from the copy shipped in data/."""
 import functools
 import pathlib
+from importlib import resources
 
 import numpy as np
 
 from .encoding import amplitude_encode
 
-MNIST_FILE = pathlib.Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
+
+def shipped_mnist() -> pathlib.Path:
+    """The shipped MNIST copy: inside an installed package (qml_core/_data/mnist.npz, mapped
+    there from data/ by setup.py), else a checkout's data/mnist.npz beside qml_core."""
+    package = pathlib.Path(str(resources.files("qml_core")))
+    installed = package / "_data" / "mnist.npz"
+    return installed if installed.exists() else package.parent / "data" / "mnist.npz"
+
+
+MNIST_FILE = shipped_mnist()
 N_TRAIN_AVAILABLE = 60_000
 
 
