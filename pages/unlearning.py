@@ -1,24 +1,34 @@
 """Unlearning after label flipping: every method against retraining from scratch (always run
-as the reference), trajectories per epoch or wall time, the final table, the weight sweep."""
+as the reference), for the QNN and the MLP side by side (the paper's comparison): trajectories
+per epoch or wall time, the final table per model with a caption computed from it, the weight
+sweep."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, progress, url_state
-from qml_core.plots import LABELS, metrics_table, unlearning_trajectories, weight_heatmap
+from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
+from qml_core.captions import unlearning_finding
+from qml_core.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap
 from qml_core.specs import SpecError
 from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset
 from qml_core.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs
 
 METRICS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
            "forget_acc_true": "forget-set accuracy (true labels)", "forget_acc_poisoned": "forget-set accuracy (poisoned labels)"}
+MODELS = ["qnn", "mlp"]
 
 entry.through_app()
 st.title("Unlearning")
 st.caption("Remove the flipped labels' influence: fine-tuning and SCRUB start from the poisoned model, "
            "retraining starts from scratch on the clean retain set and is the reference.")
 teacher = url_state.teacher_mode()
+lesson.panel("unlearning")
+lesson.navigation("unlearning")
 with st.sidebar:
     dataset, options = controls.dataset_controls()
-    model = url_state.choice("model", "model", ["qnn", "mlp"], widget=st.radio, horizontal=True, format_func=LABELS.get)
+    legacy = st.query_params.get("model")  # a link from before the side-by-side view names one model
+    kept = st.session_state.get("models")
+    if kept and not set(kept) <= set(MODELS):  # the phase page's "models" may hold capacity variants
+        st.session_state["models"] = [m for m in kept if m in MODELS] or MODELS
+    chosen = url_state.choices("models", "models", MODELS, [legacy] if legacy in MODELS else MODELS, format_func=LABELS.get)
     methods = url_state.choices("methods (retraining is always shown)", "methods", [m for m in METHODS if m != "retrain"],
                                 [m for m in PAPER_METHODS if m != "retrain"])
     alpha = url_state.slider("poisoned fraction α", "alpha", 0.1, 0.5, 0.3, 0.1)
@@ -31,22 +41,39 @@ with st.sidebar:
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
 url_state.publish()
 
+models = [m for m in MODELS if m in chosen]  # QNN on the left, as in the paper
+if not models:
+    st.info("Choose at least one model (QNN, MLP) in the sidebar.")
+    st.stop()
 try:
-    specs = unlearn_specs(preset_name, dataset, model, methods, float(alpha), int(runs), int(seed), options)
+    specs = sorted(((model, method, run, spec) for model in models for method, run, spec in
+                    unlearn_specs(preset_name, dataset, model, methods, float(alpha), int(runs), int(seed), options)),
+                   key=lambda job: job[2])  # run 0 of both models first, so both panels fill in
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
-jobs = progress.submit([("unlearn", spec, f"{method} run {run}") for method, run, spec in specs])
+jobs = progress.submit([("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
 progress.follow(jobs, "unlearning")
-done = {(method, run): result for (method, run, _), result in zip(specs, progress.results(jobs)) if result is not None}
+done: dict[str, dict] = {}
+for (model, method, run, _), result in zip(specs, progress.results(jobs)):
+    if result is not None:
+        done.setdefault(model, {})[(method, run)] = result
 if done:
-    trajectories = [{"method": m, "run": run, **r["trajectory"]} for (m, run), r in done.items()]
-    charts.show(unlearning_trajectories(trajectories, metric, x_axis), "trajectories")
-    rows = unlearn_rows(done)
-    table = summary_table(rows)
+    trajectories = {m: [{"method": meth, "run": run, **r["trajectory"]} for (meth, run), r in done[m].items()]
+                    for m in models if m in done}
+    charts.show(unlearning_comparison(trajectories, metric, x_axis), "trajectories")
+    rows = {m: unlearn_rows(done[m]) for m in trajectories}
+    tables = {m: summary_table(rows[m]) for m in rows}
+    finished = [m for m in tables if sum(job[0] == m for job in specs) == len(done[m])]
+    finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS)
+    if finding:
+        st.info(finding)
     st.subheader("Final metrics (mean ± std over runs; retraining first)")
-    charts.show(metrics_table(table), "table")
-    downloads.buttons("unlearning", {"rows": rows, "summary": table, "trajectories": trajectories}, rows)
+    for model, table in tables.items():
+        st.markdown(f"**{LABELS[model]}**" + ("" if model in finished else " (runs still training)"))
+        charts.show(metrics_table(table), f"table-{model}")
+    flat = [{"model": m, **row} for m in rows for row in rows[m]]
+    downloads.buttons("unlearning", {"rows": flat, "summary": tables, "trajectories": trajectories}, flat)
 else:
     st.info("The first unlearning runs are training; the trajectories appear as they finish.")
 
@@ -59,11 +86,17 @@ st.caption(f"Final validation accuracy over the forget weight w_fo{' and the ret
 run_sweep = url_state.toggle("run the weight sweep", "sweep")
 url_state.publish()
 if run_sweep:
-    grid_specs = weight_grid_specs(unlearn_preset(preset_name, dataset, model, sweep_method, float(alpha), seed=int(seed), **options), weights)
-    grid_jobs = progress.submit([("unlearn", s, f"w_kl={s.w_kl} w_fo={s.w_fo}") for s in grid_specs])
+    grid_specs = {m: weight_grid_specs(unlearn_preset(preset_name, dataset, m, sweep_method, float(alpha), seed=int(seed),
+                                                      **options), weights) for m in models}
+    grid_jobs = progress.submit([("unlearn", s, f"{LABELS[m]} w_kl={s.w_kl} w_fo={s.w_fo}")
+                                 for m in models for s in grid_specs[m]])
     progress.follow(grid_jobs, "sweep")
-    grid_results = progress.results(grid_jobs)
-    if all(r is not None for r in grid_results):
-        grid = weight_grid(grid_specs, grid_results)
-        charts.show(weight_heatmap(grid), "heatmap")
-        downloads.buttons("weight-sweep", grid)
+    grid_results = iter(progress.results(grid_jobs))
+    for column, model in zip(st.columns(len(models)), models):
+        results = [next(grid_results) for _ in grid_specs[model]]
+        with column:
+            st.markdown(f"**{LABELS[model]}**")
+            if all(r is not None for r in results):
+                grid = weight_grid(grid_specs[model], results)
+                charts.show(weight_heatmap(grid), f"heatmap-{model}")
+                downloads.buttons(f"weight-sweep-{model}", grid)

@@ -146,10 +146,15 @@ def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.query_params.update(model="mlp", preset="quick", runs="1", methods="finetune")
     at.session_state["preset"] = "quick"
-    at.run()
-    at.switch_page("pages/unlearning.py").run()
+    at.switch_page("pages/unlearning.py").run()  # the link's page is the first run, as a deep link is
     assert not at.exception, at.exception
     assert at.multiselect(key="models").value == ["mlp"]
+
+
+
+def test_unlearning_keeps_only_its_models_when_another_page_chose_capacity_variants():
+    at = open_page("pages/unlearning.py", models=["logreg", "mlp"], runs=1, methods=["finetune"])
+    assert at.multiselect(key="models").value == ["mlp"] and not at.error
 
 
 LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py"]
