@@ -1,7 +1,7 @@
 """Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, url_state
+from lab_ui import charts, controls, downloads, entry, lesson, url_state
 from qml_core.explore import mnist_samples, upload_overview, xxz_overview
 from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure
 from qml_core.specs import SpecError
@@ -9,6 +9,8 @@ from qml_core.upload import MAX_BYTES, save_upload
 
 entry.through_app()
 st.title("Data explorer")
+lesson.panel("data")
+lesson.navigation("data")
 with st.expander("Upload your own data: a .csv or .npz of features and binary labels"):
     st.caption(f"CSV: numeric feature columns and a label column (named `label` or `y`, else the last). NPZ: arrays "
                f"`x` (samples × features) and `y`, read without pickles. At most {MAX_BYTES // 2 ** 20} MB, "

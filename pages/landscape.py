@@ -2,7 +2,7 @@
 ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
 from qml_core.captions import trace_finding
 from qml_core.curvature import CurvatureSpec, trace_ratios
 from qml_core.landscape import LandscapeSpec
@@ -17,6 +17,8 @@ st.caption("How sharp is the minimum each model found, with and without poisonin
            "eigenvalues) measures it; a trace ratio poisoned / clean above 1 means poisoning sharpened the minimum. "
            "MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring.")
 teacher = url_state.teacher_mode()
+lesson.panel("landscape")
+lesson.navigation("landscape")
 with st.sidebar:
     models = url_state.choices("models (spectra, trace ratios)", "models", ["mlp", "qnn"], ["mlp", "qnn"],
                                format_func=LABELS.get)

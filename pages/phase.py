@@ -4,7 +4,7 @@ default, or any capacity variant), with the critical α of each and its bootstra
 as runs finish."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
 from qml_core.capacity import capacity_finding, capacity_table, variants
 from qml_core.captions import phase_finding
 from qml_core.figure_style import model_label
@@ -19,6 +19,8 @@ st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
            "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")
 teacher = url_state.teacher_mode()
+lesson.panel("phase")
+lesson.navigation("phase")
 with st.sidebar:
     dataset, options = controls.dataset_controls()
     attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)

@@ -5,7 +5,7 @@ import dataclasses
 
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, progress, url_state
+from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
 from qml_core.captions import half_flipped_note, playground_finding
 from qml_core.collapse import is_collapsed
 from qml_core.explore import circuit_text, poisoned_examples
@@ -20,6 +20,8 @@ st.title("Poisoning playground")
 st.caption("Drag α, the poisoned fraction of the training set: both networks train on it; validation accuracy is "
            "measured on clean labels, train accuracy on the poisoned ones. Text under the results says what they show.")
 teacher = url_state.teacher_mode()
+lesson.panel("playground")
+lesson.navigation("playground")
 with st.sidebar:
     dataset, options = controls.dataset_controls()
     attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
