@@ -21,6 +21,6 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 with st.sidebar:
-    url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs).")
+    url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs) and guide a lesson through the pages.")
     charts.format_control()
 page.run()

@@ -51,8 +51,8 @@ LESSON = {
         "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference), "
         "and in the spectrum where each model's clean and poisoned densities lie.",
         "In the 2-D slice the **★** marks the trained solution, which need not sit at the lowest point of the "
-        "map: the map is the held-out loss measured with **clean** labels, while the solution was fitted to the "
-        "**poisoned** ones. See how far apart the two are.",
+        "map (**◆**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
+        "to the **poisoned** ones. See how far apart the two are.",
         "On the clean → poisoned line, look for a bump (a barrier) between the two solutions, or a smooth slope.",
     ],
     "data": [
@@ -102,3 +102,14 @@ def navigation(page: str) -> None:
     else:
         right.page_link(f"pages/{ORDER[0]}.py", label=f"End of the lesson. Start again: {TITLES[ORDER[0]]}",
                         icon=ICONS[ORDER[0]], query_params=_link_params())
+
+
+def start() -> None:
+    """In teacher mode, the home page's way into the lesson: what it is and a link to step 1."""
+    if not url_state.teacher_mode():
+        return
+    with st.container(border=True):
+        st.markdown(f"**:material/school: A lesson in {len(ORDER)} steps**: " + " → ".join(TITLES[p] for p in ORDER)
+                    + ". Each page opens with what to look at and links to the next.")
+        st.page_link(f"pages/{ORDER[0]}.py", label=f"Start the lesson: {TITLES[ORDER[0]]} →", icon=ICONS[ORDER[0]],
+                     query_params=_link_params())

@@ -180,6 +180,12 @@ def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(pag
     assert all("teacher=1" in link.query_string for link in links if "Previous" in link.label or "Next" in link.label)
 
 
+def test_teacher_mode_on_the_home_page_starts_the_lesson():
+    at = open_page(teacher=True)
+    start = [link.proto for link in at.get("page_link") if link.proto.label.startswith("Start the lesson")]
+    assert len(start) == 1 and "teacher=1" in start[0].query_string
+
+
 def test_without_teacher_mode_there_is_no_lesson():
     at = open_page("pages/data.py")
     assert not [m for m in at.markdown if "Lesson, step" in m.value] and not at.get("page_link")
