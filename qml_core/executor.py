@@ -157,13 +157,22 @@ def rotation(name: str, theta: torch.Tensor) -> torch.Tensor:
     return torch.complex(stack(real), stack(imag))
 
 
-def kron_chain(u: torch.Tensor) -> torch.Tensor:
-    """Kronecker product over axis -3, first factor most significant: (..., k, 2, 2) -> (..., 2**k, 2**k)."""
-    out = u[..., 0, :, :]
-    for j in range(1, u.shape[-3]):
-        nxt = u[..., j, :, :]
-        out = torch.einsum("...ab,...cd->...acbd", out, nxt)
-        out = out.reshape(*out.shape[:-4], out.shape[-4] * 2, out.shape[-2] * 2)
+def kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched Kronecker product, a most significant: (..., p, p), (..., q, q) -> (..., pq, pq)."""
+    out = torch.einsum("...ab,...cd->...acbd", a, b)
+    return out.reshape(*out.shape[:-4], out.shape[-4] * b.shape[-2], out.shape[-2] * b.shape[-1])
+
+
+def kron_prefixes(u: torch.Tensor, reverse: bool = False) -> list[torch.Tensor]:
+    """Kronecker products of the first j factors along axis -3 (the last j if ``reverse``), for
+    j = 1..k, first factor most significant: (..., k, 2, 2) -> [(..., 2**j, 2**j) for j]. One
+    product per j serves every layer at once, where a chain per layer would cost k - 1 each."""
+    k = u.shape[-3]
+    order = range(k - 1, -1, -1) if reverse else range(k)
+    out = []
+    for j in order:
+        factor = u[..., j, :, :]
+        out.append(factor if not out else (kron(factor, out[-1]) if reverse else kron(out[-1], factor)))
     return out
 
 
@@ -261,11 +270,14 @@ class FusedExecutor:
             u = g if u is None else g @ u
         angles = -0.5 * torch.einsum("rdk,dkn->rdn", flat[:, self.phase_index], self.zz_signs)
         phases = torch.polar(torch.ones_like(angles), angles)
-        us, ms, n = [], [], self.n_qubits
+        us, ms = [], []
         one = torch.ones(runs, 1, 1, dtype=u.dtype, device=u.device)
+        top = kron_prefixes(u[:, :, :max(step.k_a for step in self.program)])  # top[j - 1]: qubits 0..j-1
+        k_max = max(step.k_c for step in self.program)
+        bottom = kron_prefixes(u[:, :, self.n_qubits - k_max:], reverse=True)  # bottom[j - 1]: the last j qubits
         for d, step in enumerate(self.program):
-            us.append(kron_chain(u[:, d, :step.k_a]) if step.k_a else None)
-            k_c = kron_chain(u[:, d, n - step.k_c:]) if step.k_c else one
+            us.append(top[step.k_a - 1][:, d] if step.k_a else None)
+            k_c = bottom[step.k_c - 1][:, d] if step.k_c else one
             phase = phases[:, d].reshape(runs, 2 ** step.k_a, self.dim_a >> step.k_a, self.dim_c >> step.k_c, 2 ** step.k_c)
             ms.append(k_c.mT.unsqueeze(1) * phase[:, :, 0, 0, :].unsqueeze(2))
         return us, ms
