@@ -52,10 +52,10 @@ def dataset_controls() -> tuple[str, dict]:
     return dataset, {"spins": url_state.choice("spins N", "spins", [6, 8, 10, 12], 6, widget=st.select_slider)}
 
 
-PRESET_LABELS = {"paper": "paper (PROTOCOL settings)", "quick": "quick (fast preview)"}
+PRESET_LABELS = {"paper": "paper (the paper's settings)", "quick": "quick (fast preview)"}
 
 
-def preset_control(teacher: bool, help_text: str = "paper: the PROTOCOL's settings, what the paper's figures show; "
+def preset_control(teacher: bool, help_text: str = "paper: the settings of the paper's experiments, what its figures show; "
                                                    "quick: less data and fewer epochs, a fast preview") -> str:
     """paper (the default everywhere: the faithful view) or quick (a fast preview). Teacher mode
     hides the choice; a link's ``preset`` still applies there, paper without one."""
