@@ -20,7 +20,7 @@ from .backends import BACKENDS
 from .commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep, cmd_train,
                        cmd_unlearn, cmd_unlearn_grid)
 from .reproduce import GROUPS
-from .specs import ATTACKS, DATASETS, MODELS, PRESETS, SpecError, zero_if_tiny
+from .specs import ATTACKS, DATASETS, MLP_SETUPS, MODELS, PRESETS, XXZ_GAUGES, XXZ_LAYOUTS, SpecError, zero_if_tiny
 
 
 class UsageError(Exception):
@@ -97,6 +97,7 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spins", type=int, help="XXZ chain length (6, 8, 10, 12)")
     parser.add_argument("--n-grid", type=int, help="XXZ Δ grid points on [0, 2]")
     parser.add_argument("--window", type=float, help="XXZ: |Δ-1| below this is left out of training")
+    add_xxz_representation(parser)
     parser.add_argument("--depth", type=int)
     parser.add_argument("--ansatz", help="QNN ansatz: paper or cnot-ring")
     parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
@@ -105,6 +106,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16; none: logistic regression")
     parser.add_argument("--pca", type=int, help="MLP: read the top-k principal components of the training inputs "
                                                 "(0: the whole input vector)")
+    parser.add_argument("--setup", choices=MLP_SETUPS, help="MLP numerics: torch (Adam ε 1e-8, BCE log clamped) or "
+                                                         "keras (the authors': Adam ε 1e-7, BCE on probabilities clipped at 1e-7)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
@@ -112,6 +115,15 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--early-stopping", type=float, help="hold out this fraction (0.05..0.5) of the poisoned "
                                                              "training set, keep the best held-out epoch")
     parser.add_argument("--patience", type=int, help="--early-stopping: epochs without improvement before stopping (10)")
+
+
+def add_xxz_representation(parser: argparse.ArgumentParser) -> None:
+    """How the XXZ states are laid out on the Δ axis and represented (``specs.XXZData``)."""
+    parser.add_argument("--layout", choices=XXZ_LAYOUTS, help="XXZ Δ points: grid (--n-grid on [0, 2], --window) or "
+                                                           "windows (the authors' two windows, 41 + 42 states per phase)")
+    parser.add_argument("--gauge", choices=XXZ_GAUGES, help="XXZ states: fixed sign, a random sign per state, or a random "
+                                                         "global phase per state (complex; the MLP sees [Re, Im])")
+    parser.add_argument("--data-seed", type=int, help="XXZ --gauge sign/phase: the seed of the random signs or phases")
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +140,7 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-file", type=pathlib.Path, metavar="PATH", help="your own data (.csv or .npz), as for train")
     parser.add_argument("--digits", type=int_tuple, help="MNIST digit pair, e.g. 1,9")
     parser.add_argument("--spins", type=int, help="XXZ chain length (6, 8, 10, 12)")
+    add_xxz_representation(parser)
 
 
 def names(allowed):

@@ -12,8 +12,9 @@ import time
 from .specs import ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
-DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "val_fraction")
-MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca")
+DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "layout", "gauge", "data_seed",
+               "val_fraction")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca", "setup")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "early_stopping", "patience")
 
 
@@ -257,7 +258,8 @@ def unlearn_jobs(args) -> list:
 def unlearn_data(args) -> tuple[str, dict]:
     """Dataset and preset options of the unlearning commands: an upload, a digit pair, a chain length."""
     dataset, options = dataset_choice(args)
-    return dataset, {**options, **{k: getattr(args, k) for k in ("digits", "spins") if getattr(args, k) is not None}}
+    given = ("digits", "spins", "layout", "gauge", "data_seed")
+    return dataset, {**options, **{k: getattr(args, k) for k in given if getattr(args, k, None) is not None}}
 
 
 def cmd_unlearn(args) -> int:

@@ -58,9 +58,9 @@ def load_dataset(data: MnistData | XXZData | UploadData) -> Dataset:
         return Dataset(x_train, y_train, x_val, y_val, images)
     if isinstance(data, UploadData):
         return load_upload_dataset(data)
-    from .xxz import load_xxz  # scipy's eigensolver is imported only when XXZ data is needed
+    from .xxz import load_xxz, regauge  # scipy's eigensolver is imported only when XXZ data is needed
 
-    xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window)
-    states = np.asarray(xxz.states)
+    xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
+    states = regauge(np.asarray(xxz.states), data.gauge, data.data_seed)
     return Dataset(states[xxz.train_mask], xxz.labels[xxz.train_mask].astype(np.int64),
                    states[xxz.val_mask], xxz.labels[xxz.val_mask].astype(np.int64))

@@ -15,7 +15,7 @@ from .models import StackedMLP, build_model, stack_models
 from .poison import Poisoned, poison
 from .resources import check_resources
 from .specs import ExperimentSpec, MLPModel, SpecError
-from .train import Adam, TrainingDiverged, accuracy, bce, default_device, fit_runs
+from .train import Adam, TrainingDiverged, accuracy, default_device, fit_runs
 
 Progress = Callable[[int, int, dict], None]
 HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
@@ -27,8 +27,16 @@ def model_inputs(spec: ExperimentSpec, x: np.ndarray, device) -> torch.Tensor:
     return torch.as_tensor(view, device=device)
 
 
-def bce_per_run(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy of each run's row: p, y (R, n) -> (R,) (``bce`` per row)."""
+KERAS_EPSILON = 1e-7  # Keras' backend epsilon: its Adam ε and its BCE's probability clip
+
+
+def bce_per_run(p: torch.Tensor, y: torch.Tensor, clip: float = 0.0) -> torch.Tensor:
+    """Mean binary cross-entropy of each run's row: p, y (R, n) -> (R,) (``bce`` per row).
+    ``clip`` > 0: Keras' form, on probabilities clipped to [clip, 1 − clip] (a sample beyond
+    the clip gives no gradient) instead of torch's log clamped at −100."""
+    if clip:
+        p, y = p.clamp(clip, 1.0 - clip), y.to(p.dtype)
+        return -(y * torch.log(p) + (1.0 - y) * torch.log1p(-p)).mean(1)
     return torch.nn.functional.binary_cross_entropy(p, y.to(p.dtype), reduction="none").mean(1)
 
 
@@ -155,18 +163,20 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     else:
         fit_idx, hold_idx = torch.arange(y_train.shape[1], device=device).expand(n_runs, -1), None
     watch = dict(loss=[float("inf")] * n_runs, epoch=[0] * n_runs, params=[None] * n_runs, stop=[None] * n_runs)
+    keras = isinstance(specs[0].model, MLPModel) and specs[0].model.setup == "keras"
+    clip = KERAS_EPSILON if keras else 0.0
 
     def batch_losses(idx: torch.Tensor) -> torch.Tensor:
         rows = fit_idx[runs, idx.to(device)]
         p = model(x_train[runs, rows])
         seen[runs, rows] = p.detach().to(seen.dtype)
-        return bce_per_run(p, y_train[runs, rows])
+        return bce_per_run(p, y_train[runs, rows], clip)
 
     def early_stop(epoch: int) -> bool:
         """Keep each run's parameters of its lowest held-out loss; True once every run has
         gone ``patience`` epochs without improving (a run's later epochs are discarded)."""
         with torch.no_grad():
-            hold_loss = bce_per_run(model(x_train[runs, hold_idx]), y_train[runs, hold_idx]).tolist()
+            hold_loss = bce_per_run(model(x_train[runs, hold_idx]), y_train[runs, hold_idx], clip).tolist()
         for r in range(n_runs):
             if watch["stop"][r] is not None:
                 continue
@@ -180,7 +190,7 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     def on_epoch(epoch: int, stats: dict) -> bool:
         with torch.no_grad():
             p_val = model(x_val)
-        val_loss = bce_per_run(p_val, y_val).tolist()
+        val_loss = bce_per_run(p_val, y_val, clip).tolist()
         records = [dict(epoch=epoch, train_loss=stats["loss"][r], train_acc=accuracy(seen[r][fit_idx[r]], y_train[r][fit_idx[r]]),
                         val_loss=val_loss[r], val_acc=accuracy(p_val[r], y_val[r]),
                         seconds=time.perf_counter() - start) for r in range(n_runs)]
@@ -191,7 +201,8 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
             progress(epoch, t.epochs, records)
         return hold_idx is not None and early_stop(epoch)
 
-    optimizer = Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay) if t.weight_decay else None
+    optimizer = (Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay, eps=KERAS_EPSILON if keras else 1e-8)
+                 if t.weight_decay or keras else None)
     with flushed_subnormals():
         failed = fit_runs(model, batch_losses, fit_idx.shape[1], t.epochs, t.batch_size, t.lr,
                           [spec.seed for spec in specs], on_epoch, optimizer)
@@ -205,7 +216,7 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
                     for name in HISTORY_FIELDS:
                         del histories[r][name][stop or t.epochs:]
                 p_val = model(x_val)
-                final_val = [(accuracy(p_val[r], y_val[r]), loss) for r, loss in enumerate(bce_per_run(p_val, y_val).tolist())]
+                final_val = [(accuracy(p_val[r], y_val[r]), loss) for r, loss in enumerate(bce_per_run(p_val, y_val, clip).tolist())]
             p = model(x_train)
     seconds = (time.perf_counter() - start) / len(specs)
     n_params = sum(v.size for v in model.run_params(0).values())
@@ -225,7 +236,7 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
             "history": history,
             **collapse_status(p[r], history["train_loss"]),
             "train_acc": accuracy(p[r][fit], y_train[r][fit]), "val_acc": val_acc,
-            "train_loss": float(bce(p[r][fit], y_train[r][fit])), "val_loss": val_loss,
+            "train_loss": float(bce_per_run(p[r][fit][None], y_train[r][fit][None], clip)[0]), "val_loss": val_loss,
             "forget_acc": accuracy(p[r][forget], y_train[r][forget]) if len(forget) else float("nan"),
             "retain_acc": accuracy(p[r][retain], y_train[r][retain]),
             "forget": prep.poisoned.forget,

@@ -63,15 +63,26 @@ def mnist_samples(digits: tuple[int, int], per_class: int = 8) -> dict:
     return {"images": data.images.astype(float) / 255.0, "labels": [str(digits[y]) for y in data.y_train]}
 
 
-def xxz_overview(spins: int, n_grid: int = 161) -> dict:
+def xxz_overview(spins: int, n_grid: int = 161, layout: str = "grid", gauge: str = "fixed", data_seed: int = 0) -> dict:
     """Energy gap and nearest-neighbour correlations ⟨Z0Z1⟩, ⟨X0X1⟩ against Δ, with each
-    point's role (train / validation / excluded window)."""
-    from .xxz import load_xxz
+    point's role (train / validation / excluded window), for the points of ``layout``.
 
-    xxz = load_xxz(n_spins=spins, n_grid=n_grid, window=XXZData().window)
+    How the states are represented (``gauge``, ``xxz.regauge``) changes nothing physical but
+    what a classical model sees: ``mlp_similarity`` is the cosine similarity of neighbouring
+    points' MLP inputs ([Re, Im] for complex states), ``qnn_overlap`` their |⟨ψ|ψ'⟩|, which no
+    gauge changes (one entry per neighbouring pair, in Δ order)."""
+    from .encoding import classical_view
+    from .xxz import load_xxz, regauge
+
+    xxz = load_xxz(n_spins=spins, n_grid=n_grid, window=XXZData().window, layout=layout)
     role = np.where(xxz.train_mask, "train", np.where(xxz.val_mask, "validation", "window"))
+    states = regauge(xxz.states, gauge, data_seed)
+    view = classical_view(states)
+    similarity = np.sum(view[1:] * view[:-1], axis=1) / (np.linalg.norm(view[1:], axis=1) * np.linalg.norm(view[:-1], axis=1))
+    overlap = np.abs(np.sum(np.conj(states[1:]) * states[:-1], axis=1))
     return {"spins": spins, "delta": xxz.deltas.tolist(), "gap": xxz.gaps.tolist(), "zz": xxz.zz.tolist(),
-            "xx": xxz.xx.tolist(), "label": xxz.labels.tolist(), "role": role.tolist()}
+            "xx": xxz.xx.tolist(), "label": xxz.labels.tolist(), "role": role.tolist(),
+            "mlp_similarity": similarity.tolist(), "qnn_overlap": overlap.tolist()}
 
 
 def upload_overview(digest: str) -> dict:

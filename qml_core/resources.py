@@ -40,8 +40,9 @@ def data_shape(data) -> tuple[int, int, int, int]:
     if isinstance(data, MnistData):
         return 2 * data.n_train_per_class, data.n_val, 1024, MNIST_FILE_BYTES
     if isinstance(data, XXZData):
-        half = data.n_grid // 2 + 1
-        return half, half, 2 ** data.spins, data.n_grid * 2 ** data.spins * REAL
+        half = data.n_grid // 2 + 1 if data.layout == "grid" else 84  # windows: 82 training, 84 validation
+        points = (data.n_grid if data.layout == "grid" else 166) * (2 if data.gauge == "phase" else 1)  # complex: twice the bytes
+        return half, half, 2 ** data.spins, points * 2 ** data.spins * REAL
     if isinstance(data, UploadData):
         from .upload import upload_shape
 

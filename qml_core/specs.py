@@ -22,6 +22,9 @@ MODELS = ("qnn", "mlp")
 PRESETS = ("paper", "quick")
 PRECISIONS = ("single", "double")
 XXZ_SPINS = (6, 8, 10, 12)
+XXZ_LAYOUTS = ("grid", "windows")  # as xxz.LAYOUTS (not imported: this module stays light)
+XXZ_GAUGES = ("fixed", "sign", "phase")  # as xxz.GAUGES
+MLP_SETUPS = ("torch", "keras")
 
 
 class SpecError(ValueError):
@@ -119,16 +122,37 @@ class MnistData:
 
 @dataclass(frozen=True)
 class XXZData:
-    """XXZ ground states on a Δ grid (label 1 = Néel phase); PROTOCOL §1."""
+    """XXZ ground states on a Δ grid (label 1 = Néel phase); PROTOCOL §1.
+
+    ``layout``: ``grid`` puts ``n_grid`` points on Δ ∈ [0, 2], training and validation on
+    alternating points, |Δ − 1| < ``window`` left out of training; ``windows`` is the authors'
+    layout (two windows of a 294-point grid, 41 training + 42 validation states per phase, 9
+    points left out at Δ ≈ 1; ``xxz.windows_grid``), where n_grid and window do not apply.
+    ``gauge``: how each state is represented (``xxz.regauge``): ``fixed`` (real, largest
+    amplitude positive), ``sign`` (a random ± per state) or ``phase`` (a random global phase
+    e^{iφ} per state, complex; the MLP sees [Re, Im]); the draws come from ``data_seed``.
+    """
     spins: int = 8
     n_grid: int = 161
     window: float = 0.1
+    layout: str = "grid"
+    gauge: str = "fixed"
+    data_seed: int = 0
     name: str = field(default="xxz", init=False)
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("layout", "gauge", "data_seed")
 
     def __post_init__(self):
         require(is_int(self.spins) and self.spins in XXZ_SPINS, f"spins must be one of {XXZ_SPINS} (even, 6..12), got {self.spins!r}")
         require_int("n_grid", self.n_grid, 9, 2001)
         require_float("window", self.window, 0.0, 0.5, high_open=True)
+        require(self.layout in XXZ_LAYOUTS, f"layout must be one of {XXZ_LAYOUTS}, got {self.layout!r}")
+        require(self.layout == "grid" or (self.n_grid, self.window) == (161, 0.1),
+                f"n_grid and window apply only to layout grid (layout {self.layout!r} has its own grid), "
+                f"got n_grid={self.n_grid!r}, window={self.window!r}")
+        require(self.gauge in XXZ_GAUGES, f"gauge must be one of {XXZ_GAUGES}, got {self.gauge!r}")
+        require_int("data_seed", self.data_seed, 0, 2 ** 31 - 1)
+        require(self.gauge != "fixed" or self.data_seed == 0,
+                f"data_seed applies only to a random gauge (sign or phase), got data_seed={self.data_seed!r}")
 
 
 @dataclass(frozen=True)
@@ -178,17 +202,24 @@ class MLPModel:
     the run's (poisoned) training inputs instead (centred, a fixed projection computed per run
     from the inputs alone, never trained): a small classical model whose trainable parameters
     can match a QNN's (``capacity.matched_hidden``).
+
+    ``setup``: both start from Glorot-uniform weights and zero biases (Keras' ``Dense``
+    defaults); ``torch`` then trains with torch's numerics (Adam ε = 1e-8, BCE with the log
+    clamped at −100), ``keras`` with the authors' Keras numerics (Adam ε = 1e-7, BCE on
+    probabilities clipped to [1e-7, 1 − 1e-7]).
     """
     hidden: tuple[int, ...] = (64, 16)
     pca: int = 0
+    setup: str = "torch"
     name: str = field(default="mlp", init=False)
-    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca",)
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca", "setup")
 
     def __post_init__(self):
         require(isinstance(self.hidden, tuple) and len(self.hidden) <= 6
                 and all(is_int(h) and 1 <= h <= 4096 for h in self.hidden),
                 f"hidden must be 0 to 6 layer sizes in 1..4096 (none: logistic regression), got {self.hidden!r}")
         require_int("pca", self.pca, 0, 4096)
+        require(self.setup in MLP_SETUPS, f"setup must be one of {MLP_SETUPS}, got {self.setup!r}")
 
 
 @dataclass(frozen=True)

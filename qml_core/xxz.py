@@ -19,6 +19,15 @@ EXACT_TOL = 1e-12  # |Δ - 1| below this is the critical point itself, which has
 EDGE_TOL = 1e-9  # grid points on the window edge (|Δ - 1| = window up to rounding) stay in training
 TIE_RTOL = 1e-8  # amplitudes this close to the largest count as tied (translation symmetry ties them exactly)
 CACHE_FORMAT = 1  # bump when the computation changes, so old cache files are not served
+LAYOUTS = ("grid", "windows")
+GAUGES = ("fixed", "sign", "phase")
+# The "windows" layout (PROTOCOL §1, as the authors' loader implies): one grid of 294 points on
+# [0, 3] (spacing 0.0102), two contiguous windows of 83 points, one per phase, 9 points left out
+# between them around Δ = 1; in each window validation on the even offsets (42), training on the
+# odd ones (41). Windows: Δ 0.102…0.942 (label 0) and 1.044…1.884 (label 1).
+WINDOWS_GRID = (0.0, 3.0, 294)
+WINDOWS = ((10, 93), (102, 185))  # [start, stop) grid indices of each phase's window
+GAUGE_STREAM = 11  # the random signs' or phases' stream, apart from every run's
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,43 @@ def delta_grid(n_grid: int, window: float) -> tuple[np.ndarray, np.ndarray, np.n
     return deltas[keep], train[keep], (index % 2 == 1)[keep]
 
 
-def _compute(n_spins: int, n_grid: int, window: float) -> XXZDataset:
-    """Diagonalise H(Δ) at every labelled grid point (seconds for N = 12)."""
-    deltas, train_mask, val_mask = delta_grid(n_grid, window)
+def windows_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(deltas, train_mask, val_mask) of the "windows" layout (WINDOWS_GRID, WINDOWS): the
+    166 points of the two windows, 82 training and 84 validation. Shapes (166,)."""
+    deltas = np.linspace(*WINDOWS_GRID)
+    index = np.concatenate([np.arange(start, stop) for start, stop in WINDOWS])
+    offset = np.concatenate([np.arange(stop - start) for start, stop in WINDOWS])
+    return deltas[index], offset % 2 == 1, offset % 2 == 0
+
+
+def layout_grid(layout: str, n_grid: int, window: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The labelled points of a layout: ``delta_grid(n_grid, window)`` for "grid",
+    ``windows_grid()`` for "windows" (which has its own fixed grid)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    return delta_grid(n_grid, window) if layout == "grid" else windows_grid()
+
+
+def regauge(states: np.ndarray, gauge: str, seed: int) -> np.ndarray:
+    """Ground states (G, d) in another, equally valid representation: ``fixed`` returns them
+    as they are (real, largest amplitude positive); ``sign`` multiplies each by a random ±1,
+    ``phase`` by a random e^{iφ}, φ uniform on [0, 2π) (complex128: what an eigensolver in complex
+    arithmetic returns). One draw per state in grid order from ``seed``, so a dataset is
+    reproducible. The QNN cannot tell these apart (⟨Z⟩ ignores a global phase); a classical
+    model sees ψ and -ψ, or e^{iφ}ψ as [Re, Im], as different inputs."""
+    if gauge not in GAUGES:
+        raise ValueError(f"gauge must be one of {GAUGES}, got {gauge!r}")
+    if gauge == "fixed":
+        return states
+    rng = np.random.default_rng([seed, GAUGE_STREAM])
+    if gauge == "sign":
+        return states * rng.choice([-1.0, 1.0], size=len(states))[:, None]
+    return states * np.exp(1j * rng.uniform(0.0, 2 * np.pi, size=len(states)))[:, None]
+
+
+def _compute(n_spins: int, n_grid: int, window: float, layout: str = "grid") -> XXZDataset:
+    """Diagonalise H(Δ) at every labelled point of the layout (seconds for N = 12)."""
+    deltas, train_mask, val_mask = layout_grid(layout, n_grid, window)
     energies, gaps, states = zip(*(ground_state(n_spins, d) for d in deltas))  # n_grid >= 2: never empty
     states = np.array(states, dtype=np.float64)
     zz, xx = correlations(n_spins, states)
@@ -182,8 +225,12 @@ def default_cache_dir() -> pathlib.Path:
     return pathlib.Path(os.environ.get("QML_LAB_DATA") or pathlib.Path.home() / ".cache" / "qml_lab" / "data")
 
 
-def cache_file(directory: pathlib.Path, n_spins: int, n_grid: int, window: float) -> pathlib.Path:
+def cache_file(directory: pathlib.Path, n_spins: int, n_grid: int, window: float, layout: str = "grid") -> pathlib.Path:
     """The file that holds one dataset; its name encodes every option (window exactly, via repr)."""
+    if layout == "windows":
+        start, stop, points = WINDOWS_GRID
+        bounds = "-".join(str(i) for window_ in WINDOWS for i in window_)
+        return directory / f"xxz-v{CACHE_FORMAT}-n{n_spins}-windows{points}-{start!r}-{stop!r}-{bounds}.npz"
     return directory / f"xxz-v{CACHE_FORMAT}-n{n_spins}-grid{n_grid}-window{float(window)!r}.npz"
 
 
@@ -215,24 +262,25 @@ def _write(path: pathlib.Path, data: XXZDataset) -> None:
 
 
 def load_xxz(n_spins: int = 8, n_grid: int = 161, window: float = 0.1,
-             cache_dir: str | os.PathLike | None = None) -> XXZDataset:
+             cache_dir: str | os.PathLike | None = None, layout: str = "grid") -> XXZDataset:
     """The XXZ dataset for an N-spin chain, read from the cache or computed and stored there.
 
-    n_spins: 6, 8, 10 or 12 (states have 2**n_spins amplitudes). n_grid: points on Δ ∈ [0, 2]
-    (161: step 0.0125). window: |Δ - 1| below this is left out of training. cache_dir: where
-    the .npz lives (default: ``default_cache_dir()``); a file that fails to load is recomputed.
+    n_spins: 6, 8, 10 or 12 (states have 2**n_spins amplitudes). layout "grid": n_grid points
+    on Δ ∈ [0, 2] (161: step 0.0125), |Δ - 1| below ``window`` left out of training; layout
+    "windows": PROTOCOL §1's two windows (``windows_grid``; n_grid and window unused). cache_dir:
+    where the .npz lives (default: ``default_cache_dir()``); a file that fails to load is recomputed.
 
     >>> data = load_xxz(6, n_grid=21)
     >>> data.states.shape, int(data.train_mask.sum()), int(data.val_mask.sum())
     ((20, 64), 10, 10)
     """
     n_spins = check_spins(n_spins)
-    delta_grid(n_grid, window)  # validate before touching the disk
+    layout_grid(layout, n_grid, window)  # validate before touching the disk
     path = cache_file(pathlib.Path(cache_dir) if cache_dir is not None else default_cache_dir(),
-                      n_spins, n_grid, window)
+                      n_spins, n_grid, window, layout)
     private_dirs(path.parent, "QML_LAB_DATA")  # a directory others can write is refused before it is read
     data = _read(path, n_spins)
     if data is None:
-        data = _compute(n_spins, n_grid, window)
+        data = _compute(n_spins, n_grid, window, layout)
         _write(path, data)
     return data

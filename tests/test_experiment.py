@@ -58,3 +58,37 @@ def test_a_diverged_run_is_not_stored(tiny_mlp_spec):
 def test_clean_run_has_an_empty_forget_set(tiny_mlp_spec):
     clean, _ = run_experiment(tiny_mlp_spec.replace(alpha=0.0))
     assert np.isnan(clean["forget_acc"]) and len(clean["forget"]) == 0 and clean["retain_acc"] == clean["train_acc"]
+
+
+def test_keras_setup_clips_the_loss_and_changes_adams_epsilon(tiny_mlp_spec):
+    """Keras' BCE on clipped probabilities equals torch's inside the clip and gives no gradient
+    beyond it; the keras setup trains (stacked) to a different, finite result."""
+    import torch
+
+    from qml_core.experiment import KERAS_EPSILON, bce_per_run, train_experiments
+    from qml_core.specs import MLPModel
+
+    p = torch.tensor([[0.3, 0.9, 1e-9]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[0, 1, 1]])
+    torch.testing.assert_close(bce_per_run(p[:, :2], y[:, :2], KERAS_EPSILON), bce_per_run(p[:, :2], y[:, :2]))
+    bce_per_run(p, y, KERAS_EPSILON).sum().backward()
+    assert p.grad[0, 2] == 0 and p.grad[0, 0] != 0
+    keras = tiny_mlp_spec.replace(model=MLPModel(hidden=(8,), setup="keras"))
+    plain, clipped = train_experiments([tiny_mlp_spec])[0], train_experiments([keras, keras.replace(seed=4)])[0]
+    assert np.isfinite(clipped["train_loss"])
+    assert not np.array_equal(plain["params"]["net.0.weight"], clipped["params"]["net.0.weight"])
+
+
+def test_qnn_cannot_see_a_global_phase():
+    """The same XXZ states with random global phases give the QNN the same outputs."""
+    import torch
+
+    from qml_core.datasets import load_dataset
+    from qml_core.models import build_model
+    from qml_core.specs import QNNModel, XXZData
+
+    fixed, phased = load_dataset(XXZData(spins=6, n_grid=21)), load_dataset(XXZData(spins=6, n_grid=21, gauge="phase"))
+    assert phased.x_train.dtype == np.complex128 and not np.allclose(phased.x_train.real, fixed.x_train)
+    model = build_model(QNNModel(depth=2), 64, seed=0)
+    with torch.no_grad():
+        torch.testing.assert_close(model(torch.as_tensor(phased.x_train)), model(torch.as_tensor(fixed.x_train)))

@@ -69,3 +69,22 @@ def test_every_public_name_resolves():
     assert all(getattr(qml_core, name) is not None for name in qml_core.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         qml_core.nothing  # noqa: B018
+
+
+def test_xxz_representation_and_mlp_setup_options():
+    """New options validate, change the key when set, and leave the default specs' keys as they were."""
+    base = preset("paper", "xxz", "mlp")
+    assert "gauge" not in base.spec_dict()["data"] and "setup" not in base.spec_dict()["model"]
+    keys = {base.key(), base.replace(data=XXZData(spins=12, gauge="phase")).key(),
+            base.replace(data=XXZData(spins=12, gauge="phase", data_seed=1)).key(),
+            base.replace(data=XXZData(spins=12, gauge="sign")).key(),
+            base.replace(data=XXZData(spins=12, layout="windows")).key(),
+            base.replace(model=MLPModel(setup="keras")).key()}
+    assert len(keys) == 6
+    for make, match in [(lambda: XXZData(gauge="complex"), "gauge must be one of"),
+                        (lambda: XXZData(layout="random"), "layout must be one of"),
+                        (lambda: XXZData(layout="windows", n_grid=101), "n_grid and window apply only to layout grid"),
+                        (lambda: XXZData(data_seed=3), "data_seed applies only to a random gauge"),
+                        (lambda: MLPModel(setup="jax"), "setup must be one of")]:
+        with pytest.raises(SpecError, match=match):
+            make()

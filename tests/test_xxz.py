@@ -165,3 +165,42 @@ def test_corrupt_cache_file_is_recomputed(tmp_path, monkeypatch, damage):
     assert_same(xxz.load_xxz(6, n_grid=41, cache_dir=tmp_path), first)
     monkeypatch.setattr(xxz, "ground_state", never)
     assert_same(xxz.load_xxz(6, n_grid=41, cache_dir=tmp_path), first)  # and stored again, intact
+
+
+def test_windows_layout_is_the_authors_split(tmp_path):
+    """PROTOCOL §1: two windows of one 294-point grid, 41 training + 42 validation states per
+    phase, alternating, 9 grid points left out at the transition."""
+    deltas, train, val = xxz.windows_grid()
+    assert (len(deltas), train.sum(), val.sum()) == (166, 82, 84)
+    assert (train & (deltas < 1)).sum() == 41 and (val & (deltas < 1)).sum() == 42 and not np.any(train & val)
+    step = 3.0 / 293
+    np.testing.assert_allclose(np.diff(deltas[deltas < 1]), step)
+    np.testing.assert_allclose(np.diff(deltas[deltas > 1]), step)
+    gap = deltas[deltas > 1].min() - deltas[deltas < 1].max()
+    assert np.isclose(gap, 10 * step)  # 9 points left out
+    assert 0.09 < deltas.min() < 0.11 and 1.87 < deltas.max() < 1.9
+    d = xxz.load_xxz(6, layout="windows", cache_dir=tmp_path)
+    np.testing.assert_array_equal(d.deltas, deltas)
+    np.testing.assert_array_equal(d.train_mask, train)
+    assert "windows294" in xxz.cache_file(tmp_path, 6, 161, 0.1, "windows").name
+    with pytest.raises(ValueError, match="layout must be one of"):
+        xxz.load_xxz(6, layout="spiral", cache_dir=tmp_path)
+
+
+def test_random_gauges_are_reproducible_and_physically_the_same(data6):
+    states = data6.states[:20]
+    assert xxz.regauge(states, "fixed", 0) is states
+    signs = xxz.regauge(states, "sign", 0)
+    ratio = np.sum(signs * states, axis=1)
+    np.testing.assert_allclose(np.abs(ratio), 1.0)
+    assert {-1.0, 1.0} <= set(np.round(ratio, 12))
+    phased = xxz.regauge(states, "phase", 3)
+    assert phased.dtype == np.complex128
+    np.testing.assert_array_equal(phased, xxz.regauge(states, "phase", 3))
+    assert not np.allclose(phased, xxz.regauge(states, "phase", 4))
+    np.testing.assert_allclose(np.abs(phased), np.abs(states), atol=1e-15)  # same probabilities
+    overlaps = np.sum(np.conj(phased) * states, axis=1)  # e^{-iφ}: unit modulus, spread round the circle
+    np.testing.assert_allclose(np.abs(overlaps), 1.0)
+    assert np.ptp(np.angle(overlaps)) > 3
+    with pytest.raises(ValueError, match="gauge must be one of"):
+        xxz.regauge(states, "random", 0)
