@@ -93,15 +93,13 @@ def navigation(page: str) -> None:
     left, right = st.columns(2)
     if i > 0:
         before = ORDER[i - 1]
-        left.page_link(f"pages/{before}.py", label=f"← Previous: {TITLES[before]}", icon=ICONS[before],
-                       query_params=_link_params())
+        left.page_link(f"pages/{before}.py", label=f"← Previous: {TITLES[before]}", query_params=_link_params())
     if i + 1 < len(ORDER):
         after = ORDER[i + 1]
-        right.page_link(f"pages/{after}.py", label=f"Next: {TITLES[after]} →", icon=ICONS[after],
-                        query_params=_link_params())
+        right.page_link(f"pages/{after}.py", label=f"Next: {TITLES[after]} →", query_params=_link_params())
     else:
-        right.page_link(f"pages/{ORDER[0]}.py", label=f"End of the lesson. Start again: {TITLES[ORDER[0]]}",
-                        icon=ICONS[ORDER[0]], query_params=_link_params())
+        right.page_link(f"pages/{ORDER[0]}.py", label=f"End of the lesson. Start again: {TITLES[ORDER[0]]} ↺",
+                        query_params=_link_params())
 
 
 def start() -> None:

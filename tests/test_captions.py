@@ -63,24 +63,32 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
                                      "mlp": unlearning_table(0.95, finetune=0.85, scrub=0.88)},
                                     {"finetune": "fine-tune", "scrub": "SCRUB"})
     assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), at or above" in paper_like
-    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of retraining − 0.01" in paper_like
-    assert "The QNN's closest method ends nearer retraining (0.005 from retraining against the MLP's 0.070)" in paper_like
+    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of retraining − 0.01." in paper_like
+    assert "Only the QNN has a method that matches retraining, as the paper reports (the MLP's best ends 0.070 below" in paper_like
     above = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83)})
     assert "0.030 above retraining), at or above retraining − 0.01" in above and "MLP" not in above
+
+
+def test_unlearning_finding_names_a_better_method_when_the_closest_falls_short():
+    text = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.78, scrub=0.85)}, {"scrub": "SCRUB"})
+    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), short of retraining − 0.01; " \
+           "SCRUB ends higher, at 0.850, at or above it." in text
 
 
 def test_unlearning_finding_says_so_when_the_qnn_does_worse():
     text = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.70, scrub=0.75),
                                "mlp": unlearning_table(0.95, finetune=0.945)})
     assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), short of" in text
-    assert "MLP: finetune ends closest to retraining" in text and "so it matches retraining" in text
-    assert "Here the MLP's closest method ends nearer retraining (0.005 from retraining against the QNN's 0.150)" in text
+    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), at or above" in text
+    assert "Only the MLP has a method that matches retraining (the QNN's best ends 0.150 below retraining)" in text
     assert "unlike the paper" in text and "as the paper reports" not in text
+    neither = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.80), "mlp": unlearning_table(0.95, finetune=0.90)})
+    assert "Neither model has a method that matches retraining (the best ends 0.100 below it for the QNN, 0.050" in neither
 
 
 def test_unlearning_finding_is_empty_without_a_comparison():
     assert unlearning_finding({}) == ""
     assert unlearning_finding({"qnn": unlearning_table(0.9)}) == ""  # retraining alone
     assert unlearning_finding({"qnn": [{"method": "finetune", "val_acc_mean": 0.9}]}) == ""  # no reference
-    level = unlearning_finding({"qnn": unlearning_table(0.9, finetune=0.9), "mlp": unlearning_table(0.8, scrub=0.8)})
-    assert "(level with retraining)" in level and "equally near retraining" in level
+    level = unlearning_finding({"qnn": unlearning_table(0.9, finetune=0.9), "mlp": unlearning_table(0.8, scrub=0.85)})
+    assert "(level with retraining)" in level and "Both models have a method that matches retraining; the paper" in level
