@@ -9,6 +9,7 @@ from .poison import poison
 from .specs import ExperimentSpec, MnistData, QNNModel, XXZData
 
 MNIST_SIDE = 28
+ALIKE = 0.9  # neighbouring states "look alike" to a model above this similarity
 
 
 def class_names(data) -> tuple[str, str]:
@@ -70,7 +71,8 @@ def xxz_overview(spins: int, n_grid: int = 161, layout: str = "grid", gauge: str
     How the states are represented (``gauge``, ``xxz.regauge``) changes nothing physical but
     what a classical model sees: ``mlp_similarity`` is the cosine similarity of neighbouring
     points' MLP inputs ([Re, Im] for complex states), ``qnn_overlap`` their |⟨ψ|ψ'⟩|, which no
-    gauge changes (one entry per neighbouring pair, in Δ order)."""
+    gauge changes (one entry per neighbouring pair, in Δ order); ``mlp_alike``/``qnn_alike``:
+    the share of pairs above ALIKE, i.e. neighbours the model sees as nearly the same input."""
     from .encoding import classical_view
     from .xxz import load_xxz, regauge
 
@@ -82,7 +84,8 @@ def xxz_overview(spins: int, n_grid: int = 161, layout: str = "grid", gauge: str
     overlap = np.abs(np.sum(np.conj(states[1:]) * states[:-1], axis=1))
     return {"spins": spins, "delta": xxz.deltas.tolist(), "gap": xxz.gaps.tolist(), "zz": xxz.zz.tolist(),
             "xx": xxz.xx.tolist(), "label": xxz.labels.tolist(), "role": role.tolist(),
-            "mlp_similarity": similarity.tolist(), "qnn_overlap": overlap.tolist()}
+            "mlp_similarity": similarity.tolist(), "qnn_overlap": overlap.tolist(),
+            "mlp_alike": float(np.mean(similarity > ALIKE)), "qnn_alike": float(np.mean(overlap > ALIKE))}
 
 
 def upload_overview(digest: str) -> dict:
