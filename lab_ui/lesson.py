@@ -58,8 +58,8 @@ LESSON = {
     "data": [
         "The **XXZ chain**: spins in a ring, each coupled to its neighbours, Δ setting the strength of the "
         "z coupling against the x and y ones. For **Δ < 1** the ground state is in the **XY phase** (label 0), "
-        "correlated in the x–y plane (⟨X0X1⟩); for **Δ > 1** it is in the **Néel phase** (label 1), "
-        "neighbouring spins ordered opposite along z (⟨Z0Z1⟩).",
+        "correlated in the x–y plane (⟨X₀X₁⟩); for **Δ > 1** it is in the **Néel phase** (label 1), "
+        "neighbouring spins ordered opposite along z (⟨Z₀Z₁⟩).",
         "Look at how the gap and the two correlations change as Δ crosses 1, and where the training points "
         "(large filled circles) sit: the points nearest Δ = 1 are left out of training.",
         "**MNIST**: each 28×28 image becomes the amplitudes of a 10-qubit state (784 pixels padded to 1024); "
