@@ -78,11 +78,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the process (Dask's and Ray's launchers then stop their children), and after
+def stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to each process (Dask's and Ray's launchers then stop their children), and after
     15 s, or for anything of its group still there, SIGKILL to the whole group."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        wait_or_kill(proc)
+
+
+def wait_or_kill(proc: subprocess.Popen) -> None:
+    """Up to 15 s for the process, 5 s more for the rest of its group, then SIGKILL to the group."""
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(15)
     deadline = time.monotonic() + 5
@@ -100,7 +107,7 @@ def stop(proc: subprocess.Popen) -> None:
 @pytest.fixture
 def spawn(tmp_path):
     """start(name, args, env) -> Popen: ``python -m args`` in a process group of its own, output
-    in tmp_path/name.log; all stopped at teardown, last started first."""
+    in tmp_path/name.log; all stopped at teardown."""
     started = []
 
     def start(name: str, args: list[str], env: dict) -> subprocess.Popen:
@@ -111,8 +118,8 @@ def spawn(tmp_path):
         return proc
 
     yield start
-    for _, proc, log in reversed(started):
-        stop(proc)
+    stop([proc for _, proc, _ in reversed(started)])
+    for _, _, log in started:
         log.close()
 
 
