@@ -54,7 +54,7 @@ def _from_link(key: str, default, valid, allowed: str):
         return default
     try:
         parsed = _parse(raw, default)
-        if valid(parsed):
+        if valid(parsed) and (parsed or not isinstance(default, (tuple, list))):  # a link names at least one
             return parsed
     except (ValueError, TypeError, IndexError):
         pass
@@ -66,12 +66,21 @@ def _from_link(key: str, default, valid, allowed: str):
 
 def seed(key: str, default, valid=lambda value: True, allowed: str = "see the control"):
     """Set ``key``'s state for this run before its widget is drawn (see the module docstring)
-    and register the key for ``publish``. ``valid`` says whether a link's value is one the
-    control can take; ``allowed`` says in words which are. Returns the value."""
-    if key in st.session_state:
+    and register the key for ``publish``. ``valid`` says whether a value is one this control
+    can take (pages share keys such as ``alpha`` with other ranges: a value kept from another
+    page that this control cannot take is dropped); ``allowed`` says in words which are.
+    Returns the value."""
+    def usable(value) -> bool:
+        try:
+            return bool(valid(value))
+        except (TypeError, ValueError):
+            return False
+
+    kept = st.session_state.get(VALUES, {})
+    if key in st.session_state and usable(st.session_state[key]):
         value = st.session_state[key]
-    elif key in st.session_state.get(VALUES, {}):
-        value = st.session_state[VALUES][key]
+    elif key in kept and usable(kept[key]):
+        value = kept[key]
     else:
         value = _from_link(key, default, valid, allowed)
     st.session_state[key] = value
@@ -117,7 +126,7 @@ def choice(label: str, key: str, options: list, default=None, widget=st.selectbo
 
 def choices(label: str, key: str, options: list, default: list, **kwargs) -> list:
     """A multiselect whose values are among ``options`` (a link must name at least one)."""
-    seed(key, list(default), lambda v: bool(v) and all(item in options for item in v),
+    seed(key, list(default), lambda v: all(item in options for item in v),
          "one or more of " + ", ".join(_format(o) for o in options) + ", comma-separated")
     return st.multiselect(label, options, key=key, **kwargs)
 

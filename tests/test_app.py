@@ -220,11 +220,15 @@ def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("page", ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/data.py"])
 def test_a_stale_upload_link_gets_one_line_and_the_default_data(page, tmp_path, monkeypatch):
-    """A link naming an upload this machine does not have: one warning that names it, MNIST
+    """A link naming an upload this machine does not have: a notice that names it, MNIST
     instead, no error box and no exception."""
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
-    at = open_page(page, upload="ab" * 32, dataset="upload")
-    assert [w.value for w in at.warning if w.value.startswith("upload: no uploaded dataset")] != []
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    for key, value in {"preset": "quick", "upload": "ab" * 32, "dataset": "upload"}.items():
+        at.query_params[key] = value
+    at.switch_page(page).run()
+    assert [w.value for w in at.warning if w.value.startswith("The link's upload='abab")] != []
+    assert at.session_state["dataset"] == "mnist"
     assert not at.error and not at.exception
     for job in manager().running():
         manager().cancel(job)
@@ -268,3 +272,15 @@ def test_every_figure_downloads_in_the_chosen_image_format(image_format):
         config = json.loads(chart.proto.config)
         assert config["toImageButtonOptions"]["format"] == image_format
         assert config["toImageButtonOptions"]["filename"].endswith("-figure")
+
+
+def test_a_value_another_page_kept_that_this_control_cannot_take_falls_back():
+    """Pages share keys with other ranges: α 0.6 on the playground is not one of the landscape's α."""
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.query_params["preset"], at.query_params["alpha"] = "quick", "0.6"
+    at.switch_page("pages/playground.py").run()
+    assert at.session_state["alpha"] == 0.6
+    at.switch_page("pages/landscape.py").run()
+    assert not at.exception and at.session_state["alpha"] == 0.3
+    at.switch_page("pages/playground.py").run()
+    assert not at.exception and at.session_state["alpha"] == 0.3  # the value the user last saw
