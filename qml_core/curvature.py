@@ -7,14 +7,13 @@ import numpy as np
 import torch
 
 from .cache import cached, code_version
+from .collapse import COLLAPSE_STD
 from .executor import FusedExecutor
 from .mnist import load_mnist_pair
 from .models import build_model
 from .poison import poison
 from .specs import Keyed, MLPModel, QNNModel, require, require_digits, require_float, require_int
 from .train import accuracy, bce, fit
-
-COLLAPSE_STD = 1e-6  # predictions spread less than this over the held-out set: a constant output
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from qml_core.specs import ExperimentSpec
 from qml_core.train import Cancelled, TrainingDiverged
 
 SPEC = ExperimentSpec(seed=11)
-SMALL = {"val_acc": 0.5}  # pickled inline in the SQLite row
-LARGE = {"val_acc": 0.75, "params": np.arange(20_000.0)}  # pickled to a value file
+SMALL = {"val_acc": 0.5}  # encoded (JSON + .npy) inline in the SQLite row
+LARGE = {"val_acc": 0.75, "params": np.arange(20_000.0)}  # encoded to a value file
 
 
 def stored_row(key: str) -> tuple[str | None, bytes | None]:
@@ -57,7 +57,8 @@ def damage_not_a_dict(key):
 
 
 def damage_unknown_class(key):
-    """A pickle that names a module that does not exist (code renamed since it was stored)."""
+    """A pickle (never unpickled: any value not in the lab's format is a miss) naming a module
+    that does not exist."""
     set_inline_value(key, b"cno_such_module\nResult\n.")  # protocol 0: the global no_such_module.Result
 
 
