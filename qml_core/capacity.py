@@ -30,6 +30,8 @@ WEIGHT_DECAY = 0.01  # L2 strength of mlp-wd (torch Adam's weight_decay)
 EARLY_STOPPING, PATIENCE = 0.2, 10  # mlp-es: a fifth of the poisoned training set held out
 MATCHED_PCA = 16  # inputs of the parameter-matched model: the top 16 principal components
 PLATEAU_MARGIN = 0.10  # validation accuracy within this of the clean value: a plateau (PROTOCOL §6)
+MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
+LEARNS = 0.6  # clean validation accuracy below this: the model does not learn the task at all
 TABLE_FIELDS = ("family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
                 "critical_alpha", "critical_alpha_low", "critical_alpha_high", "clean_val_acc", "alpha", "runs",
                 "dataset", "attack", "label")
@@ -194,9 +196,13 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     """The capacity table in words, computed from its numbers: which variants keep a plateau at
     the table's α (validation accuracy within ``margin`` of their clean value) and which do not,
     and what that says about the QNN's resilience being quantum or a matter of capacity."""
-    entries = [e for e in table if math.isfinite(e["val_acc_mean"]) and math.isfinite(e["clean_val_acc"])]
+    finite = [e for e in table if math.isfinite(e["val_acc_mean"]) and math.isfinite(e["clean_val_acc"])]
+    entries = [e for e in finite if e["clean_val_acc"] >= LEARNS]  # a flat line at chance is no plateau
+    unable = sorted((e for e in finite if e not in entries), key=lambda e: e["n_params"])
+    note = (f" ({_listing(unable)} stay{'s' if len(unable) == 1 else ''} below {LEARNS:.2f} even on clean "
+            "labels and {} left out.)".format("is" if len(unable) == 1 else "are")) if unable else ""
     if not entries:
-        return ""
+        return note.strip(" ()") if unable else ""
     alpha = entries[0]["alpha"]
     keep = sorted((e for e in entries if e["val_acc_mean"] >= e["clean_val_acc"] - margin), key=lambda e: e["n_params"])
     lose = sorted((e for e in entries if e not in keep), key=lambda e: e["n_params"])
@@ -206,6 +212,12 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
              f"their clean value" + (f": {_listing(keep)}." if keep else ".")]
     if lose:
         parts.append(f"Falling further: {_listing(lose)}.")
+        memorise = [e for e in lose if e.get("train_acc_mean", 0.0) >= MEMORISES]
+        if memorise:
+            parts.append("Of those, " + ", ".join(f"{e['variant']} fits {e['train_acc_mean']:.0%}" for e in memorise)
+                         + " of the poisoned training labels: it memorises the flips.")
+    if note:
+        parts.append(note.strip())
     if classical and quantum:
         parts.append(f"Classical models keep the plateau too (the smallest with {classical[0]['n_params']:,}, the "
                      f"largest with {classical[-1]['n_params']:,} parameters), so at this α the plateau is not "

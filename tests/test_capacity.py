@@ -117,7 +117,8 @@ def entry(variant, family, n, val, clean=0.95, crit=0.45):
 
 def test_capacity_finding_follows_the_numbers():
     classical_too = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.9),
-                                      entry("mlp", "MLP", 66657, 0.7, crit=0.3)])
+                                      dict(entry("mlp", "MLP", 66657, 0.7, crit=0.3), train_acc_mean=0.99)])
+    assert "mlp fits 99% of the poisoned training labels" in classical_too
     assert "2 of 3 models" in classical_too and "logreg (1,025 parameters)" in classical_too
     assert "not specific to the quantum model" in classical_too and "mlp (66,657 parameters)" in classical_too
     only_quantum = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.7),
@@ -125,6 +126,8 @@ def test_capacity_finding_follows_the_numbers():
     assert "Only the QNNs keep the plateau here: none of the 2 classical models" in only_quantum
     assert "not specific" not in only_quantum and "Critical α (halfway from clean to chance): QNNs 0.45, classical" in only_quantum
     assert capacity_finding([]) == ""
+    at_chance = capacity_finding([entry("qnn-d1", "QNN", 40, 0.5, clean=0.48), entry("qnn", "QNN", 240, 0.93)])
+    assert "1 of 1 models" in at_chance and "qnn-d1 (40 parameters) stays below 0.60 even on clean labels" in at_chance
 
 
 def test_capacity_plot_tells_quantum_from_classical():
