@@ -151,6 +151,11 @@ def _dask(func: Callable, items: list, n_jobs: int, address: str | None):
             raise BackendError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         probe = version_probe()
         check_version(f"the Dask scheduler at {address}", client.run_on_scheduler(probe))
+        try:  # without workers the jobs would wait for ever
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            raise BackendError(f"the Dask scheduler at {address} has no workers after {CONNECT_TIMEOUT_S} s: "
+                               f"start some with: dask worker {address} --nthreads 1") from None
         for worker, answer in sorted(client.run(probe).items()):
             check_version(f"the Dask worker {worker}", answer)
         try:

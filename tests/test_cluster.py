@@ -228,6 +228,18 @@ def test_dask_scheduler_without_qml_core_is_one_line(dask_cluster, code, tmp_pat
     assert FIX in line
 
 
+def test_dask_scheduler_without_workers_is_one_line(dask_cluster, monkeypatch):
+    """In this process (to shorten the wait): the scheduler imports the checkout's qml_core, as
+    this process does. Without a worker the jobs would wait for ever."""
+    from qml_core import backends
+
+    address = dask_cluster(ROOT, [])
+    monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)
+    with pytest.raises(backends.BackendError, match=f"^the Dask scheduler at {address} has no workers after 2 s: "
+                                                    f"start some with: dask worker {address} --nthreads 1$"):
+        backends.parallel_map(abs, [-1], backend="dask", address=address)
+
+
 # --- Ray: `ray start --head` and `ray start --address` processes ----------------------------
 
 @pytest.fixture
