@@ -219,8 +219,9 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     if note:
         parts.append(note.strip())
     if classical and quantum:
-        parts.append(f"Classical models keep the plateau too (the smallest with {classical[0]['n_params']:,}, the "
-                     f"largest with {classical[-1]['n_params']:,} parameters), so at this α the plateau is not "
+        which = (f"{classical[0]['variant']}, {classical[0]['n_params']:,} parameters" if len(classical) == 1 else
+                 f"the smallest with {classical[0]['n_params']:,}, the largest with {classical[-1]['n_params']:,} parameters")
+        parts.append(f"Classical models keep the plateau too ({which}), so at this α the plateau is not "
                      "specific to the quantum model.")
     elif classical:
         parts.append("Only classical models keep the plateau here.")
