@@ -1,6 +1,7 @@
 """The installable package (pyproject.toml, setup.py): metadata that agrees with the
 requirements files and the cache's VERSION, and a wheel that holds every module, the MNIST copy
 and the ``qml-lab`` command."""
+import importlib
 import pathlib
 import re
 import shutil
@@ -36,6 +37,11 @@ def test_dependencies_are_the_requirements_files():
                                             "qml-lab[cluster]"])
 
 
+def test_the_command_is_a_function_of_the_package():
+    module, _, name = PROJECT["scripts"]["qml-lab"].partition(":")
+    assert callable(getattr(importlib.import_module(module), name))
+
+
 def test_a_checkout_finds_the_shipped_mnist():
     assert mnist.shipped_mnist() == ROOT / "data" / "mnist.npz" and mnist.MNIST_FILE.exists()
 
@@ -57,4 +63,4 @@ def test_wheel_holds_every_module_the_mnist_copy_and_the_command(tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "qml_core").rglob("*.py") if "__pycache__" not in p.parts}
     assert modules <= names and "qml_core/_data/mnist.npz" in names
     [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-    assert "qml-lab = qml_core.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert f"qml-lab = {PROJECT['scripts']['qml-lab']}" in zipfile.ZipFile(wheel).read(entry_points).decode()
