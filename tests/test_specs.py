@@ -73,8 +73,10 @@ def test_every_public_name_resolves():
 
 def test_xxz_representation_and_mlp_setup_options():
     """New options validate, change the key when set, and leave the default specs' keys as they were."""
-    base = preset("paper", "xxz", "mlp")
+    base = preset("quick", "xxz", "mlp").replace(data=XXZData(spins=12))  # the lab's own construction
     assert "gauge" not in base.spec_dict()["data"] and "setup" not in base.spec_dict()["model"]
+    paper = preset("paper", "xxz", "mlp").data
+    assert (paper.layout, paper.gauge, paper.spins) == ("windows", "phase", 12)  # the authors' construction
     keys = {base.key(), base.replace(data=XXZData(spins=12, gauge="phase")).key(),
             base.replace(data=XXZData(spins=12, gauge="phase", data_seed=1)).key(),
             base.replace(data=XXZData(spins=12, gauge="sign")).key(),
