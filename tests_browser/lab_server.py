@@ -61,16 +61,28 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def browser():
-    """A headless Chromium page, 1400×1000."""
+def browser(width: int = 1400, height: int = 1000):
+    """A headless Chromium page, width × height (1280 × 720: a classroom projector)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield chromium.new_page(viewport={"width": 1400, "height": 1000})
+            yield chromium.new_page(viewport={"width": width, "height": height})
         finally:
             chromium.close()
+
+
+@contextlib.contextmanager
+def cpu_hog(processes: int | None = None):
+    """Every core busy with other work (one spinning process per core) for the block."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes or os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
 
 
 BUSY_JS = """(Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
