@@ -5,7 +5,7 @@ is kept in the URL.
 """
 import streamlit as st
 
-from lab_ui import charts, url_state
+from lab_ui import charts, url_state, warm
 from qml_core.jobs import manager
 
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
@@ -23,4 +23,10 @@ page = st.navigation(PAGES)
 with st.sidebar:
     url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs) and guide a lesson through the pages.")
     charts.format_control()
-page.run()
+loading = warm.notice()
+try:
+    page.run()
+finally:
+    if loading is not None:
+        loading.empty()
+    warm.start()  # after the first page has drawn (a thread importing torch slows it): the next pages open at once

@@ -1,13 +1,15 @@
 """Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, lesson, url_state
-from qml_core.explore import mnist_samples, upload_overview, xxz_overview
-from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure
-from qml_core.specs import SpecError
-from qml_core.upload import MAX_BYTES, save_upload
+from lab_ui import entry
 
-entry.through_app()
+entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
+from lab_ui import charts, controls, downloads, lesson, url_state  # noqa: E402
+from qml_core.explore import mnist_samples, upload_overview, xxz_overview  # noqa: E402
+from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure  # noqa: E402
+from qml_core.specs import SpecError  # noqa: E402
+from qml_core.upload import MAX_BYTES, save_upload  # noqa: E402
+
 st.title("Data explorer")
 lesson.panel("data")
 lesson.navigation("data")

@@ -4,17 +4,19 @@ default, or any capacity variant), with the critical α of each and its bootstra
 as runs finish."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
-from qml_core.capacity import capacity_finding, capacity_table, variants
-from qml_core.captions import phase_finding
-from qml_core.figure_style import model_label
-from qml_core.collapse import collapsed_note
-from qml_core.phase import critical_alpha, phase_summary
-from qml_core.plots import capacity_plot, human_table, phase_diagram
-from qml_core.specs import SpecError
-from qml_core.sweep import result_row, sweep_specs
+from lab_ui import entry
 
-entry.through_app()
+entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
+from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from qml_core.capacity import capacity_finding, capacity_table, variants  # noqa: E402
+from qml_core.captions import phase_finding  # noqa: E402
+from qml_core.figure_style import model_label  # noqa: E402
+from qml_core.collapse import collapsed_note  # noqa: E402
+from qml_core.phase import critical_alpha, phase_summary  # noqa: E402
+from qml_core.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
+from qml_core.specs import SpecError  # noqa: E402
+from qml_core.sweep import result_row, sweep_specs  # noqa: E402
+
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
            "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")

@@ -5,17 +5,18 @@ import dataclasses
 
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
-from qml_core.captions import half_flipped_note, playground_finding
-from qml_core.collapse import is_collapsed
-from qml_core.explore import circuit_text, poisoned_examples
-from qml_core.plots import LABELS, image_grid, training_curves
-from qml_core.prefetch import likely_next
-from qml_core.specs import EXECUTORS, SpecError, preset
+from lab_ui import entry
+
+entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
+from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from qml_core.captions import half_flipped_note, playground_finding  # noqa: E402
+from qml_core.collapse import is_collapsed  # noqa: E402
+from qml_core.explore import circuit_text, poisoned_examples  # noqa: E402
+from qml_core.plots import LABELS, image_grid, training_curves  # noqa: E402
+from qml_core.prefetch import likely_next  # noqa: E402
+from qml_core.specs import EXECUTORS, SpecError, preset  # noqa: E402
 
 ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider
-
-entry.through_app()
 st.title("Poisoning playground")
 st.caption("Drag α, the poisoned fraction of the training set: both networks train on it; validation accuracy is "
            "measured on clean labels, train accuracy on the poisoned ones. Text under the results says what they show.")

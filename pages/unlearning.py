@@ -4,18 +4,19 @@ per epoch or wall time, the final table per model with a caption computed from i
 sweep."""
 import streamlit as st
 
-from lab_ui import charts, controls, downloads, entry, lesson, progress, url_state
-from qml_core.captions import unlearning_finding
-from qml_core.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap
-from qml_core.specs import SpecError
-from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset
-from qml_core.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs
+from lab_ui import entry
+
+entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
+from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from qml_core.captions import unlearning_finding  # noqa: E402
+from qml_core.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap  # noqa: E402
+from qml_core.specs import SpecError  # noqa: E402
+from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
+from qml_core.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
 
 METRICS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
            "forget_acc_true": "forget-set accuracy (true labels)", "forget_acc_poisoned": "forget-set accuracy (poisoned labels)"}
 MODELS = ["qnn", "mlp"]
-
-entry.through_app()
 st.title("Unlearning")
 st.caption("Remove the flipped labels' influence: fine-tuning and SCRUB start from the poisoned model, "
            "retraining starts from scratch on the clean retain set and is the reference.")
