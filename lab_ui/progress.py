@@ -1,7 +1,8 @@
 """Progress of background jobs on a page: bars with ETAs, a cancel button, live views.
 
 The panel is a fragment that refreshes itself twice a second while jobs run, and reruns the
-whole page whenever another job finishes, so finished results appear as they come. Each
+whole page whenever another job finishes, so finished results appear as they come (controls
+keep their values through those reruns: ``url_state``). Each
 refresh marks the page's jobs as watched: jobs of a page nobody looks at any more yield to
 the views in front of users (``qml_core.jobs``).
 """
@@ -50,12 +51,15 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
             manager().submit(job.kind, job.spec, job.label, restart=True)
         st.rerun()
     active = [j for j in jobs if j.state in ACTIVE]
-    if not active:
-        return
     finished_before = len(jobs) - len(active)
 
-    @st.fragment(run_every=REFRESH_S)
+    # Drawn on every run, its timer off once nothing is active: a timed fragment that a rerun
+    # no longer draws can fire into a page whose element tree has changed, which crashes
+    # Streamlit's frontend into a white page (streamlit issue #15084; seen here in the browser).
+    @st.fragment(run_every=REFRESH_S if active else None)
     def panel():
+        if not active:
+            return
         if sum(j.state not in ACTIVE for j in jobs) != finished_before:
             st.rerun()
         manager().watch(jobs)
