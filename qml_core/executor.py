@@ -303,8 +303,8 @@ class FusedExecutor:
             if k == len(self.program):
                 return self._output(readout(state, self.readout), weights.dtype, single)
             state = state.transpose(1, 2)
-        elif not x.is_complex():
-            state = state.to(self.dtype)  # real inputs: x† O x needs only Re O
+        else:  # real inputs: x† O x needs only Re O
+            state = state.to(self.cdtype if x.is_complex() else self.dtype)
         return self._output(self._tail(us, ms, state), weights.dtype, single)
 
     @staticmethod

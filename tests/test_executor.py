@@ -71,6 +71,19 @@ def test_complex_amplitudes_match():
     assert torch.max(torch.abs(fast - ref)) <= TOL
 
 
+@pytest.mark.parametrize("split", [0, 1, 2])
+def test_complex_amplitudes_in_single_precision_at_every_split(split):
+    """complex64 states from complex inputs, whichever part of the circuit runs as an
+    observable (split 0 once failed on a complex128 input against a complex64 observable)."""
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 3, 16, generator=g, dtype=torch.complex128)
+    x = x / x.norm(dim=2, keepdim=True)
+    w = torch.randn(2, 2, 4, 4, generator=g, dtype=torch.float64)
+    fast = FusedExecutor("paper", 2, 4, dtype=torch.float32, split=split)(w, x)
+    ref = torch.stack([make_qnode("default.qubit", 4)(x[r], w[r]) for r in range(2)])
+    assert fast.dtype == torch.float64 and torch.max(torch.abs(fast - ref)) <= 1e-5
+
+
 def test_autograd_mode_gives_second_derivatives():
     """The plain-torch path is differentiable twice (Hessians); its Hessian-vector product
     matches default.qubit's."""
