@@ -93,7 +93,7 @@ def test_teacher_mode_hides_the_advanced_controls_and_shows_the_paper_settings()
 def test_paper_is_the_default_preset_and_quick_a_fast_preview():
     at = open_page("pages/phase.py", preset=None, runs=1, alpha_step=0.2)
     radio = at.radio(key="preset")
-    assert radio.value == "paper" and radio.options == ["paper (PROTOCOL settings)", "quick (fast preview)"]
+    assert radio.value == "paper" and radio.options == ["paper (the paper's settings)", "quick (fast preview)"]
 
 
 def test_phase_diagram_fills_in_and_estimates_both_critical_alphas():

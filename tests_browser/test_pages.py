@@ -16,6 +16,8 @@ PAGES = {  # path (some controls in the URL, as a shared link has them; quick, p
     "": 0,
     "playground?preset=quick": 2,
     "phase?preset=quick&runs=1&alpha_step=0.2": 1,
+    "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4": 1,  # any chosen models on one chart
+    "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4&view=capacity": 1,  # issue 15's view
     "unlearning?preset=quick&model=mlp&runs=1&methods=finetune": 2,
     "landscape?preset=quick&models=mlp": 4,
     "data": 1,

@@ -24,7 +24,8 @@ SETTLE_S = 60  # how long a photographed page may compute before the picture (pa
 def page():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with lab() as url, browser(1280, 720) as tab:
-        tab.base_url = url
+        tab.base_url, tab.console = url, []
+        tab.on("console", lambda m: tab.console.append(f"{m.type}: {m.text[:300]}") if m.type == "error" else None)
         yield tab
 
 
@@ -58,6 +59,7 @@ def photograph(page, path: str, teacher: bool) -> pathlib.Path:
 @pytest.mark.parametrize("teacher", [False, True])
 @pytest.mark.parametrize("path", PAGES)
 def test_every_page_is_photographed_at_projector_size(page, path, teacher):
+    page.console.clear()
     shot = photograph(page, path, teacher)
-    assert shot.stat().st_size > 10_000  # a drawn page, not a blank one
+    assert shot.stat().st_size > 10_000, page.console  # a drawn page, not a blank one
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
