@@ -134,6 +134,15 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="Ray cluster address, e.g. 10.0.0.5:6379 (default: a local Ray)")
 
 
+def add_grid_arguments(parser: argparse.ArgumentParser, runs: int, out_help: str) -> None:
+    """The options every α-grid batch command shares: runs, workers, output, progress, backend."""
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    parser.add_argument("--out", type=pathlib.Path, required=True, help=out_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(parser)
+
+
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """The data options of the unlearning commands (their training follows PROTOCOL §4)."""
     parser.add_argument("--dataset", choices=DATASETS, help="mnist (default), xxz, or upload (implied by --data-file)")
@@ -170,11 +179,7 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--models", type=names(MODELS), default=list(MODELS))
     sweep.add_argument("--attacks", type=names(ATTACKS), default=["label-flip"])
     sweep.add_argument("--alphas", type=float_list, default=float_list("0:0.9:0.1"))
-    sweep.add_argument("--runs", type=int, default=5)
-    sweep.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
-    sweep.add_argument("--out", type=pathlib.Path, required=True, help="results file, .csv or .json")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_backend_arguments(sweep)
+    add_grid_arguments(sweep, 5, "results file, .csv or .json")
     sweep.set_defaults(func=cmd_sweep)
     capacity = sub.add_parser("capacity", help="is it quantum or capacity? accuracy at α and critical α of "
                                                "QNN depths, MLP sizes, regularised, logistic and parameter-matched models")
@@ -185,12 +190,8 @@ def make_parser() -> argparse.ArgumentParser:
     capacity.add_argument("--alphas", type=float_list, default=float_list("0:0.9:0.1"), help="grid for the critical α")
     capacity.add_argument("--variants", type=lambda text: text.split(","),
                           help="comma-separated variant ids (default: the whole catalogue; see qml_core/capacity.py)")
-    capacity.add_argument("--runs", type=int, default=3)
     capacity.add_argument("--seed", type=int, default=0)
-    capacity.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
-    capacity.add_argument("--out", type=pathlib.Path, required=True, help=".csv (the table) or .json (table and runs)")
-    capacity.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_backend_arguments(capacity)
+    add_grid_arguments(capacity, 3, ".csv (the table) or .json (table and runs)")
     capacity.set_defaults(func=cmd_capacity)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
     add_data_arguments(unlearn)
