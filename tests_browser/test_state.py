@@ -8,7 +8,7 @@ Run: ``python -m pytest tests_browser/test_state.py -q`` (several minutes: the j
 """
 import urllib.parse
 
-from tests_browser.lab_server import ERRORS, browser, cpu_hog, lab, wait_idle
+from tests_browser.lab_server import ERRORS, alpha_slider, browser, cpu_hog, lab, wait_idle
 
 LINKS = [  # ten long jobs: six playground runs (fresh seeds), four landscape views (fresh model × α × directions)
     *[f"playground?preset=quick&attack=feature-noise&alpha=0.6&seed={seed}&digit_a=3&digit_b=8" for seed in range(11, 17)],
@@ -32,9 +32,8 @@ def test_controls_keep_the_links_values_through_long_jobs_on_a_busy_machine():
             wait_idle(page, timeout_s=900)
             wanted, shown = query(link), query(page.url)
             changed = {k: (v, shown.get(k)) for k, v in wanted.items() if shown.get(k) != v}
-            slider = page.locator("[data-testid='stSlider'] [role='slider']")
             if "alpha" in wanted and link.startswith("playground"):
-                on_screen = slider.first.get_attribute("aria-valuenow")
+                on_screen = alpha_slider(page).input_value()
                 if float(on_screen) != float(wanted["alpha"]):
                     changed["alpha slider"] = (wanted["alpha"], on_screen)
             if changed:
