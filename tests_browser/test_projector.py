@@ -25,7 +25,8 @@ def page():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with lab() as url, browser(1280, 720) as tab:
         tab.base_url, tab.console = url, []
-        tab.on("console", lambda m: tab.console.append(f"{m.type}: {m.text[:300]}") if m.type == "error" else None)
+        tab.on("console", lambda m: tab.console.append(m.text) if m.type == "error" and "404" not in m.text else None)
+        tab.on("pageerror", lambda error: tab.console.append(f"page error: {error}"))
         yield tab
 
 
@@ -61,5 +62,5 @@ def photograph(page, path: str, teacher: bool) -> pathlib.Path:
 def test_every_page_is_photographed_at_projector_size(page, path, teacher):
     page.console.clear()
     shot = photograph(page, path, teacher)
-    assert shot.stat().st_size > 10_000, page.console  # a drawn page, not a blank one
+    assert shot.stat().st_size > 10_000, "\n".join(page.console)  # a drawn page, not a blank one
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
