@@ -5,11 +5,14 @@ is kept in the URL.
 """
 import streamlit as st
 
-from lab_ui import charts, url_state, warm
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+from lab_ui import charts, progress, url_state, warm
 from qml_core.jobs import manager
 
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
 url_state.begin()
+progress.begin()
 manager()  # starts the job fork server in the background while the first page draws
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -26,7 +29,11 @@ with st.sidebar:
 loading = warm.notice()
 try:
     page.run()
+except StopException:  # a page that stopped early (st.stop) may still wait for its jobs
+    progress.refresh()
+    raise
 finally:
     if loading is not None:
         loading.empty()
     warm.start()  # after the first page has drawn (a thread importing torch slows it): the next pages open at once
+progress.refresh()

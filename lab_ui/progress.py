@@ -1,11 +1,13 @@
 """Progress of background jobs on a page: bars with ETAs, a cancel button, live views.
 
-The panel is a fragment that refreshes itself twice a second while jobs run, and reruns the
-whole page whenever another job finishes, so finished results appear as they come (controls
-keep their values through those reruns: ``url_state``). Each
-refresh marks the page's jobs as watched: jobs of a page nobody looks at any more yield to
-the views in front of users (``qml_core.jobs``).
+While a page's jobs run, the page reruns itself every ``REFRESH_S`` (``refresh``, at the end
+of the script), so progress, live curves and finished results appear as they come (controls
+keep their values through those reruns: ``url_state``). Each rerun marks the page's jobs as
+watched: jobs of a page nobody looks at any more yield to the views in front of users
+(``qml_core.jobs``).
 """
+import os
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -13,7 +15,8 @@ import streamlit as st
 from qml_core.eta import JobTiming, estimate
 from qml_core.jobs import ACTIVE, Job, manager
 
-REFRESH_S = 0.5
+REFRESH_S = 1.0  # seconds between reruns of a page whose jobs run
+FOLLOWING = "_progress_following"  # a job this run follows is active
 SHOWN = 4  # individual bars drawn for the running jobs; the rest are in the overall bar
 
 
@@ -51,28 +54,35 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
             manager().submit(job.kind, job.spec, job.label, restart=True)
         st.rerun()
     active = [j for j in jobs if j.state in ACTIVE]
-    finished_before = len(jobs) - len(active)
+    if not active:
+        return
+    st.session_state[FOLLOWING] = True
+    manager().watch(jobs)
+    st.progress(sum(j.fraction for j in jobs) / len(jobs), text=overall(jobs))
+    for job in [j for j in jobs if j.state == "running"][:SHOWN]:
+        st.progress(job.fraction, text=job.status())
+    if st.button("Cancel", key=f"cancel-{key}", type="secondary"):
+        for job in jobs:
+            manager().cancel(job)
+    if live is not None:
+        live(jobs)
 
-    # Drawn on every run, its timer off once nothing is active: a timed fragment that a rerun
-    # no longer draws can fire into a page whose element tree has changed, which crashes
-    # Streamlit's frontend into a white page (streamlit issue #15084; seen here in the browser).
-    @st.fragment(run_every=REFRESH_S if active else None)
-    def panel():
-        if not active:
-            return
-        if sum(j.state not in ACTIVE for j in jobs) != finished_before:
-            st.rerun()
-        manager().watch(jobs)
-        st.progress(sum(j.fraction for j in jobs) / len(jobs), text=overall(jobs))
-        for job in [j for j in jobs if j.state == "running"][:SHOWN]:
-            st.progress(job.fraction, text=job.status())
-        if st.button("Cancel", key=f"cancel-{key}", type="secondary"):
-            for job in jobs:
-                manager().cancel(job)
-        if live is not None:
-            live(jobs)
 
-    panel()
+def begin() -> None:
+    """Start a run: no job followed yet (app.py calls this first)."""
+    st.session_state[FOLLOWING] = False
+
+
+def refresh() -> None:
+    """Rerun the page REFRESH_S from now while a job it follows is active (app.py calls this
+    once the page has drawn). The rerun comes at the end of the script, after every widget
+    has registered, never from a timed fragment: a fragment's ``st.rerun()`` under load let
+    a fragment run write into the next run's half-built page, which crashed the frontend
+    into a white page ("Bad delta path index", seen by tests_browser/test_projector.py).
+    ``QML_LAB_PAGE_POLL=0`` turns it off (AppTests rerun the page themselves)."""
+    if st.session_state.get(FOLLOWING) and os.environ.get("QML_LAB_PAGE_POLL", "1") != "0":
+        time.sleep(REFRESH_S)
+        st.rerun()
 
 
 def results(jobs: list[Job]) -> list[dict | None]:

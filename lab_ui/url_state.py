@@ -6,9 +6,8 @@ take falls back to the default with a one-line notice naming the parameter and w
 allows. ``publish`` writes every control drawn in this run back to the URL.
 
 Why the values are also kept apart (``VALUES``): Streamlit forgets the state of a widget it
-did not see in a run, and a run can miss widgets: one interrupted by a rerun (a finished job
-reruns the page from the progress panel's timer fragment), or a fragment-only run of that
-timer (streamlit issues #10805, #11266). A widget drawn next without its state shows its
+did not see in a run, and a run can miss widgets, e.g. one interrupted by a rerun (a page
+reruns itself while its jobs run: ``progress.refresh``; streamlit issues #10805, #11266). A widget drawn next without its state shows its
 minimum or first option, which ``publish`` would then write to the URL: the user's choices
 lost. So every run sets each control's state explicitly before its widget is drawn (the
 "interrupt the widget clean-up" pattern of Streamlit's docs) from the widget's current value,

@@ -10,8 +10,10 @@ from qml_core.specs import ExperimentSpec, MLPModel, MnistData, QNNModel, Traini
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    """Every test gets an empty cache directory of its own."""
+    """Every test gets an empty cache directory of its own. App pages do not rerun themselves
+    while jobs run (AppTest follows reruns inside one run; ``settle`` reruns instead)."""
     monkeypatch.setenv("QML_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("QML_LAB_PAGE_POLL", "0")
     cache._open.cache_clear()
     yield tmp_path / "cache"
     cache._open.cache_clear()
