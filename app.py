@@ -4,11 +4,10 @@ The sidebar's teacher mode hides the advanced controls on every page; like every
 is kept in the URL.
 """
 import streamlit as st
-
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from lab_ui import charts, progress, url_state, warm
-from qml_core.jobs import manager
+from qml_core.runtime.jobs import manager
 
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
 url_state.begin()

@@ -36,11 +36,13 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 os.environ.setdefault("QML_LAB_CACHE", tempfile.mkdtemp(prefix="qml-gpu-cache-"))
 
-from bench_phase import ALPHAS, specs as phase_specs  # noqa: E402
+from bench_phase import ALPHAS
+from bench_phase import specs as phase_specs  # noqa: E402
 from bench_w1 import DEPTH, N_QUBITS, inputs, time_calls, torch_step  # noqa: E402
-from qml_core.experiment import train_experiment, train_experiments  # noqa: E402
+
+from qml_core.experiments.experiment import train_experiment, train_experiments  # noqa: E402
+from qml_core.experiments.sweep import run_sweep  # noqa: E402
 from qml_core.specs import preset  # noqa: E402
-from qml_core.sweep import run_sweep  # noqa: E402
 
 
 def largest_differences(cpu: dict, gpu: dict) -> dict:

@@ -25,15 +25,15 @@ ALPHAS = [round(0.1 * i, 1) for i in range(10)]
 
 
 def specs(runs: int) -> list:
+    from qml_core.experiments.sweep import sweep_specs
     from qml_core.specs import preset
-    from qml_core.sweep import sweep_specs
 
     bases = [preset("paper", "mnist", model).replace(attack="label-flip") for model in ("qnn", "mlp")]
     return sorted(sweep_specs(bases, ALPHAS, runs), key=lambda job: job[0])  # every α of run 0 first, as the page
 
 
 def time_sweep(runs: int) -> dict:
-    from qml_core.sweep import run_sweep
+    from qml_core.experiments.sweep import run_sweep
 
     start, run0_done = time.perf_counter(), []
 
@@ -46,7 +46,7 @@ def time_sweep(runs: int) -> dict:
 
 
 def time_app(runs: int) -> dict:
-    from qml_core.jobs import manager
+    from qml_core.runtime.jobs import manager
 
     jobs = specs(runs)
     start, done_at = time.perf_counter(), {}

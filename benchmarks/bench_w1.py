@@ -43,7 +43,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from qml_core.executor import make_executor  # noqa: E402
+from qml_core.sim.executor import make_executor  # noqa: E402
 
 N_QUBITS, DEPTH, BATCH, LR = 10, 6, 256, 0.005
 
@@ -51,7 +51,7 @@ FIRST_STEP = """
 import time; t0 = time.perf_counter()
 import torch
 torch.set_num_threads({threads})
-from qml_core.models import build_model
+from qml_core.training.models import build_model
 from qml_core.specs import QNNModel
 x = torch.nn.functional.normalize(torch.rand(256, 1024, dtype=torch.float64), dim=1)
 y = (torch.arange(256) % 2).double()
@@ -156,7 +156,7 @@ def paper_run_seconds() -> dict:
     """One uncached paper-preset MNIST QNN run (label flip α = 0.3, seed 0)."""
     with tempfile.TemporaryDirectory() as cache:
         os.environ["QML_LAB_CACHE"] = cache
-        from qml_core.experiment import train_experiment
+        from qml_core.experiments.experiment import train_experiment
         from qml_core.specs import preset
 
         start = time.perf_counter()

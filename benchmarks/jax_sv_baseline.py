@@ -33,7 +33,6 @@ jax.config.update("jax_enable_x64", True)
 from jax_adam import adam_step, as_f64, with_bce  # noqa: E402
 
 
-
 def _fused_rotations(layer_theta):
     """(L, 4) layer weights -> (L, 2, 2) complex128 matrices RX(θ2) @ RY(θ1) @ RX(θ0)."""
     def rx(t):
@@ -112,7 +111,7 @@ def torch_reference(executor_name: str, theta, x, y) -> tuple[float, np.ndarray]
     with the project's own loss: BCE of sigmoid(5 <Z_{L-1}>)."""
     import torch
 
-    from qml_core.executor import make_executor
+    from qml_core.sim.executor import make_executor
 
     depth, n_qubits, _ = theta.shape
     executor = make_executor(executor_name, "paper", depth, n_qubits)

@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from qml_core.experiments.sweep import run_sweep, sweep_specs  # noqa: E402
 from qml_core.specs import preset  # noqa: E402
-from qml_core.sweep import run_sweep, sweep_specs  # noqa: E402
 
 ALPHAS, RUNS, FLOOR = (0.0, 0.3, 0.5), 5, 0.01
 

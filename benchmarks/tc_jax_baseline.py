@@ -41,8 +41,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import cotengra as ctg  # noqa: E402
-from jax_adam import adam_step, as_f64, with_bce  # noqa: E402
 import tensorcircuit as tc  # noqa: E402
+from jax_adam import adam_step, as_f64, with_bce  # noqa: E402
 
 K = tc.set_backend("jax")
 tc.set_dtype("complex128")

@@ -38,7 +38,7 @@ def test_loss_and_grad_equal_default_qubit(n_qubits, depth):
 def test_expectations_equal_fused():
     import torch
 
-    from qml_core.executor import make_executor
+    from qml_core.sim.executor import make_executor
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(8, 2**10))
@@ -51,7 +51,7 @@ def test_expectations_equal_fused():
 def test_adam_steps_equal_torch_adam_on_fused():
     import torch
 
-    from qml_core.executor import make_executor
+    from qml_core.sim.executor import make_executor
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=(16, 2**10))

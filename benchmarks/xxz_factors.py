@@ -30,9 +30,9 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from qml_core.claims import CRITERIA  # noqa: E402
+from qml_core.experiments.claims import CRITERIA  # noqa: E402
+from qml_core.experiments.sweep import run_sweep, sweep_specs  # noqa: E402
 from qml_core.specs import ExperimentSpec, preset  # noqa: E402
-from qml_core.sweep import run_sweep, sweep_specs  # noqa: E402
 
 ALPHAS = (0.0, 0.2, 0.3, 0.4, 0.6)
 # variant -> (XXZData changes, MLPModel changes); the QNN takes the data changes only

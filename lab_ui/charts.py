@@ -4,7 +4,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lab_ui import url_state
-from qml_core.figure_style import IMAGE_FORMATS, figure_config
+from qml_core.reporting.figure_style import IMAGE_FORMATS, figure_config
 
 FORMAT_KEY = "image"
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from lab_ui import url_state
-from qml_core.upload import UploadError, upload_shape
+from qml_core.data.upload import UploadError, upload_shape
 
 DATASET_NAMES = {"mnist": "MNIST digits", "xxz": "XXZ ground states", "upload": "your uploaded data"}
 HEX = set("0123456789abcdef")

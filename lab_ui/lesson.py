@@ -3,7 +3,7 @@ previous and next page of the sequence (playground → phase diagram → unlearn
 data), which keep teacher mode on.
 
 The text says how to read a figure and what to compare, never what the figure will show: the
-findings are computed from the numbers on screen (``qml_core.captions``)."""
+findings are computed from the numbers on screen (``qml_core.reporting.captions``)."""
 import streamlit as st
 
 from lab_ui import url_state

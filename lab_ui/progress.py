@@ -4,7 +4,7 @@ While a page's jobs run, the page reruns itself every ``REFRESH_S`` (``refresh``
 of the script), so progress, live curves and finished results appear as they come (controls
 keep their values through those reruns: ``url_state``). Each rerun marks the page's jobs as
 watched: jobs of a page nobody looks at any more yield to the views in front of users
-(``qml_core.jobs``).
+(``qml_core.runtime.jobs``).
 """
 import os
 import time
@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from qml_core.eta import JobTiming, estimate
-from qml_core.jobs import ACTIVE, Job, manager
+from qml_core.runtime.eta import JobTiming, estimate
+from qml_core.runtime.jobs import ACTIVE, Job, manager
 
 REFRESH_S = 1.0  # seconds between reruns of a page whose jobs run
 FOLLOWING = "_progress_following"  # a job this run follows is active
@@ -34,7 +34,7 @@ def prefetch(requests: list[tuple[str, object, str]]) -> None:
 
 
 def overall(jobs: list[Job]) -> str:
-    """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.eta``)."""
+    """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.runtime.eta``)."""
     finished = sum(j.state not in ACTIVE for j in jobs)
     left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached) for j in jobs])
     return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")

@@ -13,8 +13,8 @@ import threading
 
 import streamlit as st
 
-ENGINE = ("torch", "pennylane", "qml_core.plots", "qml_core.explore", "qml_core.experiment", "qml_core.curvature",
-          "qml_core.landscape", "qml_core.unlearn", "qml_core.unlearn_summary", "qml_core.capacity", "qml_core.sweep")
+ENGINE = ("torch", "pennylane", "qml_core.reporting.plots", "qml_core.experiments.explore", "qml_core.experiments.experiment", "qml_core.experiments.curvature",
+          "qml_core.experiments.landscape", "qml_core.experiments.unlearn", "qml_core.experiments.unlearn_summary", "qml_core.experiments.capacity", "qml_core.experiments.sweep")
 _started = threading.Event()
 
 

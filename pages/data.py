@@ -5,10 +5,10 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, url_state  # noqa: E402
-from qml_core.explore import mnist_samples, upload_overview, xxz_overview  # noqa: E402
-from qml_core.plots import image_grid, upload_figure, xxz_overview as xxz_figure  # noqa: E402
+from qml_core.data.upload import MAX_BYTES, save_upload  # noqa: E402
+from qml_core.experiments.explore import mnist_samples, upload_overview, xxz_overview  # noqa: E402
+from qml_core.reporting.plots import image_grid, upload_figure, xxz_overview as xxz_figure  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
-from qml_core.upload import MAX_BYTES, save_upload  # noqa: E402
 
 st.title("Data explorer")
 lesson.panel("data")

@@ -6,10 +6,10 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.captions import trace_finding  # noqa: E402
-from qml_core.curvature import CurvatureSpec, trace_ratios  # noqa: E402
-from qml_core.landscape import LandscapeSpec  # noqa: E402
-from qml_core.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars  # noqa: E402
+from qml_core.experiments.curvature import CurvatureSpec, trace_ratios  # noqa: E402
+from qml_core.experiments.landscape import LandscapeSpec  # noqa: E402
+from qml_core.reporting.captions import trace_finding  # noqa: E402
+from qml_core.reporting.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars  # noqa: E402
 
 POISONED = (0.2, 0.3, 0.4)
 SETTINGS = {"quick": dict(epochs=15, seeds=1, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}

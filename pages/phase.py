@@ -8,14 +8,14 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.capacity import capacity_finding, capacity_table, variants  # noqa: E402
-from qml_core.captions import phase_finding  # noqa: E402
-from qml_core.figure_style import model_label  # noqa: E402
-from qml_core.collapse import collapsed_note  # noqa: E402
-from qml_core.phase import critical_alpha, phase_summary  # noqa: E402
-from qml_core.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
+from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
+from qml_core.experiments.collapse import collapsed_note  # noqa: E402
+from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
+from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
+from qml_core.reporting.captions import phase_finding  # noqa: E402
+from qml_core.reporting.figure_style import model_label  # noqa: E402
+from qml_core.reporting.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
-from qml_core.sweep import result_row, sweep_specs  # noqa: E402
 
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "

@@ -9,11 +9,11 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.captions import half_flipped_note, playground_finding  # noqa: E402
-from qml_core.collapse import is_collapsed  # noqa: E402
-from qml_core.explore import circuit_text, poisoned_examples  # noqa: E402
-from qml_core.plots import LABELS, image_grid, training_curves  # noqa: E402
-from qml_core.prefetch import likely_next  # noqa: E402
+from qml_core.experiments.collapse import is_collapsed  # noqa: E402
+from qml_core.experiments.explore import circuit_text, poisoned_examples  # noqa: E402
+from qml_core.reporting.captions import half_flipped_note, playground_finding  # noqa: E402
+from qml_core.reporting.plots import LABELS, image_grid, training_curves  # noqa: E402
+from qml_core.runtime.prefetch import likely_next  # noqa: E402
 from qml_core.specs import EXECUTORS, SpecError, preset  # noqa: E402
 
 ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider

@@ -8,11 +8,11 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.captions import unlearning_finding  # noqa: E402
-from qml_core.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap  # noqa: E402
+from qml_core.experiments.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
+from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
+from qml_core.reporting.captions import unlearning_finding  # noqa: E402
+from qml_core.reporting.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
-from qml_core.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
-from qml_core.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
 
 METRICS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
            "forget_acc_true": "forget-set accuracy (true labels)", "forget_acc_poisoned": "forget-set accuracy (poisoned labels)"}

@@ -1,6 +1,6 @@
-"""``python -m qml_core``: the command line (see ``qml_core.cli``)."""
+"""``python -m qml_core``: the command line (see ``qml_core.cli.main``)."""
 import sys
 
-from .cli import main
+from qml_core.cli.main import main
 
 sys.exit(main())

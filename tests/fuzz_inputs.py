@@ -18,11 +18,11 @@ from unittest import mock
 from hypothesis import strategies as st
 
 from qml_core import specs
-from qml_core.cli import main, make_parser
-from qml_core.curvature import CurvatureSpec
-from qml_core.landscape import KINDS, LandscapeSpec
+from qml_core.cli.main import main, make_parser
+from qml_core.experiments.curvature import CurvatureSpec
+from qml_core.experiments.landscape import KINDS, LandscapeSpec
+from qml_core.experiments.unlearn import METHODS, UnlearnSpec
 from qml_core.specs import ExperimentSpec, SpecError
-from qml_core.unlearn import METHODS, UnlearnSpec
 
 GARBAGE = st.one_of(
     st.integers(), st.integers(min_value=-2 ** 80, max_value=2 ** 80), st.floats(), st.booleans(), st.none(),
@@ -136,9 +136,9 @@ def stand_in(target: str):
     return reached
 
 
-COMPUTE_ENTRY_POINTS = ["qml_core.experiment.run_experiment", "qml_core.sweep.run_sweep",
-                        "qml_core.commands.map_with_bar", "qml_core.landscape.run_landscape",
-                        "qml_core.reproduce.reproduce"]
+COMPUTE_ENTRY_POINTS = ["qml_core.experiments.experiment.run_experiment", "qml_core.experiments.sweep.run_sweep",
+                        "qml_core.cli.commands.map_with_bar", "qml_core.experiments.landscape.run_landscape",
+                        "qml_core.reporting.reproduce.reproduce"]
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qml_core.jobs import BACKGROUND, FOREGROUND, manager
 from qml_core import specs
+from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
 
 TIMEOUT_S = 900  # generous: a CI machine may be slow; the landscape page computes exact Hessians
 
@@ -205,7 +205,7 @@ def test_data_explorer_draws_each_dataset(dataset):
 
 
 def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):
-    from qml_core.upload import save_upload
+    from qml_core.data.upload import save_upload
 
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
     rng = np.random.default_rng(0)

@@ -4,10 +4,11 @@ import math
 
 import pytest
 
-from qml_core import backends, cache
-from qml_core.backends import BackendError, parallel_map
-from qml_core.cli import main
-from qml_core.sweep import run_sweep, sweep_specs
+from qml_core.cli.main import main
+from qml_core.experiments.sweep import run_sweep, sweep_specs
+from qml_core.runtime import backends
+from qml_core.runtime.backends import BackendError, parallel_map
+from qml_core.store import cache
 
 VOLATILE = {"seconds", "cached"}  # wall time, and whether this process found it in its cache
 

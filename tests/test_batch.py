@@ -3,10 +3,10 @@ the cache under the keys the single runs use."""
 import numpy as np
 import pytest
 
-from qml_core import cache
-from qml_core.experiment import run_experiment, run_experiments, train_experiment, train_experiments
+from qml_core.experiments.experiment import run_experiment, run_experiments, train_experiment, train_experiments
 from qml_core.specs import ExperimentSpec, MLPModel, QNNModel, Training, XXZData
-from qml_core.train import TrainingDiverged
+from qml_core.store import cache
+from qml_core.training.train import TrainingDiverged
 
 XXZ_TINY = XXZData(spins=6, n_grid=41)
 
@@ -75,7 +75,7 @@ def test_a_spec_locked_elsewhere_is_left_to_its_holder(tiny_mlp_spec):
 def test_a_diverged_run_leaves_the_others_intact(tiny_mlp_spec):
     """One run with a huge learning rate's loss blown up to inf: it alone fails, the others
     equal their single runs."""
-    import qml_core.experiment as experiment
+    import qml_core.experiments.experiment as experiment
 
     specs = variants(tiny_mlp_spec)
     original = experiment.bce_per_run
@@ -108,9 +108,9 @@ def test_training_equals_the_plain_loop_on_the_plain_model(dataset, tiny_mlp_spe
     that are zero everywhere: XXZ states have 20 of 64 amplitudes non-zero at N = 6)."""
     import torch
 
-    from qml_core.experiment import prepare
-    from qml_core.models import build_model
-    from qml_core.train import accuracy, bce, fit
+    from qml_core.experiments.experiment import prepare
+    from qml_core.training.models import build_model
+    from qml_core.training.train import accuracy, bce, fit
 
     for spec in (tiny_mlp_spec, tiny_qnn_spec):
         if dataset == "xxz":
@@ -131,7 +131,7 @@ def test_training_equals_the_plain_loop_on_the_plain_model(dataset, tiny_mlp_spe
 
 
 def test_sweep_batches_are_one_architecture_and_run_each_run_zero_first(tiny_mlp_spec, tiny_qnn_spec):
-    from qml_core.sweep import batched_jobs, sweep_specs
+    from qml_core.experiments.sweep import batched_jobs, sweep_specs
 
     pennylane = tiny_qnn_spec.replace(model=QNNModel(depth=1, executor="default.qubit"))
     big_steps = tiny_qnn_spec.replace(training=Training(2, 256, 0.05))  # 256 x 1024 amplitudes: compute-bound
@@ -149,7 +149,7 @@ def test_sweep_batches_are_one_architecture_and_run_each_run_zero_first(tiny_mlp
 
 
 def test_on_a_gpu_every_fused_architecture_is_one_batch(tiny_mlp_spec, tiny_qnn_spec):
-    from qml_core.sweep import batched_jobs, sweep_specs
+    from qml_core.experiments.sweep import batched_jobs, sweep_specs
 
     pennylane = tiny_qnn_spec.replace(model=QNNModel(depth=1, executor="default.qubit"))
     big_steps = tiny_qnn_spec.replace(training=Training(2, 256, 0.05))

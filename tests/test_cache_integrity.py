@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from qml_core import cache
 from qml_core.specs import ExperimentSpec
-from qml_core.train import Cancelled, TrainingDiverged
+from qml_core.store import cache
+from qml_core.training.train import Cancelled, TrainingDiverged
 
 SPEC = ExperimentSpec(seed=11)
 SMALL = {"val_acc": 0.5}  # encoded (JSON + .npy) inline in the SQLite row
@@ -98,7 +98,7 @@ def test_a_result_that_is_not_a_dict_is_refused():
 
 
 def test_a_cancelled_training_run_is_not_stored(tiny_mlp_spec):
-    from qml_core.experiment import run_experiment
+    from qml_core.experiments.experiment import run_experiment
 
     def cancel(epoch, epochs, record):
         raise Cancelled("user pressed stop")

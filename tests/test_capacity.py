@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.capacity import (FAMILIES, capacity_finding, matched_hidden, n_params, run_capacity, variants)
-from qml_core.cli import main
-from qml_core.experiment import holdout_split, principal_components, run_experiment
-from qml_core.phase import critical_alpha
-from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training, preset
-from qml_core.sweep import run_seed
+from qml_core.cli.main import main
+from qml_core.experiments.capacity import FAMILIES, capacity_finding, matched_hidden, n_params, run_capacity, variants
+from qml_core.experiments.experiment import holdout_split, principal_components, run_experiment
+from qml_core.experiments.phase import critical_alpha
+from qml_core.experiments.sweep import run_seed
+from qml_core.specs import MLPModel, SpecError, Training, preset
 
 TINY = dict(n_train_per_class=12, n_val=20)  # quick preset on 24 MNIST samples: every variant in about a second
 
@@ -131,7 +131,7 @@ def test_capacity_finding_follows_the_numbers():
 
 
 def test_capacity_plot_tells_quantum_from_classical():
-    from qml_core.plots import capacity_plot
+    from qml_core.reporting.plots import capacity_plot
 
     table = [dict(entry("qnn", "QNN", 240, 0.93), family="QNN", val_acc_std=0.01, runs=3, train_acc_mean=0.7,
                   critical_alpha_low=0.4, critical_alpha_high=0.5),

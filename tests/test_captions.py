@@ -1,6 +1,6 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
-from qml_core.captions import (half_flipped_note, phase_finding, playground_finding, plateau_end, trace_finding,
-                               unlearning_finding)
+from qml_core.reporting.captions import (half_flipped_note, phase_finding, plateau_end, playground_finding,
+                                         trace_finding, unlearning_finding)
 
 
 def test_playground_names_the_better_model_whichever_it_is():

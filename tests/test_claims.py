@@ -1,8 +1,8 @@
 """The §6 claims are decided by their criteria: synthetic results on either side of each."""
 import numpy as np
 
-from qml_core.claims import CRITERIA, Criteria, landscape_claims, poisoning_claims, unlearning_claims
-from qml_core.phase import crossing
+from qml_core.experiments.claims import CRITERIA, Criteria, landscape_claims, poisoning_claims, unlearning_claims
+from qml_core.experiments.phase import crossing
 
 ALPHAS = [round(0.1 * i, 1) for i in range(10)]
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from qml_core.cli import main
+from qml_core.cli.main import main
 
 TINY = ["--n-train-per-class", "8", "--n-val", "16", "--epochs", "2", "--batch-size", "8"]
 
@@ -74,9 +74,9 @@ def test_sweep_rejects_bad_output_name(private_cache, tmp_path, capsys):
 
 
 def test_interrupted_sweep_resumes_without_recomputing(private_cache, tmp_path, monkeypatch):
-    from qml_core import sweep as sweep_module
-    from qml_core.cli import make_parser
-    from qml_core.commands import build_spec
+    from qml_core.cli.commands import build_spec
+    from qml_core.cli.main import make_parser
+    from qml_core.experiments import sweep as sweep_module
 
     args = make_parser().parse_args(["sweep", "--models", "mlp", "--hidden", "4", "--out", str(tmp_path / "r.csv"), *TINY])
     jobs = sweep_module.sweep_specs([build_spec(args, "mlp", "label-flip", 0.0)], [0.0, 0.2, 0.4], runs=2)

@@ -231,7 +231,7 @@ def test_dask_scheduler_without_qml_core_is_one_line(dask_cluster, code, tmp_pat
 def test_dask_scheduler_without_workers_is_one_line(dask_cluster, monkeypatch):
     """In this process (to shorten the wait): the scheduler imports the checkout's qml_core, as
     this process does. Without a worker the jobs would wait for ever."""
-    from qml_core import backends
+    from qml_core.runtime import backends
 
     address = dask_cluster(ROOT, [])
     monkeypatch.setattr(backends, "CONNECT_TIMEOUT_S", 2)

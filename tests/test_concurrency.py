@@ -9,13 +9,13 @@ import sys
 import threading
 import time
 
-from qml_core import cache
 from qml_core.specs import ExperimentSpec
+from qml_core.store import cache
 
 SPEC = "ExperimentSpec(seed=5)"
 ASK = f"""
 import json, os, sys, time
-from qml_core import cache
+from qml_core.store import cache
 from qml_core.specs import ExperimentSpec
 log, start = sys.argv[1], float(sys.argv[2])
 
@@ -32,7 +32,7 @@ print(json.dumps({{"result": result, "was_cached": was_cached}}))
 """
 HOLD = """
 import sys
-from qml_core import cache
+from qml_core.store import cache
 lock = cache.KeyLock(cache.open_cache(), sys.argv[1])
 lock.acquire()
 print("locked", flush=True)

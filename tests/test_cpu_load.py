@@ -3,8 +3,8 @@ import subprocess
 import sys
 import time
 
-from qml_core import cpu_load
-from qml_core.cpu_load import OtherLoad
+from qml_core.runtime import cpu_load
+from qml_core.runtime.cpu_load import OtherLoad
 
 
 def test_a_busy_process_counts_as_load_unless_it_is_one_of_ours(monkeypatch):

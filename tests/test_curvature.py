@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.curvature import CurvatureSpec, flat_loss, stratified_split, trace_ratios
-from qml_core.models import build_model
+from qml_core.experiments.curvature import CurvatureSpec, flat_loss, stratified_split, trace_ratios
 from qml_core.specs import SpecError
+from qml_core.training.models import build_model
 
 
 def test_stratified_split_keeps_class_proportions():
@@ -53,7 +53,7 @@ def test_spec_validation():
 
 def column_hessian(loss_fn, theta):
     """The reference: one double-backward HVP per column, symmetrised (the original route)."""
-    from qml_core.hessian import _hvp_operator
+    from qml_core.experiments.hessian import _hvp_operator
 
     op = _hvp_operator(loss_fn, theta)
     hessian = torch.stack([op(e) for e in torch.eye(theta.numel(), dtype=theta.dtype)])
@@ -63,8 +63,8 @@ def column_hessian(loss_fn, theta):
 def test_mlp_subspace_hessian_equals_the_column_by_column_one():
     """The (8, 2) MLP on 5 inputs of width 16 (P = 157): E (Eᵀ H E) Eᵀ = H and the spectrum
     is Eᵀ H E's (dim 8·5 + 29 = 69) plus zeros."""
-    from qml_core.curvature import mlp_subspace
-    from qml_core.hessian import exact_spectrum, subspace_hessian
+    from qml_core.experiments.curvature import mlp_subspace
+    from qml_core.experiments.hessian import exact_spectrum, subspace_hessian
 
     spec = CurvatureSpec(model="mlp")
     g = torch.Generator().manual_seed(1)
@@ -98,8 +98,8 @@ def qnn_problem(depth=3, n_qubits=4, n=7, seed=0):
 
 def executor_loss(depth, n_qubits, x, y):
     """The QNN held-out loss through the fused executor's autograd path (as ``flat_loss``)."""
-    from qml_core.executor import FusedExecutor
-    from qml_core.train import bce
+    from qml_core.sim.executor import FusedExecutor
+    from qml_core.training.train import bce
 
     executor = FusedExecutor("cnot-ring", depth, n_qubits, backward="autograd")
     return lambda theta: bce(torch.sigmoid(5.0 * executor(theta.view(depth, n_qubits, 2), x)), y)
@@ -107,8 +107,8 @@ def executor_loss(depth, n_qubits, x, y):
 
 @pytest.mark.parametrize("depth,n_qubits", [(3, 4), (2, 5)])
 def test_qnn_hessian_equals_the_column_by_column_one(depth, n_qubits):
-    from qml_core.qnn_hessian import qnn_loss_hessian
-    from qml_core.train import bce
+    from qml_core.sim.qnn_hessian import qnn_loss_hessian
+    from qml_core.training.train import bce
 
     x, y, theta = qnn_problem(depth, n_qubits)
     reference = column_hessian(executor_loss(depth, n_qubits, x, y), theta)
@@ -120,8 +120,8 @@ def test_qnn_hessian_equals_the_column_by_column_one(depth, n_qubits):
 def test_qnn_heldout_hessian_and_its_fallback(monkeypatch):
     """The §5 QNN (depth 5, here on 4 qubits): the circuit route equals autograd's, and a
     circuit qnn_hessian cannot do falls back to exact_hessian with the same result."""
-    import qml_core.qnn_hessian
-    from qml_core.curvature import heldout_hessian_qnn
+    import qml_core.sim.qnn_hessian
+    from qml_core.experiments.curvature import heldout_hessian_qnn
 
     x, y, theta = qnn_problem(depth=5, n_qubits=4, n=5, seed=2)
     spec = CurvatureSpec(model="qnn")
@@ -130,12 +130,12 @@ def test_qnn_heldout_hessian_and_its_fallback(monkeypatch):
 
     def unsupported(*args, **kwargs):
         raise NotImplementedError("test")
-    monkeypatch.setattr(qml_core.qnn_hessian, "qnn_loss_hessian", unsupported)
+    monkeypatch.setattr(qml_core.sim.qnn_hessian, "qnn_loss_hessian", unsupported)
     torch.testing.assert_close(heldout_hessian_qnn(spec, x, y, theta), reference, rtol=0, atol=1e-10)
 
 
 def test_qnn_hessian_rejects_unsupported_circuits():
-    from qml_core.qnn_hessian import compile_circuit
+    from qml_core.sim.qnn_hessian import compile_circuit
 
     with pytest.raises(NotImplementedError, match="IsingZZ"):
         compile_circuit("paper", 2, 4)

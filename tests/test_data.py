@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from qml_core.encoding import amplitude_encode, classical_view, n_qubits_for
-from qml_core.mnist import MNIST_FILE, _raw, load_mnist_pair
+from qml_core.data.encoding import amplitude_encode, classical_view, n_qubits_for
+from qml_core.data.mnist import MNIST_FILE, _raw, load_mnist_pair
 
 
 def test_paper_split_follows_the_protocol():

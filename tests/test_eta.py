@@ -1,5 +1,5 @@
 """The ETA of a page's jobs comes from rates its runs measured, not from time spent queued."""
-from qml_core.eta import JobTiming, estimate
+from qml_core.runtime.eta import JobTiming, estimate
 
 
 def test_no_estimate_before_a_rate_is_measured_or_when_nothing_is_left():

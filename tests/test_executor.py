@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.circuits import make_qnode, recorded_operations, weight_shape
-from qml_core.executor import FusedExecutor, UnsupportedCircuit, make_executor
+from qml_core.sim.circuits import make_qnode, recorded_operations, weight_shape
+from qml_core.sim.executor import FusedExecutor, UnsupportedCircuit, make_executor
 
 TOL = 1e-10
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from qml_core import cache
-from qml_core.experiment import HISTORY_FIELDS, run_experiment
+from qml_core.experiments.experiment import HISTORY_FIELDS, run_experiment
 from qml_core.specs import Training
-from qml_core.train import TrainingDiverged
+from qml_core.store import cache
+from qml_core.training.train import TrainingDiverged
 
 
 def test_result_is_plain_data(tiny_qnn_spec):
@@ -22,7 +22,7 @@ def test_result_is_plain_data(tiny_qnn_spec):
 def test_identical_request_is_served_from_cache(tiny_mlp_spec, monkeypatch):
     first, was_cached = run_experiment(tiny_mlp_spec)
     assert not was_cached
-    import qml_core.experiment as experiment
+    import qml_core.experiments.experiment as experiment
     monkeypatch.setattr(experiment, "train_experiment", lambda *a, **k: pytest.fail("recomputed"))
     second, was_cached = run_experiment(tiny_mlp_spec)
     assert was_cached and second["val_acc"] == first["val_acc"]
@@ -44,7 +44,7 @@ def test_cache_location_follows_the_environment(tiny_mlp_spec, private_cache):
 
 def test_a_diverged_run_is_not_stored(tiny_mlp_spec):
     diverging = tiny_mlp_spec.replace(training=Training(3, 8, 10.0), alpha=0.0)
-    import qml_core.experiment as experiment
+    import qml_core.experiments.experiment as experiment
     original = experiment.bce_per_run
     try:
         experiment.bce_per_run = lambda p, y, *clip: original(p, y, *clip) * float("inf")
@@ -65,7 +65,7 @@ def test_keras_setup_clips_the_loss_and_changes_adams_epsilon(tiny_mlp_spec):
     beyond it; the keras setup trains (stacked) to a different, finite result."""
     import torch
 
-    from qml_core.experiment import KERAS_EPSILON, bce_per_run, train_experiments
+    from qml_core.experiments.experiment import KERAS_EPSILON, bce_per_run, train_experiments
     from qml_core.specs import MLPModel
 
     p = torch.tensor([[0.3, 0.9, 1e-9]], dtype=torch.float64, requires_grad=True)
@@ -83,9 +83,9 @@ def test_qnn_cannot_see_a_global_phase():
     """The same XXZ states with random global phases give the QNN the same outputs."""
     import torch
 
-    from qml_core.datasets import load_dataset
-    from qml_core.models import build_model
+    from qml_core.data.datasets import load_dataset
     from qml_core.specs import QNNModel, XXZData
+    from qml_core.training.models import build_model
 
     fixed, phased = load_dataset(XXZData(spins=6, n_grid=21)), load_dataset(XXZData(spins=6, n_grid=21, gauge="phase"))
     assert phased.x_train.dtype == np.complex128 and not np.allclose(phased.x_train.real, fixed.x_train)

@@ -8,10 +8,10 @@ from fuzz_inputs import (argv_inputs, check_argv, check_preset_input, check_spec
 from hypothesis import HealthCheck, given, settings
 
 from qml_core import specs
-from qml_core.cli import main
-from qml_core.curvature import CurvatureSpec
+from qml_core.cli.main import main
+from qml_core.experiments.curvature import CurvatureSpec
+from qml_core.experiments.unlearn import UnlearnSpec
 from qml_core.specs import ExperimentSpec
-from qml_core.unlearn import UnlearnSpec
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

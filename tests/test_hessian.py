@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.hessian import (Subspace, _hvp_operator, density_on_grid, exact_hessian, exact_spectrum,
-                              hutchinson_trace, hvp, lanczos, slq_density, spectrum_of, subspace_hessian)
+from qml_core.experiments.hessian import (Subspace, _hvp_operator, density_on_grid, exact_hessian, exact_spectrum,
+                                          hutchinson_trace, hvp, lanczos, slq_density, spectrum_of, subspace_hessian)
 
 P_QUAD = 30
 

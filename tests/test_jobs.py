@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from qml_core.cache import lookup
-from qml_core import jobs as jobs_module
-from qml_core.cpu_load import OtherLoad
-from qml_core.jobs import ACTIVE, BACKGROUND, FOREGROUND, JobManager, manager, worker_threads
+from qml_core.runtime import jobs as jobs_module
+from qml_core.runtime.cpu_load import OtherLoad
+from qml_core.runtime.jobs import ACTIVE, BACKGROUND, FOREGROUND, JobManager, manager, worker_threads
 from qml_core.specs import Training
+from qml_core.store.cache import lookup
 
 
 def wait(*jobs, timeout: float = 120.0) -> None:

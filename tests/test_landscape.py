@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.landscape import (angle_direction, filter_normalised, interpolation, slice_1d, slice_2d,
-                                top_eigenvectors)
+from qml_core.experiments.landscape import (angle_direction, filter_normalised, interpolation, slice_1d, slice_2d,
+                                            top_eigenvectors)
 
 
 def quadratic(theta):
@@ -49,7 +49,7 @@ def test_directions():
 def test_landscape_command_around_a_trained_solution(private_cache, tmp_path, model, kind, capsys):
     import json
 
-    from qml_core.cli import main
+    from qml_core.cli.main import main
 
     out = tmp_path / "land.json"
     assert main(["landscape", "--model", model, "--epochs", "1", "--kind", kind, "--grid", "5", "--out", str(out)]) == 0
@@ -72,9 +72,9 @@ def test_interpolation_grid_holds_both_endpoints_exactly():
 def test_slice_along_the_top_hessian_eigenvector_has_its_curvature(private_cache):
     """Along the top Hessian eigenvector, the second difference of the loss is the top
     eigenvalue (h small)."""
-    from qml_core.curvature import heldout_loss, run_solution
-    from qml_core.hessian import lanczos
-    from qml_core.landscape import LandscapeSpec, run_landscape
+    from qml_core.experiments.curvature import heldout_loss, run_solution
+    from qml_core.experiments.hessian import lanczos
+    from qml_core.experiments.landscape import LandscapeSpec, run_landscape
 
     spec = LandscapeSpec(model="mlp", epochs=3, kind="slice1d", directions="hessian", span=1e-3, grid=3)
     result, _ = run_landscape(spec)
@@ -89,10 +89,10 @@ def test_subspace_top_eigenvectors_equal_the_dense_ones():
     """The (8, 2) MLP on 5 inputs of width 16: E times the top eigenvectors of Eᵀ H E are the
     dense Hessian's, signs fixed the same way; with fewer than k positive eigenvalues in the
     subspace, the dense route answers."""
-    from qml_core.curvature import CurvatureSpec, flat_loss, mlp_subspace
-    from qml_core.hessian import Subspace, exact_hessian
-    from qml_core.landscape import subspace_top_eigenvectors
-    from qml_core.models import build_model
+    from qml_core.experiments.curvature import CurvatureSpec, flat_loss, mlp_subspace
+    from qml_core.experiments.hessian import Subspace, exact_hessian
+    from qml_core.experiments.landscape import subspace_top_eigenvectors
+    from qml_core.training.models import build_model
 
     spec, g = CurvatureSpec(model="mlp"), torch.Generator().manual_seed(4)
     x = torch.nn.functional.normalize(torch.rand(5, 16, generator=g, dtype=torch.float64), dim=1)

@@ -12,7 +12,8 @@ import zipfile
 
 import pytest
 
-from qml_core import cache, mnist
+from qml_core.data import mnist
+from qml_core.store import cache
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
-from qml_core.phase import critical_alpha, crossing, phase_summary
-from qml_core.plots import phase_diagram
+from qml_core.experiments.phase import critical_alpha, crossing, phase_summary
+from qml_core.reporting.plots import phase_diagram
 
 
 def rows_from_curve(model: str, curve: dict[float, list[float]]) -> list[dict]:

@@ -6,14 +6,14 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from qml_core import figure_style
-from qml_core.figure_style import (AXIS_TITLE_SIZE, FIGURE_CONFIG, FIGURE_CONFIG_SVG, FONT_SIZE, HUMAN_COLUMNS,
-                                   LINE_WIDTH, METHOD_COLORS, PALETTE, figure_config, human_table, log_axis, log_ticks,
-                                   stagger_levels, tick_text)
-from qml_core.plots import (LABEL_STEP_PX, epochs_to_match_text, hessian_spectrum, image_grid, interpolation_curve,
-                            landscape_surface, metrics_table, phase_diagram, spectral_density, trace_ratio_bars,
-                            training_curves, unlearning_comparison, unlearning_trajectories, upload_figure, weight_heatmap,
-                            xxz_overview)
+from qml_core.reporting import figure_style
+from qml_core.reporting.figure_style import (AXIS_TITLE_SIZE, FIGURE_CONFIG, FIGURE_CONFIG_SVG, FONT_SIZE,
+                                             HUMAN_COLUMNS, LINE_WIDTH, METHOD_COLORS, PALETTE, figure_config,
+                                             human_table, log_axis, log_ticks, stagger_levels, tick_text)
+from qml_core.reporting.plots import (LABEL_STEP_PX, epochs_to_match_text, hessian_spectrum, image_grid,
+                                      interpolation_curve, landscape_surface, metrics_table, phase_diagram,
+                                      spectral_density, trace_ratio_bars, training_curves, unlearning_comparison,
+                                      unlearning_trajectories, upload_figure, weight_heatmap, xxz_overview)
 
 HIST = {"epoch": [1, 2], "train_loss": [0.7, 0.6], "val_loss": [0.7, 0.5], "train_acc": [0.5, 0.6], "val_acc": [0.5, 0.7]}
 
@@ -326,8 +326,8 @@ def test_human_table_renames_columns_and_values_for_display():
                       "validation accuracy (clean labels, std)": 0.01, "method": "gradient ascent", "odd key": 1}]
     assert list(human_table(rows, ["alpha", "model"])[0]) == ["poisoned fraction α", "model"]
     assert rows[0]["model"] == "qnn"  # the input is not modified
-    from qml_core.phase import phase_summary
-    from qml_core.unlearn_summary import summary_table
+    from qml_core.experiments.phase import phase_summary
+    from qml_core.experiments.unlearn_summary import summary_table
     phase_keys = phase_summary([dict(dataset="mnist", model="qnn", attack="label-flip", alpha=0.0, run=0,
                                      val_acc=0.9, train_acc=1.0)])[0]
     unlearn_keys = summary_table([{"method": "retrain", "run": 0, "val_acc": 0.9, "retain_acc": 1.0, "forget_acc_true": 1.0,
@@ -362,7 +362,7 @@ def test_style_helper_sizes_everything_and_keeps_explicit_choices():
 
 
 def test_report_shows_unlearning_side_by_side_per_dataset_and_tables_that_fit():
-    from qml_core.report_figures import TITLE_ROOM, unlearning_figures
+    from qml_core.reporting.report_figures import TITLE_ROOM, unlearning_figures
 
     groups = {f"{d}/{m}": {"dataset": d, "model": m, "summary": SUMMARY,
                            "trajectories": trajectories("retrain") + trajectories("scrub")}

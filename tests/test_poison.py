@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from qml_core.poison import poison, poison_count
+from qml_core.data.poison import poison, poison_count
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The likely next views of the playground: α one step either way within the slider, the other attack."""
-from qml_core.prefetch import likely_next, neighbours
+from qml_core.runtime.prefetch import likely_next, neighbours
 
 
 def test_neighbours_are_one_alpha_step_either_way_then_the_other_attack(tiny_qnn_spec):

@@ -22,11 +22,11 @@ import time
 import numpy as np
 import pytest
 
-from qml_core import cache
-from qml_core.cli import float_list, main
-from qml_core.collapse import collapse_reason, collapsed_note
-from qml_core.phase import critical_alpha, phase_summary
+from qml_core.cli.main import float_list, main
+from qml_core.experiments.collapse import collapse_reason, collapsed_note
+from qml_core.experiments.phase import critical_alpha, phase_summary
 from qml_core.specs import ExperimentSpec
+from qml_core.store import cache
 
 TRAIN = ["train", "--preset", "quick", "--model", "mlp", "--epochs", "1", "--n-train-per-class", "10", "--n-val", "20",
          "--hidden", "4", "--json"]
@@ -96,7 +96,7 @@ def test_a_full_disk_leaves_the_previous_output_intact(small_disk, tmp_path, mon
     else:
         def no_space(fd):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        monkeypatch.setattr("qml_core.outputs.os.fsync", no_space)
+        monkeypatch.setattr("qml_core.store.outputs.os.fsync", no_space)
     code = main(["sweep", *SWEEP_TINY, "--alphas", "0", "--out", str(out)])
     lines = err_lines(capsys)
     assert code == 1
@@ -109,7 +109,7 @@ def test_a_full_disk_leaves_the_previous_output_intact(small_disk, tmp_path, mon
 def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
     def no_work(*args, **kwargs):
         raise AssertionError("the sweep ran")
-    monkeypatch.setattr("qml_core.sweep.run_sweep", no_work)
+    monkeypatch.setattr("qml_core.experiments.sweep.run_sweep", no_work)
     read_only = tmp_path / "old.csv"
     read_only.write_text("kept\n")
     read_only.chmod(0o444)
@@ -238,7 +238,7 @@ def test_directories_other_users_can_write_are_refused(tmp_path, monkeypatch, ca
     code, lines, _ = run_train(capsys, shared)
     assert (code, lines) == (1, [f"error: {shared} is writable by other users (mode 0777); run chmod 700 {shared} or "
                                  "set QML_LAB_CACHE to a private directory"])
-    from qml_core.xxz import load_xxz
+    from qml_core.data.xxz import load_xxz
 
     data = tmp_path / "data"
     data.mkdir()

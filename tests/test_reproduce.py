@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from qml_core.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_jobs, unlearning_jobs
+from qml_core.reporting.reproduce import PLANS, curvature_jobs, landscape_jobs, poisoning_jobs, unlearning_jobs
 
 FIGURE_TITLES = [  # (title fragment, how many figures carry it)
     ("MNIST 1 vs 9, label flipping: accuracy vs α", 1), ("MNIST 1 vs 9, feature randomisation: accuracy vs α", 1),

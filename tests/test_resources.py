@@ -3,9 +3,10 @@ when a run would not fit (the available memory is monkeypatched, so results do n
 the machine)."""
 import pytest
 
-from qml_core import experiment, resources
-from qml_core.cli import main
-from qml_core.resources import ResourceError, check_resources, estimate_bytes, estimate_parts
+from qml_core.cli.main import main
+from qml_core.experiments import experiment
+from qml_core.runtime import resources
+from qml_core.runtime.resources import ResourceError, check_resources, estimate_bytes, estimate_parts
 from qml_core.specs import MLPModel, MnistData, QNNModel, SpecError, Training, preset
 
 GB = 2 ** 30

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from qml_core import cache
+from qml_core.store import cache
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def test_default_location_is_private_under_home(tmp_path, monkeypatch):
 
 
 def test_xxz_data_directory_is_private(tmp_path, monkeypatch):
-    from qml_core.xxz import load_xxz
+    from qml_core.data.xxz import load_xxz
 
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "lab" / "data"))
     load_xxz(6, n_grid=9)

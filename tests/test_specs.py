@@ -3,8 +3,7 @@ import dataclasses
 
 import pytest
 
-from qml_core.specs import (ExperimentSpec, MLPModel, MnistData, QNNModel, SpecError, Training, XXZData,
-                            preset)
+from qml_core.specs import ExperimentSpec, MLPModel, MnistData, QNNModel, SpecError, Training, XXZData, preset
 
 
 @pytest.mark.parametrize("make,match", [

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from qml_core.models import build_model
 from qml_core.specs import MLPModel, QNNModel
-from qml_core.train import Cancelled, TrainingDiverged, accuracy, bce, fit
+from qml_core.training.models import build_model
+from qml_core.training.train import Cancelled, TrainingDiverged, accuracy, bce, fit
 
 
 def toy_problem(n=32, width=16, seed=0):
@@ -71,7 +71,7 @@ def test_a_callback_can_cancel():
 
 def test_adam_takes_torch_adams_steps_exactly():
     """The lab's Adam gives the parameters torch.optim.Adam gives, bit for bit."""
-    from qml_core.train import Adam
+    from qml_core.training.train import Adam
 
     x, y = toy_problem()
     params = []

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from qml_core.experiment import prepare, run_experiment
+from qml_core.experiments.experiment import prepare, run_experiment
+from qml_core.experiments.unlearn import (METHODS, UnlearnSpec, auc, load_trained, membership_auc, run_unlearning,
+                                          unlearn_experiment)
 from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training
-from qml_core.unlearn import (METHODS, UnlearnSpec, auc, load_trained, membership_auc, run_unlearning,
-                              unlearn_experiment)
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_each_approximate_method_lowers_forget_accuracy_on_poisoned_labels(memor
 
 
 def test_the_teacher_never_changes(memorised, monkeypatch):
-    import qml_core.unlearn as unlearn
+    import qml_core.experiments.unlearn as unlearn
 
     teachers = []
     original = unlearn.Context
@@ -67,7 +67,7 @@ def test_privacy_score_is_higher_for_a_model_that_saw_the_forget_set(memorised):
 
 
 def test_salun_moves_only_salient_weights(memorised):
-    from qml_core import unlearn
+    from qml_core.experiments import unlearn
 
     spec = make(memorised, "salun", saliency=0.05, epochs=3)
     poisoned, _ = run_experiment(memorised)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
+from qml_core.experiments.unlearn import UnlearnSpec
+from qml_core.experiments.unlearn_summary import (epochs_to_match, summary_table, unlearn_rows, weight_grid,
+                                                  weight_grid_specs)
 from qml_core.specs import ExperimentSpec
-from qml_core.unlearn import UnlearnSpec
-from qml_core.unlearn_summary import (epochs_to_match, summary_table, unlearn_rows, weight_grid,
-                                      weight_grid_specs)
 
 
 def fake(val_acc, preds, mia=0.5):

@@ -9,11 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from qml_core.cli import main
-from qml_core.datasets import load_dataset
-from qml_core.experiment import train_experiment
+from qml_core.cli.main import main
+from qml_core.data.datasets import load_dataset
+from qml_core.data.upload import MAX_BYTES, UploadError, load_upload, parse_upload, save_upload, upload_path
+from qml_core.experiments.experiment import train_experiment
 from qml_core.specs import MLPModel, QNNModel, SpecError, Training, UploadData, preset
-from qml_core.upload import MAX_BYTES, UploadError, load_upload, parse_upload, save_upload, upload_path
 
 
 @pytest.fixture(autouse=True)

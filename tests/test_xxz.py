@@ -4,7 +4,7 @@ import functools
 import numpy as np
 import pytest
 
-from qml_core import xxz
+from qml_core.data import xxz
 
 PAULI = {"I": np.eye(2), "X": np.array([[0.0, 1.0], [1.0, 0.0]]),
          "Y": np.array([[0.0, -1j], [1j, 0.0]]), "Z": np.diag([1.0, -1.0])}

@@ -1,0 +1,6 @@
+"""Layer 4, the science: running a spec (cached), batched sweeps, unlearning, Hessian
+curvature and loss landscapes, phase-diagram statistics, the §6 claims, capacity controls,
+collapse detection and what the data pages show.
+
+Imports from: specs, store, data, sim, training, runtime.
+"""

@@ -1,0 +1,192 @@
+"""Reproduce the paper (PROTOCOL §2–5) on MNIST and XXZ in one call: the poisoning sweep, the
+unlearning comparison and the curvature/landscape experiment, then the §6 claims decided from
+the measurements. Every run goes through the cached functions, so a second call is fast and
+an interrupted one resumes.
+
+    from qml_core.reporting.reproduce import reproduce
+    results = reproduce("quick", "all", n_jobs=2)   # plain data: rows, summaries, claims, timings
+"""
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qml_core.runtime.backends import parallel_map
+from qml_core.specs import ATTACKS, MODELS, preset
+
+GROUPS = ("poisoning", "unlearning", "landscape", "controls")
+DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
+UNLEARN_ALPHA = 0.3  # PROTOCOL §4
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a reproduction runs. ``alphas``/``runs``: the §2 sweep; ``unlearn_runs``: runs per
+    unlearning method; ``curvature_*``: the §5 runs (seeds 0..runs-1, clean added to the α);
+    ``landscape_grid``: points per axis of the 2-D slices and the interpolations."""
+    preset: str
+    alphas: tuple[float, ...]
+    runs: int
+    unlearn_runs: int
+    curvature_alphas: tuple[float, ...]
+    curvature_runs: int
+    curvature_epochs: int
+    landscape_grid: int
+    controls_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # issue 15: the capacity controls' grid
+    controls_runs: int = 1
+
+
+PLANS = {
+    "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41,
+                  (0.0, 0.2, 0.3, 0.4, 0.5, 0.6), 3),
+    # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed
+    "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11),
+}
+CONTROLS_ALPHA = 0.3  # the α of the capacity table's accuracy columns (the plateau's end in the paper)
+
+
+def poisoning_jobs(plan: Plan) -> list:
+    """(run, spec) sweep jobs, both datasets, models and attacks."""
+    from qml_core.experiments.sweep import sweep_specs
+
+    bases = [preset(plan.preset, dataset, model).replace(attack=attack)
+             for dataset in DATASETS for model in MODELS for attack in ATTACKS]
+    return sweep_specs(bases, plan.alphas, plan.runs)
+
+
+def unlearning_jobs(plan: Plan) -> list:
+    """(dataset, model, method, run, spec) for the paper's four methods, run r with seed r (the
+    specs of ``python -m qml_core unlearn``, so both share the cache)."""
+    from qml_core.experiments.unlearn import PAPER_METHODS
+    from qml_core.experiments.unlearn_summary import unlearn_specs
+
+    return [(dataset, model, method, run, spec) for dataset in DATASETS for model in MODELS
+            for method, run, spec in unlearn_specs(plan.preset, dataset, model, list(PAPER_METHODS), UNLEARN_ALPHA,
+                                                   plan.unlearn_runs)]
+
+
+def curvature_jobs(plan: Plan) -> list:
+    """§5 runs, clean and poisoned, every seed; the QNN (the slower run: its training) first."""
+    from qml_core.experiments.curvature import CurvatureSpec
+
+    return [CurvatureSpec(model=model, alpha=alpha, seed=seed, epochs=plan.curvature_epochs)
+            for model in MODELS for alpha in (0.0, *plan.curvature_alphas) for seed in range(plan.curvature_runs)]
+
+
+def landscape_jobs(plan: Plan) -> list:
+    """Per model, around the seed-0 solution at α = 0.3 (or the plan's first α): the clean →
+    poisoned interpolation and a 2-D slice along random directions."""
+    from qml_core.experiments.landscape import LandscapeSpec
+
+    alpha = UNLEARN_ALPHA if UNLEARN_ALPHA in plan.curvature_alphas else plan.curvature_alphas[0]
+    return [LandscapeSpec(model=model, alpha=alpha, seed=0, epochs=plan.curvature_epochs, kind=kind, grid=plan.landscape_grid)
+            for model in MODELS for kind in ("interpolate", "slice2d")]
+
+
+def landscape_result(spec):
+    """Worker: one cached landscape (module level, so every backend can send it)."""
+    from qml_core.experiments.landscape import run_landscape
+
+    return run_landscape(spec)[0]
+
+
+Mapper = Callable[[Callable, list, str], list]
+
+
+def run_poisoning(plan: Plan, mapper: Mapper) -> dict:
+    """§2–3: sweep rows, the phase summary and the critical α per (dataset, model, attack)."""
+    from qml_core.experiments.phase import critical_alpha, phase_summary
+    from qml_core.experiments.sweep import batched_jobs, in_job_order, train_rows
+
+    rows = in_job_order(mapper(train_rows, batched_jobs(poisoning_jobs(plan)), "poisoning"))
+    return {"rows": rows, "summary": phase_summary(rows), "critical": critical_alpha(rows)}
+
+
+def run_unlearning(plan: Plan, mapper: Mapper) -> dict:
+    """§4: per (dataset, model), the per-run rows, the summary table and the trajectories."""
+    from qml_core.experiments.unlearn import unlearn_result
+    from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows
+
+    jobs = unlearning_jobs(plan)
+    results = mapper(unlearn_result, [job[-1] for job in jobs], "unlearning")
+    out = {}
+    for dataset, model in dict.fromkeys((d, m) for d, m, *_ in jobs):
+        mine = {(method, run): r for (d, m, method, run, _), r in zip(jobs, results) if (d, m) == (dataset, model)}
+        rows = unlearn_rows(mine)
+        out[f"{dataset}/{model}"] = {
+            "dataset": dataset, "model": model, "rows": rows, "summary": summary_table(rows),
+            "trajectories": [{"method": method, "run": run, **r["trajectory"]} for (method, run), r in mine.items()]}
+    return out
+
+
+def run_landscape(plan: Plan, mapper: Mapper) -> dict:
+    """§5: Hessian rows and spectra, trace ratios, and the landscapes around the solutions."""
+    from qml_core.experiments.curvature import curvature_result, hessian_tables
+
+    jobs = curvature_jobs(plan)
+    tables = hessian_tables(jobs, mapper(curvature_result, jobs, "hessian"))
+    specs = landscape_jobs(plan)
+    landscapes = [{"spec": s.spec_dict(), **r} for s, r in zip(specs, mapper(landscape_result, specs, "landscape"))]
+    return {**tables, "landscapes": landscapes}
+
+
+def run_controls(plan: Plan, mapper: Mapper) -> dict:
+    """Issue 15, is it quantum or capacity: per dataset the capacity table (``capacity``: QNN
+    depths, MLP sizes, regularised, logistic and parameter-matched models) at α = 0.3 under
+    label flipping, its statement in words, and the per-run rows."""
+    from qml_core.experiments.capacity import capacity_finding, capacity_jobs, capacity_table, variants
+    from qml_core.experiments.sweep import batched_jobs, in_job_order, train_rows
+
+    chosen = {dataset: variants(plan.preset, dataset) for dataset in DATASETS}
+    grid = sorted({*plan.controls_alphas, CONTROLS_ALPHA})
+    tagged = [(dataset, *job) for dataset in DATASETS for job in capacity_jobs(chosen[dataset], grid, plan.controls_runs)]
+    rows = in_job_order(mapper(train_rows, batched_jobs([(run, spec) for _, _, run, spec in tagged]), "controls"))
+    rows = [{"variant": name, **row} for (_, name, _, _), row in zip(tagged, rows)]
+    out = {"rows": rows, "alpha": CONTROLS_ALPHA, "tables": {}, "findings": {}}
+    for dataset in DATASETS:
+        table = capacity_table(chosen[dataset], [r for r in rows if r["dataset"] == dataset], CONTROLS_ALPHA)
+        out["tables"][dataset], out["findings"][dataset] = table, capacity_finding(table)
+    return out
+
+
+RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls}
+
+
+def evaluate_claims(results: dict) -> list[dict]:
+    """The §6 claims for every group present in ``results``."""
+    from qml_core.experiments.claims import landscape_claims, poisoning_claims, unlearning_claims
+
+    claims = []
+    if "poisoning" in results:
+        claims += poisoning_claims(results["poisoning"]["rows"])
+    if "unlearning" in results:
+        claims += unlearning_claims({(v["dataset"], v["model"]): v["summary"] for v in results["unlearning"].values()})
+    if "landscape" in results:
+        claims += landscape_claims(results["landscape"]["trace_ratios"])
+    return [c.as_dict() for c in claims]
+
+
+def reproduce(preset_name: str = "quick", figures: str = "all", n_jobs: int = 1, backend: str = "local",
+              address: str | None = None, on_start: Callable[[str, int], None] | None = None,
+              on_done: Callable | None = None) -> dict:
+    """Run the groups ``figures`` names (``all`` or one of GROUPS) with the preset's plan.
+
+    Returns plain data: one entry per group (see ``run_*``), ``claims`` (``claims.Claim`` as
+    dicts), ``timings`` (wall seconds per group), ``plan``. on_start(stage, n_jobs) and
+    on_done(output) report progress (one call per finished job)."""
+    from qml_core.store.cache import code_version
+
+    plan = PLANS[preset_name]
+    groups = GROUPS if figures == "all" else (figures,)
+
+    def mapper(func, items, stage):
+        if on_start is not None:
+            on_start(stage, len(items))
+        return parallel_map(func, items, n_jobs, on_done, backend, address)
+
+    results, timings = {}, {}
+    for group in groups:
+        start = time.perf_counter()
+        results[group] = RUNNERS[group](plan, mapper)
+        timings[group] = time.perf_counter() - start
+    return {**results, "claims": evaluate_claims(results), "timings": timings, "plan": plan.__dict__,
+            "preset": preset_name, "backend": backend, "n_jobs": n_jobs, "code_version": code_version()}

@@ -1,0 +1,128 @@
+"""The two models compared: the QNN (on a chosen executor) and a dense MLP, and their
+stacked forms, which hold R independently initialised runs of one architecture.
+
+Both map a batch of inputs to probabilities p(label = 1), shape (batch,) (stacked: inputs
+(R, batch, width) to (R, batch)), so that the same training loop and losses serve both.
+"""
+import torch
+from torch import nn
+
+from qml_core.sim.circuits import weight_shape
+from qml_core.sim.executor import FusedExecutor, make_executor
+from qml_core.specs import MLPModel, QNNModel
+
+
+class QNN(nn.Module):
+    """p = sigmoid(5 <Z_{n-1}>) of the ansatz applied to the amplitude-encoded input.
+
+    weights: (depth, n_qubits, k) float64, initialised N(0, 0.01²) from ``generator``.
+    """
+
+    def __init__(self, spec: QNNModel, n_qubits: int, generator: torch.Generator, device=None):
+        super().__init__()
+        shape = weight_shape(spec.ansatz, spec.depth, n_qubits)
+        init = 0.01 * torch.randn(shape, generator=generator, dtype=torch.float64)
+        self.weights = nn.Parameter(init.to(device))
+        dtype = torch.float32 if spec.precision == "single" else torch.float64
+        self.executor = make_executor(spec.executor, spec.ansatz, spec.depth, n_qubits, device=device, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(5.0 * self.executor(self.weights, x))
+
+
+class MLP(nn.Module):
+    """Dense ReLU layers, sigmoid output; Glorot-uniform weights and zero biases (the Keras
+    defaults of the paper's code), drawn from ``generator``."""
+
+    def __init__(self, spec: MLPModel, n_inputs: int, generator: torch.Generator, device=None):
+        super().__init__()
+        sizes = (n_inputs, *spec.hidden, 1)
+        layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            linear = nn.Linear(fan_in, fan_out, dtype=torch.float64)
+            bound = (6.0 / (fan_in + fan_out)) ** 0.5
+            with torch.no_grad():
+                linear.weight.copy_((torch.rand(fan_out, fan_in, generator=generator, dtype=torch.float64) * 2 - 1) * bound)
+                linear.bias.zero_()
+            layers += [linear, nn.ReLU()]
+        self.net = nn.Sequential(*layers[:-1]).to(device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x).squeeze(-1))
+
+
+def build_model(spec: QNNModel | MLPModel, width: int, seed: int, device=None) -> nn.Module:
+    """A freshly initialised model for inputs of ``width`` features (amplitudes for the QNN,
+    the classical view for the MLP)."""
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(spec, QNNModel):
+        return QNN(spec, width.bit_length() - 1, generator, device)
+    return MLP(spec, width, generator, device)
+
+
+class StackedQNN(nn.Module):
+    """R QNNs of one architecture as one module: weights (R, *shape), stacked from the
+    separately initialised ``models``; forward (R, batch, 2**n) -> (R, batch) on the fused
+    executor's run axis (PennyLane devices take R = 1)."""
+
+    def __init__(self, models: list[QNN]):
+        super().__init__()
+        self.weights = nn.Parameter(torch.stack([m.weights.detach() for m in models]))
+        self.executor = models[0].executor
+        if not isinstance(self.executor, FusedExecutor) and len(models) > 1:
+            raise ValueError("only the fused executor trains several runs at once")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.executor, FusedExecutor):
+            return torch.sigmoid(5.0 * self.executor(self.weights, x))
+        return torch.sigmoid(5.0 * self.executor(self.weights[0], x[0]))[None]
+
+    def run_params(self, run: int) -> dict:
+        """Run ``run``'s parameters under the names a single QNN's state_dict uses."""
+        return {"weights": self.weights[run].detach().cpu().numpy()}
+
+
+class StackedMLP(nn.Module):
+    """R MLPs of one architecture as one module (weights (R, out, in), biases (R, out) per
+    layer, stacked from the separately initialised ``models``); forward (R, batch, width) ->
+    (R, batch) with one batched product per layer."""
+
+    def __init__(self, models: list[MLP]):
+        super().__init__()
+        self.names = list(models[0].state_dict())  # net.0.weight, net.0.bias, net.2.weight, ...
+        self.tensors = nn.ParameterList(nn.Parameter(torch.stack([m.state_dict()[name] for m in models]))
+                                        for name in self.names)
+        self.columns: torch.Tensor | None = None
+
+    def read_only(self, columns: torch.Tensor) -> None:
+        """From now on take inputs holding only these input ``columns`` (the others are zero in
+        every sample: e.g. the imaginary half of real XXZ states, or the amplitudes outside
+        their Sz = 0 sector). Exact: a zero input adds nothing to the first layer and gives its
+        weights zero gradients, so Adam leaves them where they are; they are kept aside and
+        only the used columns are trained. Call before making the optimizer."""
+        first = self.tensors[0].detach()
+        self.register_buffer("first_layer", first.clone())
+        self.columns = columns
+        self.tensors[0] = nn.Parameter(first[:, :, columns].clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, layers = x, len(self.tensors) // 2
+        for i in range(layers):
+            weight, bias = self.tensors[2 * i], self.tensors[2 * i + 1]
+            h = torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
+            if i < layers - 1:
+                h = torch.relu(h)
+        return torch.sigmoid(h.squeeze(-1))
+
+    def run_params(self, run: int) -> dict:
+        tensors = [t[run].detach() for t in self.tensors]
+        if self.columns is not None:
+            first = self.first_layer[run].clone()
+            first[:, self.columns] = tensors[0]
+            tensors[0] = first
+        return {name: t.cpu().numpy() for name, t in zip(self.names, tensors)}
+
+
+def stack_models(models: list[nn.Module]) -> StackedQNN | StackedMLP:
+    """The stacked form of R freshly built models of one architecture."""
+    return StackedQNN(models) if isinstance(models[0], QNN) else StackedMLP(models)
