@@ -67,8 +67,8 @@ for column, (model, result) in zip(columns, results.items()):
             st.info("training…")
             continue
         left, right = st.columns(2)
-        left.metric("validation accuracy (clean labels)", f"{result['val_acc']:.3f}")
-        right.metric("train accuracy (poisoned labels)", f"{result['train_acc']:.3f}")
+        left.metric("validation (clean labels)", f"{result['val_acc']:.3f}")
+        right.metric("train (poisoned labels)", f"{result['train_acc']:.3f}")
         source = "from the cache" if jobs[list(specs).index(model)].was_cached else f"trained in {result['seconds']:.1f} s"
         st.caption(f"{result['n_params']} parameters, {source}")
         if is_collapsed(result):

@@ -62,7 +62,7 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     at = settle(open_page("pages/playground.py"))
     assert at.slider(key="alpha").value == 0.3
     metrics = {m.label for m in at.metric}
-    assert metrics == {"validation accuracy (clean labels)", "train accuracy (poisoned labels)"}
+    assert metrics == {"validation (clean labels)", "train (poisoned labels)"}
     assert len(at.metric) == 4 and all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
     assert figure_count(at) == 2  # training curves and the poisoned samples
     assert any("RX" in c.value for c in at.code)  # the PennyLane drawing

@@ -42,6 +42,15 @@ def test_phase_finding_follows_the_curves():
     assert plateau_end([(0.0, 0.9), (0.1, 0.8)]) is None
 
 
+def test_phase_finding_names_control_models_in_words():
+    summary = [{"model": m, "alpha": a, "val_acc_mean": v} for m, a, v in
+               [("mlp-4", 0.0, 0.98), ("mlp-4", 0.2, 0.97), ("logreg", 0.0, 0.99), ("logreg", 0.2, 0.70)]]
+    text = phase_finding(summary, [])
+    assert "The MLP (4) starts at 0.98, stays within 0.05 of it up to α = 0.2." in text
+    assert "The logistic regression starts at 0.99, drops more than 0.05 already at α = 0.2." in text
+    assert "mlp-4" not in text and "logreg" not in text
+
+
 def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
     ratios = [{"model": "mlp", "alpha": a, "ratio_mean": r, "collapsed_ratios": c}
               for a, r, c in ((0.2, 8.0, []), (0.3, 20.0, [3.0]), (0.4, 12.0, []))]

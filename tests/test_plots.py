@@ -340,7 +340,7 @@ def test_human_table_renames_columns_and_values_for_display():
 def test_figure_configs_download_png_and_svg():
     assert FIGURE_CONFIG["toImageButtonOptions"] == {"format": "png", "scale": 2, "filename": "figure"}
     assert FIGURE_CONFIG_SVG["toImageButtonOptions"]["format"] == "svg"
-    assert FIGURE_CONFIG["displaylogo"] is False and FIGURE_CONFIG["displayModeBar"] is True
+    assert FIGURE_CONFIG["displaylogo"] is False and FIGURE_CONFIG["displayModeBar"] == "hover"
     svg = figure_config("phase-diagram", "svg")
     assert svg["toImageButtonOptions"] == {"format": "svg", "scale": 1, "filename": "phase-diagram"}
     assert figure_config("x")["toImageButtonOptions"]["format"] == "png"

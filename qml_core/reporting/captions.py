@@ -6,6 +6,8 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
+from qml_core.reporting.figure_style import model_label
+
 NAMES = {"qnn": "QNN", "mlp": "MLP"}
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
 TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (PROTOCOL §6)
@@ -80,7 +82,7 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
         c = crit.get(model)
         where = (f", crosses halfway to chance at α ≈ {c['estimate']:.2f}" if c and math.isfinite(c["estimate"])
                  else ", never crosses halfway to chance in this grid" if c else "")
-        parts.append(f"The {NAMES.get(model, model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
+        parts.append(f"The {model_label(model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
         if shared:

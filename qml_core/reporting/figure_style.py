@@ -68,8 +68,9 @@ VALUE_NAMES = {"model": LABELS, "method": METHOD_LABELS,
 # st.plotly_chart(fig, config=FIGURE_CONFIG): the modebar camera saves a 2× PNG. Plotly's
 # toImageButtonOptions takes one format per figure, so SVG is a second config the page offers
 # (a PNG / SVG choice) rather than a second button: a custom modebar button needs a JavaScript
-# click handler, which a JSON config cannot carry.
-FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+# click handler, which a JSON config cannot carry. The modebar shows while the pointer is over
+# the figure ("hover"), so on a projector it never covers a title or a subplot's name.
+FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": "hover", "modeBarButtonsToRemove": ["lasso2d", "select2d"],
                  "toImageButtonOptions": {"format": "png", "scale": 2, "filename": "figure"}}
 FIGURE_CONFIG_SVG = {**FIGURE_CONFIG, "toImageButtonOptions": {"format": "svg", "scale": 1, "filename": "figure"}}
 IMAGE_FORMATS = ("png", "svg")
