@@ -30,14 +30,17 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def lab(clone: bool = True):
-    """Yield the base URL of a running lab; a fresh ``git clone`` of HEAD unless clone=False."""
+    """Yield the base URL of a running lab; a fresh ``git clone`` of HEAD unless clone=False.
+    Its cache is private and empty, unless ``$QML_LAB_BROWSER_CACHE`` names a cache to use (e.g.
+    one that ``reproduce`` filled, to photograph finished figures; its code version must match)."""
     with tempfile.TemporaryDirectory(prefix="qml-lab-browser-") as tmp:
         root = REPO
         if clone:
             root = pathlib.Path(tmp) / "clone"
             subprocess.run(["git", "clone", "-q", str(REPO), str(root)], check=True)
         port = free_port()
-        env = dict(os.environ, QML_LAB_CACHE=str(pathlib.Path(tmp) / "cache"))
+        cache = os.environ.get("QML_LAB_BROWSER_CACHE") or str(pathlib.Path(tmp) / "cache")
+        env = dict(os.environ, QML_LAB_CACHE=cache)
         server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                    "--server.port", str(port)], cwd=root, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

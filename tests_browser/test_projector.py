@@ -1,10 +1,13 @@
 """The lab on a classroom projector (1280 × 720, issue 13): every page opened with link values
 its controls cannot take shows one-line notices and no exception box, and every page is
 photographed at its default settings and in teacher mode (``$QML_LAB_SCREENSHOTS``, default
-tests_browser/screenshots/projector-*.png).
+tests_browser/screenshots/projector-*.png), 1280 wide and as tall as the page, i.e. everything a
+class sees by scrolling. A page may compute for ``$QML_LAB_SETTLE_S`` (default 60) seconds
+before its picture; with ``$QML_LAB_BROWSER_CACHE`` (lab_server.lab) the finished figures show.
 
 Run: ``python -m pytest tests_browser/test_projector.py -q``.
 """
+import os
 import pathlib
 
 import pytest
@@ -17,7 +20,8 @@ PAGES = ["", "playground", "phase", "unlearning", "landscape", "data"]
 BAD_VALUES = {"alpha": ["abc", "5"], "seed": ["-5"], "digit_a": ["12"], "dataset": ["../../etc"],
               "upload": ["cd" * 32], "runs": ["100000"], "methods": [""], "models": [""]}
 NOTICE = "[data-testid='stAlertContentWarning']"
-SETTLE_S = 60  # how long a photographed page may compute before the picture (paper runs take minutes)
+MAIN = "[data-testid='stMain']"  # the page's scrolling column
+SETTLE_S = float(os.environ.get("QML_LAB_SETTLE_S", 60))  # a page's computing time before its picture
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +57,14 @@ def photograph(page, path: str, teacher: bool) -> pathlib.Path:
     except Exception:  # still computing: the picture shows its progress, as a class would see it
         pass
     shot = SHOTS / f"projector-{path or 'home'}{'-teacher' if teacher else ''}.png"
-    page.screenshot(path=shot, full_page=True)
+    viewport = page.viewport_size
+    height = page.evaluate(f"document.querySelector({MAIN!r}).scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], min(height, 12_000))})
+    page.wait_for_timeout(1000)  # the charts lay themselves out again
+    try:
+        page.screenshot(path=shot, full_page=True)
+    finally:
+        page.set_viewport_size(viewport)
     return shot
 
 
