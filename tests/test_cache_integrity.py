@@ -2,6 +2,8 @@
 with SIGKILL resumes without losing or recomputing a finished run."""
 import csv
 import os
+import pathlib
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -160,3 +162,20 @@ def test_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path, code_sn
     out, err = fresh.communicate(timeout=120)
     assert fresh.returncode == 0, err
     assert read_rows(tmp_path / "resumed.csv") == read_rows(tmp_path / "fresh.csv")
+
+
+def test_the_code_version_covers_every_subpackage_file(tmp_path):
+    """A results key must change with any change to the code, wherever the file sits."""
+    package = tmp_path / "qml_core"
+    shutil.copytree(pathlib.Path(cache.__file__).parents[1], package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def version() -> str:
+        return subprocess.run([sys.executable, "-c", "from qml_core.store.cache import code_version; print(code_version())"],
+                              cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    before = version()
+    assert before == cache.code_version()
+    with open(package / "sim" / "statevector.py", "a") as f:
+        f.write("\n# a change deep in a subpackage\n")
+    assert version() != before
