@@ -12,7 +12,7 @@ st.markdown(
 This lab reproduces and extends Chen & Zhang, *Superior resilience to poisoning and amenability
 to unlearning in quantum machine learning*, Nat. Commun. **17**, 3716 (2026).
 
-**What the paper found**
+**What the paper reports**: claims this lab tests; each page says what its own measurements show.
 - Under label flipping a classical network (MLP) memorises every label and its validation
   accuracy decays roughly linearly with the poisoned fraction α; a quantum neural network (QNN)
   does not memorise, keeps a plateau of high accuracy and collapses abruptly near α = 0.5.
