@@ -43,7 +43,9 @@ def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
 def summary_table(rows: list[dict]) -> list[dict]:
     """Per method: mean and std over runs of every metric; epochs-to-match as a list (one entry
     per run, "never" where retraining's accuracy is never reached) and as numbers: mean and std
-    over the runs that match, and the count of runs that never do."""
+    over the runs that match, and the count of runs that never do. A run whose retraining has
+    not finished yet (a page shows results as they come) has no epochs-to-match; the lists
+    cover the runs that have one."""
     table = []
     methods = sorted(dict.fromkeys(r["method"] for r in rows), key=lambda m: m != "retrain")  # reference first
     for method in methods:
@@ -53,12 +55,13 @@ def summary_table(rows: list[dict]) -> list[dict]:
             values = [r[key] for r in mine if key in r]
             if values:
                 entry[f"{key}_mean"], entry[f"{key}_std"] = float(np.mean(values)), float(np.std(values))
-        if "epochs_to_match" in mine[0]:
-            entry["epochs_to_match"] = [r["epochs_to_match"] for r in mine]
-            matched = [v for v in entry["epochs_to_match"] if not isinstance(v, str)]
+        compared = [r["epochs_to_match"] for r in mine if "epochs_to_match" in r]
+        if compared:
+            entry["epochs_to_match"] = compared
+            matched = [v for v in compared if not isinstance(v, str)]
             if matched:
                 entry["epochs_to_match_mean"], entry["epochs_to_match_std"] = float(np.mean(matched)), float(np.std(matched))
-            entry["epochs_to_match_never"] = len(mine) - len(matched)
+            entry["epochs_to_match_never"] = len(compared) - len(matched)
         table.append(entry)
     return table
 
