@@ -3,6 +3,8 @@
 The sidebar's teacher mode hides the advanced controls on every page; like every control it
 is kept in the URL.
 """
+import logging
+
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
@@ -31,6 +33,10 @@ try:
 except StopException:  # a page that stopped early (st.stop) may still wait for its jobs
     progress.refresh()
     raise
+except Exception as exc:  # a bug in a view: one line and a way on, never Streamlit's exception box
+    logging.getLogger("qml_lab").exception("the page %s failed", page.title)
+    st.error(f"This view hit an internal error ({type(exc).__name__}: {exc}). Its runs go on and are kept; the "
+             "page tries again as they finish, or change a control. Please report it (the server log has the details).")
 finally:
     if loading is not None:
         loading.empty()

@@ -74,6 +74,20 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     assert any("nothing is poisoned" in m.value for m in at.markdown)
 
 
+def test_a_bug_in_a_view_is_one_line_not_an_exception_box(monkeypatch):
+    """app.py's safety net: an exception a page does not expect (found: a KeyError in the
+    unlearning table at 9 of 16 runs) shows one line and the page keeps following its jobs."""
+    def broken(*args, **kwargs):
+        raise KeyError("epochs_to_match")
+
+    monkeypatch.setattr("qml_core.reporting.captions.playground_finding", broken)
+    at = settle(open_page("pages/playground.py"))
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("This view hit an internal error (KeyError: 'epochs_to_match').")
+    assert "\n" not in errors[0]
+
+
 def test_playground_reports_a_bad_digit_pair_in_one_line():
     at = open_page("pages/playground.py")
     at.number_input(key="digit_b").set_value(1).run()
