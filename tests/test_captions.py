@@ -74,8 +74,11 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
     assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), at or above" in paper_like
     assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of retraining − 0.01." in paper_like
     assert "Only the QNN has a method that matches retraining, as the paper reports (the MLP's best ends 0.070 below" in paper_like
-    above = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83)})
-    assert "0.030 above retraining), at or above retraining − 0.01" in above and "MLP" not in above
+    above = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.97)}, {"scrub": "SCRUB"})
+    assert "QNN: every method ends above retraining (0.800); the best, SCRUB, at 0.970 (0.170 above)." in above
+    assert "closest" not in above and "MLP" not in above
+    level = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.80)})
+    assert "scrub ends closest to retraining, 0.800 against 0.800 (level with retraining)" in level
 
 
 def test_unlearning_finding_names_a_better_method_when_the_closest_falls_short():
