@@ -90,6 +90,10 @@ for col, crit in zip(cols, critical):
         col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
                    help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
                         f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
-        col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs so far)")
-st.dataframe(human_table(summary), hide_index=True)
+        so_far = " so far" if len(rows) < len(jobs) else ""
+        col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs{so_far})")
+# the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
+shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
+st.dataframe(human_table(summary, shown + (["collapsed"] if any(e["collapsed"] for e in summary) else []), digits=3),
+             hide_index=True)
 downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)

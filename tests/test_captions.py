@@ -34,12 +34,16 @@ def test_phase_finding_follows_the_curves():
     text = phase_finding(plateau + linear, critical)
     assert "QNN starts at 0.97, stays within 0.05 of it up to α = 0.3" in text
     assert "MLP starts at 0.99, drops more than 0.05 already at α = 0.1" in text
-    assert "differ most at α = 0.3: QNN 0.93 against MLP 0.71" in text and "the QNN resists" in text
+    assert "Below α = 0.5 they differ most at α = 0.3: QNN 0.93 against MLP 0.71" in text and "the QNN resists" in text
     swapped = phase_finding(summary("qnn", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5]) + summary("mlp", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5]),
                             critical)
     assert "the MLP resists" in swapped
     assert "level everywhere" in phase_finding(summary("qnn", [0.9, 0.8]) + summary("mlp", [0.91, 0.8]), [])
     assert plateau_end([(0.0, 0.9), (0.1, 0.8)]) is None
+    # past α = 0.5 the QNN follows the majority (flipped) labels: a bigger gap there is not resistance
+    whole = phase_finding(summary("qnn", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5, 0.14]) +
+                          summary("mlp", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5, 0.39]), critical)
+    assert "Below α = 0.5 they differ most at α = 0.3: QNN 0.93 against MLP 0.71, so here the QNN resists" in whole
 
 
 def test_phase_finding_names_control_models_in_words():

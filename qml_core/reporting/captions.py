@@ -66,7 +66,8 @@ def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float
 
 def phase_finding(summary: list[dict], critical: list[dict]) -> str:
     """The phase diagram in words: per model, the clean accuracy, how far its plateau reaches
-    and its critical α; then which model holds up better at the α where they differ most."""
+    and its critical α; then which model holds up better at the α below 0.5 where they differ
+    most (from α = 0.5 on the flipped labels are the majority: no longer a poison to resist)."""
     curves = {}
     for entry in summary:
         curves.setdefault(entry["model"], []).append((entry["alpha"], entry["val_acc_mean"]))
@@ -85,15 +86,20 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
         parts.append(f"The {model_label(model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
-        if shared:
+        # from α = 0.5 on, most labels are flipped and "resisting" the poison stops meaning anything
+        informative = [a for a in shared if a < 0.5 - 1e-9]
+        if informative:
             values = {m: dict(curves[m]) for m in curves}
-            alpha = max(shared, key=lambda a: abs(values["qnn"][a] - values["mlp"][a]))
+            alpha = max(informative, key=lambda a: abs(values["qnn"][a] - values["mlp"][a]))
             gap = values["qnn"][alpha] - values["mlp"][alpha]
+            restricted = len(informative) < len(shared)
             if abs(gap) < CLEAR:
-                parts.append("The two curves are level everywhere within 0.02.")
+                parts.append("Below α = 0.5 the two curves are level within 0.02." if restricted
+                             else "The two curves are level everywhere within 0.02.")
             else:
                 hi, lo = ("qnn", "mlp") if gap > 0 else ("mlp", "qnn")
-                parts.append(f"They differ most at α = {alpha:g}: {NAMES[hi]} {values[hi][alpha]:.2f} against "
+                lead = "Below α = 0.5 they" if restricted else "They"
+                parts.append(f"{lead} differ most at α = {alpha:g}: {NAMES[hi]} {values[hi][alpha]:.2f} against "
                              f"{NAMES[lo]} {values[lo][alpha]:.2f}, so here the {NAMES[hi]} resists poisoning better.")
     return " ".join(parts)
 
