@@ -1,5 +1,5 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
-from qml_core.reporting.captions import (half_flipped_note, phase_finding, plateau_end, playground_finding,
+from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, playground_finding,
                                          trace_finding, unlearning_finding)
 
 
@@ -69,6 +69,10 @@ def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
 
 def unlearning_table(retrain: float, **methods: float) -> list[dict]:
     return [{"method": "retrain", "val_acc_mean": retrain}] + [{"method": m, "val_acc_mean": v} for m, v in methods.items()]
+
+
+def test_ratios_read_without_e_notation():
+    assert [factor(v) for v in (230.68, 488.3, 8.04, 0.455, 12_345.0)] == ["230×", "490×", "8×", "0.46×", "12,000×"]
 
 
 def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():

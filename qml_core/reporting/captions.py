@@ -104,6 +104,11 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
     return " ".join(parts)
 
 
+def factor(value: float) -> str:
+    """A ratio as a class reads it: two significant digits, never in e-notation (230×, 8.4×, 0.45×)."""
+    return f"{round(value, 1 - math.floor(math.log10(value))):,.0f}×" if value >= 10 else f"{value:.2g}×"
+
+
 def trace_finding(ratios: list[dict]) -> str:
     """The trace-ratio bars in words: per model, the range of its mean ratio over α, called a
     sharpening (> 1.2), a flattening (< 0.8) or unchanged, and how many runs collapsed."""
@@ -116,7 +121,7 @@ def trace_finding(ratios: list[dict]) -> str:
         verdict = ("poisoning sharpens its minimum" if low > 1.2 else "poisoning flattens its minimum" if high < 0.8
                    else "poisoning leaves its curvature about unchanged" if low >= 0.8 and high <= 1.2
                    else "the change in curvature depends on α")
-        span = f"{low:.2g}×" if math.isclose(low, high, rel_tol=0.05) else f"{low:.2g}× to {high:.2g}×"
+        span = f"{factor(low)}" if math.isclose(low, high, rel_tol=0.05) else f"{factor(low)} to {factor(high)}"
         collapsed = sum(len(r.get("collapsed_ratios", [])) for r in ratios if r["model"] == model)
         note = f" ({collapsed} collapsed runs shown apart)" if collapsed else ""
         parts.append(f"{NAMES.get(model, model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
