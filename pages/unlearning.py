@@ -83,7 +83,7 @@ st.subheader("Weight sweep")
 sweep_method = url_state.choice("method", "sweep_method", ["scrub", "grad-ascent"], widget=st.radio, horizontal=True)
 weights = [0.0, 0.3, 0.6, 0.9] if preset_name == "quick" else [round(0.1 * i, 1) for i in range(10)]
 st.caption(f"Final validation accuracy over the forget weight w_fo{' and the retain KL weight w_kl' if sweep_method == 'scrub' else ''}"
-           f", weights {weights}, run 0.")
+           f", weights {', '.join(f'{w:g}' for w in weights)}, run 0.")
 run_sweep = url_state.toggle("run the weight sweep", "sweep")
 url_state.publish()
 if run_sweep:

@@ -153,7 +153,9 @@ def test_unlearning_compares_qnn_and_mlp_side_by_side_with_a_computed_caption():
     assert [a["text"] for a in chart["layout"]["annotations"]][:2] == ["QNN", "MLP"]
     assert [m.value for m in at.markdown if m.value in ("**QNN**", "**MLP**")] == ["**QNN**", "**MLP**"]
     finding = at.info[0].value
-    assert "QNN: fine-tune ends closest to retraining" in finding and "MLP: fine-tune ends closest to retraining" in finding
+    for model in ("QNN", "MLP"):  # which sentence depends on the numbers (test_captions checks each)
+        assert (f"{model}: fine-tune ends closest to retraining" in finding
+                or f"{model}: every method ends above retraining" in finding), finding
 
 
 def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
