@@ -13,8 +13,9 @@ import threading
 
 import streamlit as st
 
-ENGINE = ("torch", "pennylane", "qml_core.reporting.plots", "qml_core.experiments.explore", "qml_core.experiments.experiment", "qml_core.experiments.curvature",
-          "qml_core.experiments.landscape", "qml_core.experiments.unlearn", "qml_core.experiments.unlearn_summary", "qml_core.experiments.capacity", "qml_core.experiments.sweep")
+ENGINE = ("torch", "pennylane", "qml_core.reporting.plots", "qml_core.experiments.explore",
+          *(f"qml_core.experiments.{m}" for m in ("experiment", "curvature", "landscape", "unlearn", "unlearn_summary",
+                                                  "capacity", "sweep")))
 _started = threading.Event()
 
 

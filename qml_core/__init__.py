@@ -24,24 +24,29 @@ Example::
 """
 import importlib
 
-_EXPORTS = {
-    "ExperimentSpec": "specs", "MnistData": "specs", "XXZData": "specs", "QNNModel": "specs",
-    "MLPModel": "specs", "Training": "specs", "SpecError": "specs", "preset": "specs",
-    "load_dataset": "data.datasets", "Dataset": "data.datasets", "poison": "data.poison", "Poisoned": "data.poison",
-    "amplitude_encode": "data.encoding", "classical_view": "data.encoding",
-    "make_qnode": "sim.circuits", "qnn_circuit": "sim.circuits", "FusedExecutor": "sim.executor",
-    "make_executor": "sim.executor", "build_model": "training.models", "fit": "training.train",
-    "TrainingDiverged": "training.train", "Cancelled": "training.train", "run_experiment": "experiments.experiment",
-    "train_experiment": "experiments.experiment", "run_sweep": "experiments.sweep", "sweep_specs": "experiments.sweep",
-    "open_cache": "store.cache", "code_version": "store.cache", "load_xxz": "data.xxz",
-    "UnlearnSpec": "experiments.unlearn", "unlearn_preset": "experiments.unlearn", "run_unlearning": "experiments.unlearn", "METHODS": "experiments.unlearn",
-    "unlearn_rows": "experiments.unlearn_summary", "summary_table": "experiments.unlearn_summary",
-    "CurvatureSpec": "experiments.curvature", "run_curvature": "experiments.curvature", "trace_ratios": "experiments.curvature",
-    "LandscapeSpec": "experiments.landscape", "run_landscape": "experiments.landscape",
-    "exact_spectrum": "experiments.hessian", "lanczos": "experiments.hessian", "hutchinson_trace": "experiments.hessian", "slq_density": "experiments.hessian",
-    "UploadData": "specs", "UploadError": "data.upload", "parse_upload": "data.upload", "save_upload": "data.upload",
-    "ResourceError": "runtime.resources", "estimate_bytes": "runtime.resources", "check_resources": "runtime.resources",
+_NAMES = {  # module -> the names ``from qml_core import name`` loads from it
+    "specs": ("ExperimentSpec", "MnistData", "XXZData", "QNNModel", "MLPModel",
+              "Training", "SpecError", "preset", "UploadData"),
+    "data.datasets": ("load_dataset", "Dataset"),
+    "data.poison": ("poison", "Poisoned"),
+    "data.encoding": ("amplitude_encode", "classical_view"),
+    "sim.circuits": ("make_qnode", "qnn_circuit"),
+    "sim.executor": ("FusedExecutor", "make_executor"),
+    "training.models": ("build_model",),
+    "training.train": ("fit", "TrainingDiverged", "Cancelled"),
+    "experiments.experiment": ("run_experiment", "train_experiment"),
+    "experiments.sweep": ("run_sweep", "sweep_specs"),
+    "store.cache": ("open_cache", "code_version"),
+    "data.xxz": ("load_xxz",),
+    "experiments.unlearn": ("UnlearnSpec", "unlearn_preset", "run_unlearning", "METHODS"),
+    "experiments.unlearn_summary": ("unlearn_rows", "summary_table"),
+    "experiments.curvature": ("CurvatureSpec", "run_curvature", "trace_ratios"),
+    "experiments.landscape": ("LandscapeSpec", "run_landscape"),
+    "experiments.hessian": ("exact_spectrum", "lanczos", "hutchinson_trace", "slq_density"),
+    "data.upload": ("UploadError", "parse_upload", "save_upload"),
+    "runtime.resources": ("ResourceError", "estimate_bytes", "check_resources"),
 }
+_EXPORTS = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_EXPORTS)
 
 

@@ -89,7 +89,8 @@ def cpu_hog(processes: int | None = None):
 
 
 BUSY_JS = """(Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel')
-              || !!document.querySelector('[data-testid="stStatusWidget"] button'))"""  # a job or a script runs
+              || !!document.querySelector('[data-testid="stStatusWidget"] button')
+              || document.body.innerText.includes('Loading the simulation engine'))"""  # a job, a script, the engine
 
 
 def wait_idle(page, timeout_s: float = 300, settle_s: float = 2.0) -> None:

@@ -149,10 +149,11 @@ def _matches(value: float, reference: float) -> bool:
 def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, str] | None = None) -> str:
     """The unlearning comparison in words. tables: model -> ``unlearn_summary.summary_table``
     (final validation accuracy, mean over runs). Per model: which method ends closest to
-    retraining (or, when every method ends above it, that and the best), by how much, whether it ends at or above retraining − 0.01, and the best
-    method when that one ends higher and matches where the closest does not. With both
-    models: which of them has a method that matches retraining, compared with the paper (the
-    QNN's matches, the MLP's lags), said plainly when the numbers disagree with it."""
+    retraining, by how much and whether it ends at or above retraining − 0.01, and the best
+    method when that one ends higher and matches where the closest does not; when every method
+    ends above retraining, that and the best. With both models: which of them has a method that
+    matches retraining, compared with the paper (the QNN's matches, the MLP's lags), said
+    plainly when the numbers disagree with it."""
     names = method_names or {}
     shortfall, parts = {}, []
     for model, table in tables.items():
