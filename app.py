@@ -6,7 +6,6 @@ is kept in the URL.
 import logging
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from lab_ui import charts, progress, url_state, warm
 from qml_core.runtime.jobs import manager
@@ -30,9 +29,6 @@ with st.sidebar:
 loading = warm.notice()
 try:
     page.run()
-except StopException:  # a page that stopped early (st.stop) may still wait for its jobs
-    progress.refresh()
-    raise
 except Exception as exc:  # a bug in a view: one line and a way on, never Streamlit's exception box
     logging.getLogger("qml_lab").exception("the page %s failed", page.title)
     st.error(f"This view hit an internal error ({type(exc).__name__}: {exc}). Its runs go on and are kept; the "

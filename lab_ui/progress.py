@@ -79,6 +79,9 @@ def refresh() -> None:
     has registered, never from a timed fragment: a fragment's ``st.rerun()`` under load let
     a fragment run write into the next run's half-built page, which crashed the frontend
     into a white page ("Bad delta path index", seen by tests_browser/test_projector.py).
+    A page must not ``st.stop()`` after ``follow``: Streamlit cannot rerun a stopped script
+    (``ScriptRequests.request_rerun`` refuses), so the page would freeze while its jobs run and
+    then lose them (``jobs.ABANDON_S``); tests/test_app.py checks every page's source for it.
     ``QML_LAB_PAGE_POLL=0`` turns it off (AppTests rerun the page themselves)."""
     if st.session_state.get(FOLLOWING) and os.environ.get("QML_LAB_PAGE_POLL", "1") != "0":
         time.sleep(REFRESH_S)

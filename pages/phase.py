@@ -61,11 +61,9 @@ jobs = progress.submit([("train", spec, f"{model_label(m)} α={spec.alpha} run {
 progress.follow(jobs, "phase")
 rows = [{**result_row(run, spec, result, job.was_cached), "model": m, "variant": m}
         for (run, spec, m), job, result in zip(jobs_list, jobs, progress.results(jobs)) if result is not None]
-if not rows:
-    st.info("The first runs are training; the diagram appears as they finish.")
-    st.stop()
 
-if view == "capacity":
+
+def show_capacity(rows: list[dict]) -> None:
     table = capacity_table([catalogue[m] for m in models], rows, at_alpha)
     finding = capacity_finding(table)
     if finding:
@@ -74,26 +72,36 @@ if view == "capacity":
     st.dataframe(human_table(table, ["label", "family", "n_params", "val_acc_mean", "val_acc_std", "train_acc_mean",
                                      "critical_alpha", "clean_val_acc", "runs"], digits=3), hide_index=True)
     downloads.buttons("capacity", {"rows": rows, "capacity": table}, table)
-    st.stop()
-summary = phase_summary(rows)
-critical = critical_alpha(rows)
-st.info(phase_finding(summary, critical))
-if collapsed_note(rows):
-    st.warning(collapsed_note(rows))
-charts.show(phase_diagram(summary, critical), "phase")
-cols = st.columns(len(critical))
-for col, crit in zip(cols, critical):
-    label = model_label(crit["model"])
-    if crit["crossed"] == 0:
-        col.metric(f"{label} critical α", "none in the grid")
-    else:
-        col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
-                   help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
-                        f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
-        so_far = " so far" if len(rows) < len(jobs) else ""
-        col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs{so_far})")
-# the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
-shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
-st.dataframe(human_table(summary, shown + (["collapsed"] if any(e["collapsed"] for e in summary) else []), digits=3),
-             hide_index=True)
-downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)
+
+
+def show_phase_diagram(rows: list[dict]) -> None:
+    summary = phase_summary(rows)
+    critical = critical_alpha(rows)
+    st.info(phase_finding(summary, critical))
+    if collapsed_note(rows):
+        st.warning(collapsed_note(rows))
+    charts.show(phase_diagram(summary, critical), "phase")
+    for col, crit in zip(st.columns(len(critical)), critical):
+        label = model_label(crit["model"])
+        if crit["crossed"] == 0:
+            col.metric(f"{label} critical α", "none in the grid")
+        else:
+            col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
+                       help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
+                            f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
+            so_far = " so far" if len(rows) < len(jobs) else ""
+            col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs{so_far})")
+    # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
+    shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
+    collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []
+    st.dataframe(human_table(summary, shown + collapsed, digits=3), hide_index=True)
+    downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)
+
+
+# no st.stop() from here on: a stopped script cannot rerun, and the page reruns itself while its jobs run
+if not rows:
+    st.info("The first runs are training; the diagram appears as they finish.")
+elif view == "capacity":
+    show_capacity(rows)
+else:
+    show_phase_diagram(rows)

@@ -1,7 +1,9 @@
 """AppTest runs of every page through app.py's navigation, with the quick preset (as a link's
 ``preset=quick`` gives it; paper is the default) and small grids: the widgets are there,
 nothing raises, and the expected figures appear once the background jobs finish."""
+import ast
 import json
+import pathlib
 import time
 
 import numpy as np
@@ -11,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from qml_core import specs
 from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
 
+PAGES_DIR = pathlib.Path(__file__).resolve().parents[1] / "pages"
 TIMEOUT_S = 900  # generous: a CI machine may be slow; the landscape page computes exact Hessians
 
 
@@ -86,6 +89,17 @@ def test_a_bug_in_a_view_is_one_line_not_an_exception_box(monkeypatch):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("This view hit an internal error (KeyError: 'epochs_to_match').")
     assert "\n" not in errors[0]
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in PAGES_DIR.glob("*.py")))
+def test_no_page_stops_its_script_while_it_follows_jobs(page):
+    """After st.stop() Streamlit refuses the page's own rerun (progress.refresh): the phase page,
+    showing "The first runs are training", froze in the browser and its jobs were abandoned."""
+    calls = [(node.lineno, ast.unparse(node.func)) for node in ast.walk(ast.parse((PAGES_DIR / page).read_text()))
+             if isinstance(node, ast.Call)]
+    follows = [line for line, name in calls if name == "progress.follow"]
+    stops = [line for line, name in calls if name == "st.stop"]
+    assert not follows or not [line for line in stops if line > min(follows)], (page, follows, stops)
 
 
 def test_playground_reports_a_bad_digit_pair_in_one_line():
