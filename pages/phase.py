@@ -70,7 +70,7 @@ def show_capacity(rows: list[dict]) -> None:
         st.info(finding)
     charts.show(capacity_plot(table), "capacity")
     st.dataframe(human_table(table, ["label", "family", "n_params", "val_acc_mean", "val_acc_std", "train_acc_mean",
-                                     "critical_alpha", "clean_val_acc", "runs"], digits=3), hide_index=True)
+                                     "critical_alpha", "clean_val_acc", "runs"], digits=3, spread=True), hide_index=True)
     downloads.buttons("capacity", {"rows": rows, "capacity": table}, table)
 
 
@@ -94,7 +94,7 @@ def show_phase_diagram(rows: list[dict]) -> None:
     # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
     shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
     collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []
-    st.dataframe(human_table(summary, shown + collapsed, digits=3), hide_index=True)
+    st.dataframe(human_table(summary, shown + collapsed, spread=True), hide_index=True)
     downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)
 
 

@@ -318,6 +318,14 @@ def test_xxz_training_markers_are_drawn_over_validation():
     assert train.marker.color != val.marker.color and val.marker.size > train.marker.size
 
 
+def test_a_spread_table_reads_mean_plus_minus_std_in_one_column():
+    rows = [{"model": "qnn", "alpha": 0.3, "val_acc_mean": 0.92681, "val_acc_std": 0.0098, "n": 5}]
+    shown = human_table(rows, ["model", "alpha", "n", "val_acc_mean", "val_acc_std"], spread=True)
+    assert shown == [{"model": "QNN", "poisoned fraction α": 0.3, "runs": 5,
+                      "validation accuracy (clean labels)": "0.927 ± 0.010"}]
+    assert len(human_table(rows, ["val_acc_mean", "val_acc_std"])[0]) == 2  # apart unless asked
+
+
 def test_human_table_renames_columns_and_values_for_display():
     rows = [{"model": "qnn", "alpha": 0.3, "train_acc_mean": 0.712345, "val_acc_std": 0.01, "method": "grad-ascent",
              "odd_key": 1}]

@@ -90,11 +90,15 @@ def human_name(key: str) -> str:
     return HUMAN_COLUMNS.get(key, key.replace("_", " "))
 
 
-def human_table(rows: list[dict], columns: list[str] | None = None, digits: int | None = None) -> list[dict]:
+def human_table(rows: list[dict], columns: list[str] | None = None, digits: int | None = None,
+                spread: bool = False) -> list[dict]:
     """A list-of-dict table for display: keys in words (``HUMAN_COLUMNS``), model / method /
     attack values in words, ``columns`` (default: every key, first-seen order) in that order,
-    floats rounded to ``digits`` when given. Missing values stay None."""
+    floats rounded to ``digits`` when given. Missing values stay None. ``spread``: a metric's
+    ``X_mean`` and ``X_std`` columns become one column, named by the metric, reading "0.705 ±
+    0.058" (``digits`` decimals, default 3): half the columns, so a table fits a projector."""
     keys = columns if columns is not None else list(dict.fromkeys(k for r in rows for k in r))
+    places = 3 if digits is None else digits
 
     def show(key, value):
         if isinstance(value, str):
@@ -102,7 +106,21 @@ def human_table(rows: list[dict], columns: list[str] | None = None, digits: int 
         if digits is not None and isinstance(value, float):
             return round(value, digits)
         return value
-    return [{human_name(k): show(k, r.get(k)) for k in keys} for r in rows]
+
+    merged = {k.removesuffix("_mean") for k in keys if spread and k.endswith("_mean")
+              and f"{k.removesuffix('_mean')}_std" in keys and k.removesuffix("_mean") in METRIC_NAMES}
+
+    def cells(row):
+        out = {}
+        for key in keys:
+            metric, _, suffix = key.rpartition("_")
+            if metric in merged and suffix == "mean":
+                mean, std = row.get(key), row.get(f"{metric}_std")
+                out[METRIC_NAMES[metric]] = None if mean is None else f"{mean:.{places}f} ± {std:.{places}f}"
+            elif not (metric in merged and suffix == "std"):
+                out[human_name(key)] = show(key, row.get(key))
+        return out
+    return [cells(r) for r in rows]
 
 
 def method_label(method: str) -> str:
