@@ -8,7 +8,6 @@ import math
 
 from qml_core.reporting.figure_style import model_label
 
-NAMES = {"qnn": "QNN", "mlp": "MLP"}
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
 TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (PROTOCOL §6)
 CLEAR = 0.02  # validation accuracies closer than this are called level
@@ -47,9 +46,9 @@ def playground_finding(alpha: float, attack: str, results: dict[str, dict]) -> s
         head += f"the QNN and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
     else:
         hi, lo = ("qnn", "mlp") if qnn > mlp else ("mlp", "qnn")
-        head += (f"the {NAMES[hi]} keeps {results[hi]['val_acc']:.2f} on clean validation data while the "
-                 f"{NAMES[lo]} gets {results[lo]['val_acc']:.2f}.")
-    fits = [f"The {NAMES[m]} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
+        head += (f"the {model_label(hi)} keeps {results[hi]['val_acc']:.2f} on clean validation data while the "
+                 f"{model_label(lo)} gets {results[lo]['val_acc']:.2f}.")
+    fits = [f"The {model_label(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
     return " ".join([head, *fits])
 
 
@@ -99,8 +98,8 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
             else:
                 hi, lo = ("qnn", "mlp") if gap > 0 else ("mlp", "qnn")
                 lead = "Below α = 0.5 they" if restricted else "They"
-                parts.append(f"{lead} differ most at α = {alpha:g}: {NAMES[hi]} {values[hi][alpha]:.2f} against "
-                             f"{NAMES[lo]} {values[lo][alpha]:.2f}, so here the {NAMES[hi]} resists poisoning better.")
+                parts.append(f"{lead} differ most at α = {alpha:g}: {model_label(hi)} {values[hi][alpha]:.2f} against "
+                             f"{model_label(lo)} {values[lo][alpha]:.2f}, so here the {model_label(hi)} resists poisoning better.")
     return " ".join(parts)
 
 
@@ -124,7 +123,7 @@ def trace_finding(ratios: list[dict]) -> str:
         span = f"{factor(low)}" if math.isclose(low, high, rel_tol=0.05) else f"{factor(low)} to {factor(high)}"
         collapsed = sum(len(r.get("collapsed_ratios", [])) for r in ratios if r["model"] == model)
         note = f" ({collapsed} collapsed runs shown apart)" if collapsed else ""
-        parts.append(f"{NAMES.get(model, model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
+        parts.append(f"{model_label(model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
     return " ".join(parts)
 
 
@@ -168,10 +167,10 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
         side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
         verdict = f"{'at or above' if _matches(value, reference) else 'short of'} retraining − {MATCHES_RETRAIN:g}"
         if all(v - reference >= 0.0005 for v in by_method.values()):  # "closest" would name the weakest
-            text = (f"{NAMES.get(model, model)}: every method ends above retraining ({reference:.3f}); the best, "
+            text = (f"{model_label(model)}: every method ends above retraining ({reference:.3f}); the best, "
                     f"{names.get(best, best)}, at {by_method[best]:.3f} ({by_method[best] - reference:.3f} above)")
         else:
-            text = (f"{NAMES.get(model, model)}: {names.get(closest, closest)} ends closest to retraining, "
+            text = (f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, "
                     f"{value:.3f} against {reference:.3f} ({side} retraining), {verdict}")
         if not _matches(value, reference) and _matches(by_method[best], reference):
             text += f"; {names.get(best, best)} ends higher, at {by_method[best]:.3f}, at or above it"

@@ -90,6 +90,11 @@ def human_name(key: str) -> str:
     return HUMAN_COLUMNS.get(key, key.replace("_", " "))
 
 
+def plus_minus(mean: float, std: float, places: int = 3, between: str = " ± ") -> str:
+    """A spread as tables show it: "0.705 ± 0.058" (``between="<br>± "`` breaks the line)."""
+    return f"{mean:.{places}f}{between}{std:.{places}f}"
+
+
 def human_table(rows: list[dict], columns: list[str] | None = None, digits: int | None = None,
                 spread: bool = False) -> list[dict]:
     """A list-of-dict table for display: keys in words (``HUMAN_COLUMNS``), model / method /
@@ -107,8 +112,8 @@ def human_table(rows: list[dict], columns: list[str] | None = None, digits: int 
             return round(value, digits)
         return value
 
-    merged = {k.removesuffix("_mean") for k in keys if spread and k.endswith("_mean")
-              and f"{k.removesuffix('_mean')}_std" in keys and k.removesuffix("_mean") in METRIC_NAMES}
+    means = {k.removesuffix("_mean") for k in keys if k.endswith("_mean")}
+    merged = {m for m in means if spread and f"{m}_std" in keys and m in METRIC_NAMES}
 
     def cells(row):
         out = {}
@@ -116,7 +121,7 @@ def human_table(rows: list[dict], columns: list[str] | None = None, digits: int 
             metric, _, suffix = key.rpartition("_")
             if metric in merged and suffix == "mean":
                 mean, std = row.get(key), row.get(f"{metric}_std")
-                out[METRIC_NAMES[metric]] = None if mean is None else f"{mean:.{places}f} ± {std:.{places}f}"
+                out[METRIC_NAMES[metric]] = None if mean is None else plus_minus(mean, std, places)
             elif not (metric in merged and suffix == "std"):
                 out[human_name(key)] = show(key, row.get(key))
         return out

@@ -9,7 +9,8 @@ from qml_core.reporting.figure_style import (CHANCE_COLOR, CLASSICAL_SYMBOLS, FI
                                              FONT_SIZE, HUMAN_COLUMNS, LABELS, LINE_WIDTH, MARKER_SIZE, METHOD_COLORS,
                                              METHOD_LABELS, METRIC_NAMES, NEUTRAL, PALETTE, QUANTUM_SYMBOL,
                                              figure_config, human_name, human_table, log_axis, method_label,
-                                             model_color, model_label, shade, stagger_levels, style, subplots)
+                                             model_color, model_label, plus_minus, shade, stagger_levels, style,
+                                             subplots)
 
 __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS", "FIGURE_CONFIG", "FIGURE_CONFIG_SVG",
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
@@ -194,7 +195,7 @@ def epochs_to_match_text(entry: dict) -> str:
         return "never"
     mean = entry.get("epochs_to_match_mean", float(np.mean(matched)))
     std = entry.get("epochs_to_match_std", float(np.std(matched)))
-    text = f"{matched[0]}" if len(set(matched)) == 1 else f"{mean:.1f} ± {std:.1f}"  # every run alike: one number
+    text = f"{matched[0]}" if len(set(matched)) == 1 else plus_minus(mean, std, 1)  # every run alike: one number
     return text + (f" ({never} of {len(values)} runs never)" if never else "")
 
 
@@ -207,7 +208,9 @@ def metrics_table(summary: list[dict]) -> go.Figure:
     std over runs; column names in words, 16 px text broken into short lines (<br>) so nothing
     wraps on its own, and a figure height that is the sum of its row heights (no scrolling)."""
     def fmt(entry, key):
-        return f"{entry[key + '_mean']:.3f}<br>± {entry[key + '_std']:.3f}" if key + "_mean" in entry else "—"
+        if key + "_mean" not in entry:
+            return "—"
+        return plus_minus(entry[key + "_mean"], entry[key + "_std"], between="<br>± ")
     columns = METRICS_TABLE_COLUMNS
     cells = [[_wrap(method_label(e["method"]), 12) for e in summary]] + [[fmt(e, c) for e in summary] for c in columns]
     cells.append([epochs_to_match_text(e).replace(" (", "<br>(") for e in summary])
