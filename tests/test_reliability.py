@@ -419,6 +419,21 @@ def test_sigterm_mid_sweep_leaves_no_process_and_the_resumed_sweep_gives_the_sam
     assert rows_of(tmp_path / "resumed.csv") == rows_of(tmp_path / "fresh.csv")
 
 
+def test_resources_left_by_killed_workers_are_removed_without_a_line_after_the_cli(tmp_path):
+    """A sweep stopped mid-run ends with the CLI's one line, even when loky's resource tracker
+    (which outlives the sweep) has to clean up after the workers it lost."""
+    leaked = tmp_path / "left_by_a_killed_worker"
+    leaked.mkdir()
+    script = ("import sys; from qml_core.runtime.backends import parallel_map; "
+              "from joblib.externals.loky.backend import resource_tracker; "
+              "parallel_map(abs, [-1, 2], n_jobs=2); resource_tracker.register(sys.argv[1], 'folder')")
+    done = subprocess.run([sys.executable, "-c", script, str(leaked)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert wait_for(lambda: not leaked.exists(), 20), "the tracker did not remove the leaked folder"
+    assert done.stderr == ""
+
+
 def test_workers_do_not_outlive_a_killed_parent(tmp_path, code_snapshot):
     victim = start_sweep(code_snapshot, tmp_path / "cache", tmp_path / "rows.csv")
     assert wait_for(lambda: stored(tmp_path / "cache") >= 1 or victim.poll() is not None, 120)

@@ -13,10 +13,15 @@ ray are imported only when asked for.
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 20
+# loky's resource tracker outlives a sweep stopped mid-run (Ctrl-C, SIGTERM) and then removes the
+# semaphores and memmap folder of the workers that were killed, warning about each on the shared
+# stderr, after the CLI's closing line. It takes its warning filters from sys.warnoptions.
+QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
 class BackendError(RuntimeError):
@@ -129,6 +134,8 @@ def _local(func: Callable, items: list, n_jobs: int):
     from qml_core.runtime.lifetime import identity
 
     owner = identity()
+    if QUIET_TRACKER not in sys.warnoptions:  # before loky starts its tracker
+        sys.warnoptions.append(QUIET_TRACKER)
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     yield from parallel(delayed(_call)(i, func, item, threads, owner) for i, item in enumerate(items))
 
