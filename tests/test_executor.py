@@ -5,6 +5,7 @@ import torch
 
 from qml_core.sim.circuits import make_qnode, recorded_operations, weight_shape
 from qml_core.sim.executor import FusedExecutor, UnsupportedCircuit, make_executor
+from qml_core.sim.statevector import Expectation, expectation
 
 TOL = 1e-10
 
@@ -98,8 +99,32 @@ def test_autograd_mode_gives_second_derivatives():
         hvps.append(hv)
     assert torch.max(torch.abs(hvps[0] - hvps[1])) <= TOL
     w = w0.clone().requires_grad_()
-    with pytest.raises(RuntimeError, match="first derivatives only"):  # refuses rather than answer wrong
-        torch.autograd.grad(FusedExecutor("paper", 2, 3, split="layered")(w, x).sum(), w, create_graph=True)
+    for split in ("layered", "observable"):  # refuses rather than answer wrong
+        with pytest.raises(RuntimeError, match="first derivatives only"):
+            torch.autograd.grad(FusedExecutor("paper", 2, 3, split=split)(w, x).sum(), w, create_graph=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.complex128, torch.float64])
+def test_hand_written_tail_equals_autograd_of_the_plain_one(dtype):
+    """Expectation (the Heisenberg tail's reverse pass written by hand) gives the value and
+    the gradients of O and of x that autograd gives through ``expectation``, and x's gradient
+    comes back in x's own strides (a permuted view of the state), so no copy follows it."""
+    g = torch.Generator().manual_seed(4)
+    a = torch.randn(2, 8, 8, generator=g, dtype=torch.complex128)
+    o0 = a + a.mH  # Hermitian
+    state = torch.randn(2, 2, 3, 5, 4, generator=g, dtype=dtype)  # (runs, a, batch, c)
+    coeff = torch.randn(2, 5, generator=g, dtype=torch.float64)
+    results = []
+    for tail in (expectation, Expectation.apply):
+        o, s = o0.clone().requires_grad_(), state.clone().requires_grad_()
+        x = s.transpose(1, 2).reshape(2, 5, 2, 1, 3, 1, 4).permute(0, 1, 3, 4, 5, 2, 6)  # cone: 1 qubit of A, 2 of C
+        z = tail(o, x)
+        grad_o, grad_x = torch.autograd.grad((coeff * z).sum(), (o, x))
+        results.append((z.detach(), grad_o, grad_x))
+    (z1, go1, gx1), (z2, go2, gx2) = results
+    assert torch.allclose(z1, z2, atol=1e-12) and torch.allclose(go1, go2, atol=1e-12)
+    assert torch.allclose(gx1, gx2, atol=1e-12)
+    assert gx2.stride() == x.stride()
 
 
 def test_executor_is_compiled_from_the_pennylane_recording():

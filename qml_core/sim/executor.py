@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from qml_core.sim.circuits import make_qnode, recorded_operations, weight_shape
-from qml_core.sim.statevector import AdjointEvolution, Step, evolve, expectation, observable, readout
+from qml_core.sim.statevector import AdjointEvolution, Expectation, Step, evolve, expectation, observable, readout
 from qml_core.specs import EXECUTORS
 
 SINGLE_QUBIT_GATES = ("RX", "RY")
@@ -295,7 +295,7 @@ class FusedExecutor:
         state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c)  # (runs, batch, a, c), as the tail reads it
         if self.split:
             head, k = self.program[:self.split], self.split
-            state = state.transpose(1, 2).to(self.cdtype).contiguous()  # (runs, a, batch, c)
+            state = state.transpose(1, 2).to(self.cdtype, memory_format=torch.contiguous_format)  # (runs, a, batch, c), one pass
             if self.backward == "adjoint" and torch.is_grad_enabled() and (weights.requires_grad or x.requires_grad):
                 state = AdjointEvolution.apply(state, head, *us[:k], *ms[:k])
             else:  # autograd for higher derivatives; without gradients, nothing needs saving
@@ -321,7 +321,9 @@ class FusedExecutor:
         o = observable(self.program[k:], r, us[k:], ms[k:], step.k_a, step.k_c)
         runs, batch = state.shape[:2]
         slices = state.reshape(runs, batch, 2 ** step.k_a, spare_a, spare_c, 2 ** step.k_c).permute(0, 1, 3, 4, 2, 5)
-        return expectation(o, slices.reshape(runs, batch, spare_a * spare_c, -1))
+        if self.backward == "adjoint":
+            return Expectation.apply(o, slices)
+        return expectation(o, slices)
 
 
 def is_int_in(value, low: int, high: int) -> bool:

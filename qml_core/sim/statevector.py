@@ -100,15 +100,53 @@ def observable(program, r, us, ms, k_a: int, k_c: int) -> torch.Tensor:
 
 
 def expectation(o: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Σ_s Re x_s† O x_s per run and sample, for x (runs, batch, slices, d) real or complex
-    and O (runs, d, d) Hermitian: (runs, batch) real. One (runs, batch·slices, d) product."""
-    runs, batch, slices, dim = x.shape
-    flat = x.reshape(runs, batch * slices, dim)
-    if x.is_complex():
-        terms = (flat.conj() * (flat @ o.mT)).real
-    else:
-        terms = flat * (flat @ o.real.mT)
-    return terms.reshape(runs, batch, -1).sum(-1)
+    """Σ Re x† O x per run and sample, over the slices of x (runs, batch, *slices, d_a, d_c),
+    real or complex, any strides (a permuted view of the state; the last two axes are the
+    cone's parts of halves A and C), for O (runs, d_a·d_c, d_a·d_c) Hermitian: (runs, batch)
+    real. One (runs, batch·slices, d) product; plain torch ops (autograd differentiates it to
+    any order)."""
+    flat = x.reshape(x.shape[0], -1, x.shape[-2] * x.shape[-1])
+    y = flat @ (o.mT if x.is_complex() else o.real.mT)
+    return row_sums(flat, y, x.shape[1])
+
+
+def row_sums(flat: torch.Tensor, y: torch.Tensor, batch: int) -> torch.Tensor:
+    """Σ Re conj(flat) y over each sample's rows: (runs, batch) real."""
+    pairs = (torch.view_as_real(flat) * torch.view_as_real(y)) if flat.is_complex() else flat * y
+    return pairs.reshape(flat.shape[0], batch, -1).sum(-1)
+
+
+class Expectation(torch.autograd.Function):
+    """``expectation`` with a hand-written reverse pass (first derivatives only), from the
+    forward's own products: the gradient of x is 2 g O x (O Hermitian), written straight into
+    x's strides so that the state's layout needs no copy on the way back, and that of O is
+    Σ g x x†, one small product. Call as ``Expectation.apply(o, x)``."""
+
+    @staticmethod
+    def forward(ctx, o, x):
+        runs, batch = x.shape[:2]
+        flat = x.reshape(runs, -1, x.shape[-2] * x.shape[-1])
+        y = flat @ (o.mT if x.is_complex() else o.real.mT)
+        ctx.save_for_backward(flat, y)
+        ctx.x_shape, ctx.x_stride, ctx.o_dtype = x.shape, x.stride(), o.dtype
+        return row_sums(flat, y, batch)
+
+    @staticmethod
+    def backward(ctx, g):
+        if torch.is_grad_enabled():
+            raise RuntimeError("the adjoint executor gives first derivatives only; "
+                               "use FusedExecutor(..., backward='autograd') for Hessians")
+        flat, y = ctx.saved_tensors
+        g = g.to(flat.real.dtype)
+        runs, batch = g.shape
+        grad_o = grad_x = None
+        if ctx.needs_input_grad[0]:  # Σ g x x† = conj((g conj(x))ᵀ x): transposes only, no conjugate copy of x
+            weight = g[:, :, None].expand(runs, batch, flat.shape[1] // batch).reshape(runs, -1, 1)
+            grad_o = ((weight * flat.conj()).mT @ flat).conj_physical().to(ctx.o_dtype)
+        if ctx.needs_input_grad[1]:
+            grad_x = torch.empty_strided(ctx.x_shape, ctx.x_stride, dtype=y.dtype, device=y.device)
+            torch.mul(y.reshape(ctx.x_shape), 2 * g.reshape(runs, batch, *[1] * (len(ctx.x_shape) - 2)), out=grad_x)
+        return grad_o, grad_x
 
 
 class AdjointEvolution(torch.autograd.Function):
@@ -136,18 +174,21 @@ class AdjointEvolution(torch.autograd.Function):
                                "use FusedExecutor(..., backward='autograd') for Hessians")
         n, shape = len(ctx.program), lam.shape
         g_u, g_m = [None] * n, [None] * n
+        # The pass carries mu = conj(lam): then every product takes plain transposes, which BLAS
+        # reads in place, where the conjugate transposes of lam's pass would first be copied.
+        mu = lam.conj_physical()
         for d in reversed(range(n)):
             step, (s_in, t1), u, m = ctx.program[d], ctx.saved[d], ctx.us[d], ctx.ms[d]
             if step.src is not None:
-                lam = apply_perm(lam, step.inverse)
-            g_m[d] = torch.matmul(blocks(t1, m).mH, blocks(lam, m))
+                mu = apply_perm(mu, step.inverse)
+            g_m[d] = torch.matmul(blocks(t1, m).mT, blocks(mu, m)).conj_physical()
             if d == 0 and not step.k_a:
                 break
-            lam = torch.matmul(blocks(lam, m), m.mH).reshape(shape)
+            mu = torch.matmul(blocks(mu, m), m.mT).reshape(shape)
             if step.k_a:
-                lam_rows = rows(lam, step.k_a)
-                g_u[d] = lam_rows @ rows(s_in, step.k_a).mH
+                mu_rows = rows(mu, step.k_a)
+                g_u[d] = (mu_rows @ rows(s_in, step.k_a).mT).conj_physical()
                 if d > 0:
-                    lam = (u.mH @ lam_rows).reshape(shape)
+                    mu = (u.mT @ mu_rows).reshape(shape)
         ctx.saved = ctx.us = ctx.ms = None
         return (None, None, *g_u, *g_m)
