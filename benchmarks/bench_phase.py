@@ -52,6 +52,7 @@ def time_app(runs: int) -> dict:
     start, done_at = time.perf_counter(), {}
     submitted = [manager().submit("train", spec, f"{spec.model.name} α={spec.alpha} run {run}") for run, spec in jobs]
     while len(done_at) < len(submitted):
+        manager().watch(submitted)  # as the open page does on every refresh; unwatched jobs are dropped
         for i, job in enumerate(submitted):
             if i not in done_at and job.state not in ("queued", "running"):
                 if job.state != "done":

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from qml_core.data.encoding import amplitude_encode, classical_view, n_qubits_for
-from qml_core.data.mnist import MNIST_FILE, _raw, load_mnist_pair
+from qml_core.data.mnist import MNIST_FILE, mnist_arrays, load_mnist_pair
 
 
 def test_paper_split_follows_the_protocol():
     x_train, y_train, x_val, y_val, images = load_mnist_pair((1, 9))
-    raw = _raw()
+    raw = mnist_arrays()
     assert x_train.shape == (500, 1024) and x_val.shape == (1000, 1024)
     assert list(y_train[:250]) == [0] * 250 and list(y_train[250:]) == [1] * 250
     first_ones = np.flatnonzero(raw["train_labels"] == 1)[:250]
@@ -39,7 +39,7 @@ def test_shipped_file_matches_the_published_idx_files():
     published SHA-256 of each file."""
     from scripts.build_mnist import SHA256
 
-    raw = _raw()
+    raw = mnist_arrays()
     for name, key, magic in [("train-images-idx3-ubyte", "train_images", 0x0803),
                              ("train-labels-idx1-ubyte", "train_labels", 0x0801),
                              ("t10k-images-idx3-ubyte", "test_images", 0x0803),

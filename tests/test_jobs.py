@@ -211,3 +211,19 @@ def test_a_running_worker_takes_the_cores_back_when_it_is_left_alone(tiny_mlp_sp
     wait_for(lambda: first.threads == jobs.cpus)
     jobs.cancel(first)
     wait(first, timeout=30)
+
+
+def test_the_fork_server_decompresses_mnist_once_for_every_worker():
+    """The fork server's preload ends with the warm-up module, whose import leaves the MNIST
+    arrays in memory, so that forked workers inherit them instead of loading them per job."""
+    import pathlib
+    import subprocess
+    import sys
+
+    assert jobs_module.PRELOAD[-1] == "qml_core.runtime.worker_warmup"
+    probe = ("import importlib; from qml_core.data.mnist import mnist_arrays; "
+             "before = mnist_arrays.cache_info().currsize; importlib.import_module('qml_core.runtime.worker_warmup'); "
+             "print(before, mnist_arrays.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
+                         cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert out.stdout.split() == ["0", "1"]

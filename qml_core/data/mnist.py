@@ -21,7 +21,10 @@ N_TRAIN_AVAILABLE = 60_000
 
 
 @functools.lru_cache(maxsize=1)
-def _raw() -> dict[str, np.ndarray]:
+def mnist_arrays() -> dict[str, np.ndarray]:
+    """Every array of the shipped copy, decompressed once per process (0.4 s). The jobs' fork
+    server loads them before it forks workers (``runtime/worker_warmup.py``), so that each job
+    of a phase diagram does not decompress them again."""
     with np.load(MNIST_FILE, allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
 
@@ -47,7 +50,7 @@ def load_mnist_pair(digits=(1, 9), n_train_per_class: int = 250, n_val: int = 10
     images_train (2n, 28, 28) uint8) — the raw images are kept for display.
     """
     a, b = check_digits(tuple(digits))
-    raw = _raw()
+    raw = mnist_arrays()
     blocks = []
     for digit in (a, b):
         idx = np.flatnonzero(raw["train_labels"] == digit)[:n_train_per_class]

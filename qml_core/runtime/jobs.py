@@ -56,7 +56,8 @@ TASKS = {  # kind -> (module, cached function taking (spec) and returning (resul
 }
 WITH_PROGRESS = ("train", "unlearn")  # the kinds whose functions report per-epoch progress
 # torch._dynamo: torch.func (the Hessians) imports it on first use, 2.7 s a worker otherwise
-PRELOAD = ["torch", "torch._dynamo", "pennylane", *(module for module, _ in TASKS.values())]
+PRELOAD = ["torch", "torch._dynamo", "pennylane", *(module for module, _ in TASKS.values()),
+           "qml_core.runtime.worker_warmup"]
 CANCEL_GRACE_S = 5.0
 WORKER_NICENESS = 10  # workers yield the CPU to the app's server, so pages answer during long runs
 ACTIVE = ("queued", "running")
