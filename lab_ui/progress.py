@@ -6,6 +6,7 @@ keep their values through those reruns: ``url_state``). Each rerun marks the pag
 watched: jobs of a page nobody looks at any more yield to the views in front of users
 (``qml_core.runtime.jobs``).
 """
+import copy
 import os
 import time
 from collections.abc import Callable
@@ -40,32 +41,39 @@ def overall(jobs: list[Job]) -> str:
     return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")
 
 
-def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None = None) -> None:
+def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None = None) -> list[dict | None]:
     """Show failures and cancels (with a button to run them again), and while any job is
-    active: progress, ETA, cancel and a live view."""
-    for job in jobs:
+    active: progress, ETA, cancel and a live view. Returns each job's result (None while it
+    is not done) as of the moment the bars were drawn, so that what a page draws from them
+    agrees with the bars' counts: the jobs themselves change under the page as workers finish."""
+    seen = snapshot(jobs)
+    for job in seen:
         if job.state == "failed":
             st.error(f"{job.label} failed: {job.error}")
-    if any(j.state == "cancelled" for j in jobs):
+    if any(j.state == "cancelled" for j in seen):
         st.warning("Cancelled: nothing was stored for the cancelled runs.")
-    stopped = [j for j in jobs if j.state in ("failed", "cancelled")]
+    stopped = [j for j in seen if j.state in ("failed", "cancelled")]
     if stopped and st.button(f"Run again ({len(stopped)} stopped)", key=f"restart-{key}"):
         for job in stopped:
             manager().submit(job.kind, job.spec, job.label, restart=True)
         st.rerun()
-    active = [j for j in jobs if j.state in ACTIVE]
-    if not active:
-        return
-    st.session_state[FOLLOWING] = True
-    manager().watch(jobs)
-    st.progress(sum(j.fraction for j in jobs) / len(jobs), text=overall(jobs))
-    for job in [j for j in jobs if j.state == "running"][:SHOWN]:
-        st.progress(job.fraction, text=job.status())
-    if st.button("Cancel", key=f"cancel-{key}", type="secondary"):
-        for job in jobs:
-            manager().cancel(job)
-    if live is not None:
-        live(jobs)
+    if any(j.state in ACTIVE for j in seen):
+        st.session_state[FOLLOWING] = True
+        manager().watch(jobs)
+        st.progress(sum(j.fraction for j in seen) / len(seen), text=overall(seen))
+        for job in [j for j in seen if j.state == "running"][:SHOWN]:
+            st.progress(job.fraction, text=job.status())
+        if st.button("Cancel", key=f"cancel-{key}", type="secondary"):
+            for job in jobs:
+                manager().cancel(job)
+        if live is not None:
+            live(seen)
+    return results(seen)
+
+
+def snapshot(jobs: list[Job]) -> list[Job]:
+    """Copies of the jobs as they are now (the manager's thread updates the originals)."""
+    return [copy.copy(job) for job in jobs]
 
 
 def begin() -> None:
@@ -89,5 +97,6 @@ def refresh() -> None:
 
 
 def results(jobs: list[Job]) -> list[dict | None]:
-    """Each job's result, or None while it is not done."""
+    """Each job's result, or None while it is not done (``follow`` answers with these for the
+    jobs as it drew them)."""
     return [j.result if j.state == "done" else None for j in jobs]

@@ -41,9 +41,9 @@ views = [LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"
          LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="slice2d", directions=directions,
                        grid=settings["grid"])]
 view_jobs = progress.submit([("landscape", v, f"{LABELS[model]} {v.kind}") for v in views])
-progress.follow(jobs + view_jobs, "landscape")
+finished = progress.follow(jobs + view_jobs, "landscape")
 
-done = {(s.model, s.alpha, s.seed): r for s, r in zip(specs, progress.results(jobs)) if r is not None}
+done = {(s.model, s.alpha, s.seed): r for s, r in zip(specs, finished) if r is not None}
 left, right = st.columns(2)
 with left:
     st.subheader("Hessian spectrum, seed 0")
@@ -64,7 +64,7 @@ with right:
         if collapsed:
             st.warning("Collapsed to a constant output (reported apart, not dropped): " + ", ".join(collapsed))
 
-interpolation, slice2d = progress.results(view_jobs)
+interpolation, slice2d = finished[len(jobs):]
 left, right = st.columns(2)
 with left:
     st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")

@@ -58,9 +58,9 @@ except SpecError as exc:
     st.stop()
 
 jobs = progress.submit([("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list])
-progress.follow(jobs, "phase")
+finished = progress.follow(jobs, "phase")
 rows = [{**result_row(run, spec, result, job.was_cached), "model": m, "variant": m}
-        for (run, spec, m), job, result in zip(jobs_list, jobs, progress.results(jobs)) if result is not None]
+        for (run, spec, m), job, result in zip(jobs_list, jobs, finished) if result is not None]
 
 
 def show_capacity(rows: list[dict]) -> None:

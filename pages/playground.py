@@ -53,12 +53,11 @@ def live_curves(running: list) -> None:
         charts.show(training_curves(histories, float(alpha), attack), "live-curves")
 
 
-progress.follow(jobs, "playground", live=live_curves)
-if all(j.state == "done" for j in jobs):
+results = dict(zip(specs, progress.follow(jobs, "playground", live=live_curves)))
+if all(result is not None for result in results.values()):
     progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}") for s in
                        likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH)])
 
-results = dict(zip(specs, progress.results(jobs)))
 columns = st.columns(2)
 for column, (model, result) in zip(columns, results.items()):
     with column:

@@ -54,9 +54,9 @@ except SpecError as exc:
     st.error(str(exc))
     st.stop()
 jobs = progress.submit([("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
-progress.follow(jobs, "unlearning")
+finished = progress.follow(jobs, "unlearning")
 done: dict[str, dict] = {}
-for (model, method, run, _), result in zip(specs, progress.results(jobs)):
+for (model, method, run, _), result in zip(specs, finished):
     if result is not None:
         done.setdefault(model, {})[(method, run)] = result
 if done:
@@ -91,8 +91,7 @@ if run_sweep:
                                                       **options), weights) for m in models}
     grid_jobs = progress.submit([("unlearn", s, f"{LABELS[m]} w_kl={s.w_kl} w_fo={s.w_fo}")
                                  for m in models for s in grid_specs[m]])
-    progress.follow(grid_jobs, "sweep")
-    grid_results = iter(progress.results(grid_jobs))
+    grid_results = iter(progress.follow(grid_jobs, "sweep"))
     for column, model in zip(st.columns(len(models)), models):
         results = [next(grid_results) for _ in grid_specs[model]]
         with column:

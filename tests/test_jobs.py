@@ -227,3 +227,35 @@ def test_the_fork_server_decompresses_mnist_once_for_every_worker():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
                          cwd=pathlib.Path(__file__).resolve().parents[1])
     assert out.stdout.split() == ["0", "1"]
+
+
+def test_a_finished_job_shows_done_only_once_its_result_is_there(private_cache, tiny_mlp_spec):
+    """Pages read jobs without the manager's lock while its thread finishes them: ``_finish``
+    writes the state last, so "done" never comes before the result it announces."""
+    writes = []
+
+    class Recorded(jobs_module.Job):
+        def __setattr__(self, name, value):
+            writes.append(name)
+            super().__setattr__(name, value)
+
+    manager_ = JobManager(str(private_cache), max_workers=1)
+    job = Recorded("train", tiny_mlp_spec, "probe", state="running")
+    manager_._jobs[job.key] = job
+    writes.clear()
+    manager_._finish(job.key, "done", result={"val_acc": 1.0}, was_cached=False)
+    assert job.result == {"val_acc": 1.0} and writes[-1] == "state" and "result" in writes[:-1]
+
+
+def test_follow_answers_with_the_results_the_bars_were_drawn_from(tiny_mlp_spec, tiny_qnn_spec):
+    """A snapshot of the jobs: a job that finishes after the page drew its bars does not add
+    a result the bars did not count (a phase page once said "26 runs" under "27/60 finished")."""
+    from lab_ui import progress
+
+    done = jobs_module.Job("train", tiny_mlp_spec, "a", state="done", result={"val_acc": 0.9})
+    running = jobs_module.Job("train", tiny_qnn_spec, "b", state="running", done=3, total=8)
+    seen = progress.snapshot([done, running])
+    running.result, running.state = {"val_acc": 0.8}, "done"  # the manager's thread, meanwhile
+    assert progress.overall(seen).startswith("1/2 finished")
+    assert progress.results(seen) == [{"val_acc": 0.9}, None]
+    assert progress.results([done, running]) == [{"val_acc": 0.9}, {"val_acc": 0.8}]

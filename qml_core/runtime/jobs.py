@@ -385,10 +385,11 @@ class JobManager:
         if job is not None and job.state in ACTIVE:
             if state == "cancelled" and worker is not None and worker.preempted:
                 job.state, job.started, job.pid, job.done, job.total, job.records = "queued", None, None, 0, 0, []
-            else:
-                job.state, job.finished = state, time.time()
+            else:  # the state last: a page that reads "done" (without the lock) finds the result there
                 for name, value in fields.items():
                     setattr(job, name, value)
+                job.finished = time.time()
+                job.state = state
         self._share_threads()
         self._schedule()
 
