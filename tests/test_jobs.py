@@ -259,3 +259,26 @@ def test_follow_answers_with_the_results_the_bars_were_drawn_from(tiny_mlp_spec,
     assert progress.overall(seen).startswith("1/2 finished")
     assert progress.results(seen) == [{"val_acc": 0.9}, None]
     assert progress.results([done, running]) == [{"val_acc": 0.9}, {"val_acc": 0.8}]
+
+
+def test_the_fork_server_preloads_the_engine_when_the_lab_starts_elsewhere(tmp_path):
+    """A lab started from another directory than the checkout (the engine on sys.path only):
+    its fork server, which ignores the parent's sys.path before Python 3.13, is started with
+    an environment in which the preload (the engine and the MNIST warm-up) imports."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    script = (f"import sys, time; sys.path.insert(0, {str(root)!r}); "
+              "from multiprocessing import forkserver; from qml_core.runtime.jobs import manager; "
+              "manager(); forkserver.ensure_running(); "
+              "print(open(f'/proc/{forkserver._forkserver._forkserver_pid}/environ').read())")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    server_env = dict(item.split("=", 1) for item in out.stdout.split("\0") if "=" in item)
+    probe = subprocess.run([sys.executable, "-c", "import " + ", ".join(jobs_module.PRELOAD[-2:])], cwd=tmp_path,
+                           env={**env, "PYTHONPATH": server_env.get("PYTHONPATH", "")}, capture_output=True, text=True,
+                           timeout=120)
+    assert probe.returncode == 0, probe.stderr[-300:]
