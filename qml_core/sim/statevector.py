@@ -105,15 +105,28 @@ def expectation(o: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     cone's parts of halves A and C), for O (runs, d_a·d_c, d_a·d_c) Hermitian: (runs, batch)
     real. One (runs, batch·slices, d) product; plain torch ops (autograd differentiates it to
     any order)."""
+    return row_sums(*observed(o, x), x.shape[1])
+
+
+def observed(o: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x as rows (runs, batch·slices, d) and O applied to each: the one product of the tail
+    (x† O x needs only Re O for real x)."""
     flat = x.reshape(x.shape[0], -1, x.shape[-2] * x.shape[-1])
-    y = flat @ (o.mT if x.is_complex() else o.real.mT)
-    return row_sums(flat, y, x.shape[1])
+    return flat, flat @ (o.mT if x.is_complex() else o.real.mT)
 
 
 def row_sums(flat: torch.Tensor, y: torch.Tensor, batch: int) -> torch.Tensor:
     """Σ Re conj(flat) y over each sample's rows: (runs, batch) real."""
     pairs = (torch.view_as_real(flat) * torch.view_as_real(y)) if flat.is_complex() else flat * y
     return pairs.reshape(flat.shape[0], batch, -1).sum(-1)
+
+
+def refuse_second_derivatives() -> None:
+    """Called first in a hand-written reverse pass: autograd enables grad mode there only for
+    create_graph=True, a second derivative these passes cannot give."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("the adjoint executor gives first derivatives only; "
+                           "use FusedExecutor(..., backward='autograd') for Hessians")
 
 
 class Expectation(torch.autograd.Function):
@@ -124,18 +137,14 @@ class Expectation(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, o, x):
-        runs, batch = x.shape[:2]
-        flat = x.reshape(runs, -1, x.shape[-2] * x.shape[-1])
-        y = flat @ (o.mT if x.is_complex() else o.real.mT)
+        flat, y = observed(o, x)
         ctx.save_for_backward(flat, y)
         ctx.x_shape, ctx.x_stride, ctx.o_dtype = x.shape, x.stride(), o.dtype
-        return row_sums(flat, y, batch)
+        return row_sums(flat, y, x.shape[1])
 
     @staticmethod
     def backward(ctx, g):
-        if torch.is_grad_enabled():
-            raise RuntimeError("the adjoint executor gives first derivatives only; "
-                               "use FusedExecutor(..., backward='autograd') for Hessians")
+        refuse_second_derivatives()
         flat, y = ctx.saved_tensors
         g = g.to(flat.real.dtype)
         runs, batch = g.shape
@@ -169,9 +178,7 @@ class AdjointEvolution(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, lam):
-        if torch.is_grad_enabled():  # autograd enables grad mode here only for create_graph=True
-            raise RuntimeError("the adjoint executor gives first derivatives only; "
-                               "use FusedExecutor(..., backward='autograd') for Hessians")
+        refuse_second_derivatives()
         n, shape = len(ctx.program), lam.shape
         g_u, g_m = [None] * n, [None] * n
         # The pass carries mu = conj(lam): then every product takes plain transposes, which BLAS
