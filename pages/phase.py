@@ -81,16 +81,17 @@ def show_phase_diagram(rows: list[dict]) -> None:
     if collapsed_note(rows):
         st.warning(collapsed_note(rows))
     charts.show(phase_diagram(summary, critical), "phase")
+    runs = f"{len(rows)} runs{' so far' if len(rows) < len(jobs) else ''}"
     for col, crit in zip(st.columns(len(critical)), critical):
         label = model_label(crit["model"])
         if crit["crossed"] == 0:
             col.metric(f"{label} critical α", "none in the grid")
-        else:
+            col.caption(f"threshold {crit['threshold']:.3f} not crossed ({runs})")
+        else:  # every column gets its caption: a rerun that changes the columns leaves no stale one behind
             col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
                        help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
                             f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
-            so_far = " so far" if len(rows) < len(jobs) else ""
-            col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({len(rows)} runs{so_far})")
+            col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({runs})")
     # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
     shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
     collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []
