@@ -158,3 +158,23 @@ def test_on_a_gpu_every_fused_architecture_is_one_batch(tiny_mlp_spec, tiny_qnn_
     assert sorted(i for batch in batches for i, _ in batch) == list(range(len(jobs)))
     sizes = sorted(len(batch) for batch in batches)
     assert sizes == [1] * 6 + [6, 6, 6]  # PennyLane alone; every α and run of each fused/MLP model at once
+
+
+def test_the_stacked_layers_reverse_pass_equals_autograds():
+    """StackedLinear's hand-written gradients (the weight's taken as g^T h in its own layout)
+    equal autograd's of the plain batched product, for the input, the weights and the biases."""
+    import torch
+
+    from qml_core.training.models import StackedLinear
+
+    gen = torch.Generator().manual_seed(3)
+    h, w, b, g = (torch.randn(*shape, generator=gen, dtype=torch.float64) for shape in
+                  ((2, 5, 7), (2, 3, 7), (2, 3), (2, 5, 3)))
+    grads = []
+    for layer in (StackedLinear.apply, lambda h, w, b: torch.baddbmm(b.unsqueeze(1), h, w.mT)):
+        inputs = [t.clone().requires_grad_() for t in (h, w, b)]
+        (layer(*inputs) * g).sum().backward()
+        grads.append([t.grad for t in inputs])
+    for mine, reference in zip(*grads):
+        torch.testing.assert_close(mine, reference, rtol=1e-12, atol=1e-12)
+    assert grads[0][1].is_contiguous()  # the weight gradient lands in the weight's layout

@@ -69,13 +69,15 @@ def test_a_callback_can_cancel():
         fit(model, lambda idx: bce(model(x[idx]), y[idx]), len(y), 5, 8, 0.01, 0, on_epoch=stop)
 
 
-def test_adam_takes_torch_adams_steps_exactly():
-    """The lab's Adam gives the parameters torch.optim.Adam gives, bit for bit."""
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_adam_takes_torch_adams_steps_exactly(weight_decay):
+    """The lab's Adam gives the parameters torch.optim.Adam(fused=True) gives, bit for bit."""
     from qml_core.training.train import Adam
 
     x, y = toy_problem()
     params = []
-    for make in (lambda p: Adam(p, lr=0.05), lambda p: torch.optim.Adam(p, lr=0.05)):
+    for make in (lambda p: Adam(p, lr=0.05, weight_decay=weight_decay, eps=1e-7),
+                 lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=weight_decay, eps=1e-7, fused=True)):
         model = build_model(MLPModel(hidden=(8,)), 16, seed=2)
         optimizer = make(model.parameters())
         for step in range(25):

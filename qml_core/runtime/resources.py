@@ -24,7 +24,7 @@ DATA_COPIES = 3  # encoded arrays, the poisoned copy, the tensors (separate copi
 MNIST_FILE_BYTES = 70_000 * (28 * 28 + 1)  # the whole uint8 MNIST set, loaded once
 GATES_PER_QUBIT = {"paper": 4, "cnot-ring": 3}  # per layer: RX RY RX + IsingZZ, or RX RY + CNOT
 STATES_PER_GATE = 4  # PennyLane + torch backprop: the gate's output and its reshaped/transposed copies
-WEIGHT_COPIES = 6  # parameters, gradients, Adam's two moments, two temporaries of its foreach update
+WEIGHT_COPIES = 6  # parameters, gradients, Adam's two moments, the early-stopping checkpoint, a spare product output
 OVERHEAD = 64 * 2 ** 20  # allocator slack, compiled circuits, thread buffers (measured 30..60 MiB)
 PARTS = {"data": "the dataset", "overhead": "fixed overhead", "states": "the QNN's state vectors", "matrices": "the QNN's fused layer matrices",
          "weights": "the MLP's weights and optimiser state", "activations": "the MLP's activations"}

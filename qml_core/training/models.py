@@ -82,6 +82,29 @@ class StackedQNN(nn.Module):
         return {"weights": self.weights[run].detach().cpu().numpy()}
 
 
+class StackedLinear(torch.autograd.Function):
+    """h W^T + b for every run at once: h (R, batch, in), W (R, out, in), b (R, out) ->
+    (R, batch, out), with a reverse pass that takes the weight gradient as g^T h, (out, batch)
+    times (batch, in), in the weight's own layout. Autograd's baddbmm backward forms it as
+    h^T g, (in, out), and copies its transpose into place: for the 64 x 8192 first layer of an
+    MLP on 8192 inputs that product alone took 4.5 ms a step against 1.3 ms (one thread).
+    First derivatives only (the Hessians of §5 use the plain ``MLP``)."""
+
+    @staticmethod
+    def forward(ctx, h, weight, bias):
+        ctx.save_for_backward(h, weight)
+        return torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        h, weight = ctx.saved_tensors
+        grad_h = g @ weight if ctx.needs_input_grad[0] else None
+        grad_w = g.mT @ h if ctx.needs_input_grad[1] else None
+        grad_b = g.sum(1) if ctx.needs_input_grad[2] else None
+        return grad_h, grad_w, grad_b
+
+
 class StackedMLP(nn.Module):
     """R MLPs of one architecture as one module (weights (R, out, in), biases (R, out) per
     layer, stacked from the separately initialised ``models``); forward (R, batch, width) ->
@@ -108,8 +131,7 @@ class StackedMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, layers = x, len(self.tensors) // 2
         for i in range(layers):
-            weight, bias = self.tensors[2 * i], self.tensors[2 * i + 1]
-            h = torch.baddbmm(bias.unsqueeze(1), h, weight.mT)
+            h = StackedLinear.apply(h, self.tensors[2 * i], self.tensors[2 * i + 1])
             if i < layers - 1:
                 h = torch.relu(h)
         return torch.sigmoid(h.squeeze(-1))

@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import torch
 
+from qml_core.sim.executor import keep_freed_memory
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message says when."""
@@ -30,18 +32,22 @@ def default_device() -> torch.device:
 
 
 class Adam:
-    """torch.optim.Adam's update (its single-tensor CPU path: betas (0.9, 0.999), eps 1e-8,
+    """Adam as torch.optim.Adam(fused=True) takes it (betas (0.9, 0.999), eps 1e-8,
     ``weight_decay`` added to the gradient as torch does: an L2 term), step for step the same
-    numbers, without torch.optim's cost: its first optimizer in a process imports
-    torch._dynamo (1.5 s of a 6 s training run, measured)."""
+    numbers, through the same kernel (``torch._fused_adam_``: one pass over each tensor, on CPU
+    and CUDA), without torch.optim's cost: its first optimizer in a process imports
+    torch._dynamo (1.5 s of a 6 s training run, measured). The fused kernel updates the 525k
+    parameters of an MLP on 8192 inputs in 0.37 ms where the single-tensor path's seven passes
+    took 5.1 ms (most of that run's step)."""
 
     def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         self.params = [p for p in params if p.requires_grad]
-        self.lr, (self.beta1, self.beta2), self.eps, self.steps = lr, betas, eps, 0
-        self.weight_decay = weight_decay
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        # one step counter per tensor, as torch.optim keeps them (float32, on the tensor's device)
+        self.state_steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -49,16 +55,17 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        self.steps += 1
-        step_size = self.lr / (1 - self.beta1 ** self.steps)
-        correction2_sqrt = (1 - self.beta2 ** self.steps) ** 0.5
-        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
-            if p.grad is None:
-                continue
-            grad = p.grad.add(p, alpha=self.weight_decay) if self.weight_decay else p.grad
-            m.lerp_(grad, 1 - self.beta1)
-            v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-            p.addcdiv_(m, (v.sqrt() / correction2_sqrt).add_(self.eps), value=-step_size)
+        groups: dict[tuple, list[int]] = {}  # the kernel takes tensors of one device and dtype
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                groups.setdefault((p.device, p.dtype), []).append(i)
+        for index in groups.values():
+            steps = [self.state_steps[i] for i in index]
+            torch._foreach_add_(steps, 1)
+            torch._fused_adam_([self.params[i] for i in index], [self.params[i].grad for i in index],
+                               [self.exp_avg[i] for i in index], [self.exp_avg_sq[i] for i in index], [], steps,
+                               lr=self.lr, beta1=self.betas[0], beta2=self.betas[1], weight_decay=self.weight_decay,
+                               eps=self.eps, amsgrad=False, maximize=False)
 
 
 def fit(model: torch.nn.Module, batch_loss: Callable[[torch.Tensor], torch.Tensor], n_samples: int,
@@ -93,6 +100,8 @@ def fit_runs(model: torch.nn.Module, batch_losses: Callable[[torch.Tensor], torc
     A run whose loss or gradient stops being finite is dropped from the sum; returns
     {run: reason} for those. With R = 1 it raises TrainingDiverged instead.
     """
+    if any(p.device.type == "cpu" for p in model.parameters()):
+        keep_freed_memory()  # an MLP's 4 MB weight gradients too, not only the QNN's states
     optimizer = optimizer or Adam(model.parameters(), lr=lr)
     shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
     runs, failed = len(seeds), {}
@@ -112,14 +121,17 @@ def fit_runs(model: torch.nn.Module, batch_losses: Callable[[torch.Tensor], torc
                 break
             torch.where(live.to(losses.device), losses, 0.0).sum().backward()
             grads = [p.grad.reshape(runs, -1) for p in model.parameters() if p.grad is not None]
-            finite = torch.stack([torch.isfinite(g).all(1) for g in grads]).all(0).cpu() if grads else live
+            # a run's gradients are all finite when their sum is (a NaN or an infinity makes it
+            # NaN or infinite): one read-only pass, where isfinite().all() took three
+            finite = torch.isfinite(torch.stack([g.sum(1) for g in grads]).sum(0)).cpu() if grads else live
             for run in torch.nonzero(live & ~finite).flatten().tolist():
                 failed[run] = f"a gradient became non-finite at epoch {epoch}, batch {b + 1}"
             live &= finite
             if not live.any():
                 break
-            for g in grads:  # a dropped run gets zero gradients; its result is discarded
-                g.masked_fill_(~live.to(g.device)[:, None], 0.0)
+            if not live.all():
+                for g in grads:  # a dropped run gets zero gradients; its result is discarded
+                    g.masked_fill_(~live.to(g.device)[:, None], 0.0)
             optimizer.step()
             total += torch.where(live, value, 0.0) * idx.shape[1]
         if runs == 1 and failed:
