@@ -166,14 +166,19 @@ def paper_run_seconds() -> dict:
 
 def step_flops(batch: int = BATCH) -> float:
     """Real flops of one fused training step (forward + adjoint backward), from its program:
-    per layer and amplitude, forward U (2**k_a) and M (2**k_c) complex multiply-adds; backward
-    the gradients of M (2**k_c) and U (2**k_a) and the adjoint state through M^H (2**k_c, not
-    at a first layer without U) and U^H (2**k_a, not at the first layer); 8 real flops each."""
-    program = make_executor("fused", "paper", DEPTH, N_QUBITS).program
+    per state-by-state layer and amplitude, forward U (2**k_a) and M (2**k_c) complex
+    multiply-adds; backward the gradients of M (2**k_c) and U (2**k_a) and the adjoint state
+    through M^H (2**k_c, not at a first layer without U) and U^H (2**k_a, not at the first
+    layer); then the Heisenberg tail on a cone of c qubits, O x and the gradient of O (2**c
+    each; the state's gradient 2 g O x reuses O x); 8 real flops each."""
+    executor = make_executor("fused", "paper", DEPTH, N_QUBITS)
+    program, split = executor.program, executor.split
     macs = 0
-    for d, step in enumerate(program):
+    for d, step in enumerate(program[:split]):
         u, m = (2 ** step.k_a if step.k_a else 0), 2 ** step.k_c
         macs += u + m + m + u + (m if d > 0 or step.k_a else 0) + (u if d > 0 else 0)
+    if split < len(program):
+        macs += 2 * 2 ** (program[split].k_a + program[split].k_c)
     return 8.0 * macs * batch * 2 ** N_QUBITS
 
 
