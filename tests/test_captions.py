@@ -112,3 +112,10 @@ def test_unlearning_finding_is_empty_without_a_comparison():
     assert unlearning_finding({"qnn": [{"method": "finetune", "val_acc_mean": 0.9}]}) == ""  # no reference
     level = unlearning_finding({"qnn": unlearning_table(0.9, finetune=0.9), "mlp": unlearning_table(0.8, scrub=0.85)})
     assert "(level with retraining)" in level and "Both models have a method that matches retraining; the paper" in level
+
+
+def test_a_curve_that_does_not_cross_is_said_not_to_up_to_its_last_computed_alpha():
+    """While a phase diagram computes, the caption names the last α it has, not "the grid"."""
+    partial = summary("qnn", [0.96, 0.96, 0.96, 0.93])
+    text = phase_finding(partial, [{"model": "qnn", "estimate": float("nan")}])
+    assert "The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, does not cross halfway to chance up to α = 0.3." in text

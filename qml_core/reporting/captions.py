@@ -81,7 +81,7 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
                  else f"drops more than 0.05 already at α = {curve[1][0]:g}" if len(curve) > 1 else "")
         c = crit.get(model)
         where = (f", crosses halfway to chance at α ≈ {c['estimate']:.2f}" if c and math.isfinite(c["estimate"])
-                 else ", never crosses halfway to chance in this grid" if c else "")
+                 else f", does not cross halfway to chance up to α = {curve[-1][0]:g}" if c else "")
         parts.append(f"The {model_label(model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
