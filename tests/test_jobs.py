@@ -272,8 +272,13 @@ def test_the_fork_server_preloads_the_engine_when_the_lab_starts_elsewhere(tmp_p
     root = pathlib.Path(__file__).resolve().parents[1]
     script = (f"import sys, time; sys.path.insert(0, {str(root)!r}); "
               "from multiprocessing import forkserver; from qml_core.runtime.jobs import manager; "
-              "manager(); forkserver.ensure_running(); "
-              "print(open(f'/proc/{forkserver._forkserver._forkserver_pid}/environ').read())")
+              "manager(); forkserver.ensure_running(); pid = forkserver._forkserver._forkserver_pid; "
+              # /proc/PID/environ shows the server's own environment only once it has exec'd:
+              # between fork and exec it still shows the parent's environment as it started
+              "deadline = time.time() + 60\n"  # exec'd: its command line is no longer a copy of ours
+              "while open(f'/proc/{pid}/cmdline', 'rb').read() == open('/proc/self/cmdline', 'rb').read() "
+              "and time.time() < deadline: time.sleep(0.01)\n"
+              "print(open(f'/proc/{pid}/environ').read())")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=120, check=True)
