@@ -274,9 +274,10 @@ def test_the_fork_server_preloads_the_engine_when_the_lab_starts_elsewhere(tmp_p
               "from multiprocessing import forkserver; from qml_core.runtime.jobs import manager; "
               "manager(); forkserver.ensure_running(); pid = forkserver._forkserver._forkserver_pid; "
               # /proc/PID/environ shows the server's own environment only once it has exec'd:
-              # between fork and exec it still shows the parent's environment as it started
-              "deadline = time.time() + 60\n"  # exec'd: its command line is no longer a copy of ours
-              "while open(f'/proc/{pid}/cmdline', 'rb').read() == open('/proc/self/cmdline', 'rb').read() "
+              # between fork and exec it shows the parent's as it started, and during the exec
+              # an empty one (with an empty command line); so wait for the server's command line
+              "deadline = time.time() + 60\n"
+              "while b'multiprocessing.forkserver' not in open(f'/proc/{pid}/cmdline', 'rb').read() "
               "and time.time() < deadline: time.sleep(0.01)\n"
               "print(open(f'/proc/{pid}/environ').read())")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
