@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from qml_core.experiments.unlearn import UnlearnSpec
-from qml_core.experiments.unlearn_summary import (epochs_to_match, summary_table, unlearn_rows, weight_grid,
-                                                  weight_grid_specs)
+from qml_core.experiments.unlearn_summary import (epochs_to_match, poisoned_batches, summary_table, unlearn_rows,
+                                                  unlearn_specs, weight_grid, weight_grid_specs)
 from qml_core.specs import ExperimentSpec
 
 
@@ -12,6 +12,18 @@ def fake(val_acc, preds, mia=0.5):
     return {"val_acc": val_acc[-1], "retain_acc": 1.0, "forget_acc_true": 0.9, "forget_acc_poisoned": 0.1,
             "mia_auc": mia, "seconds": 1.0, "trajectory": {"val_acc": val_acc},
             "val_pred": np.array(preds), "forget_pred": np.array(preds[:2])}
+
+
+def test_each_poisoned_training_is_one_job_and_the_stackable_ones_share_a_batch():
+    """The bases the unlearning runs start from: each distinct one once (every method of a
+    run shares it), MLPs of every run stacked in one batch, MNIST QNNs one by one."""
+    specs = [spec for model in ("qnn", "mlp")
+             for _, _, spec in unlearn_specs("paper", "mnist", model, ["finetune", "grad-ascent"], 0.3, 3)]
+    batches = poisoned_batches(specs)
+    bases = [spec for batch in batches for _, (_, spec) in batch]
+    assert sorted(bases, key=repr) == sorted({spec.poisoned for spec in specs}, key=repr) and len(bases) == 6
+    assert sorted(len(batch) for batch in batches) == [1, 1, 1, 3]
+    assert all(spec.model.name == "mlp" for _, (_, spec) in max(batches, key=len))
 
 
 def test_epochs_to_match_counts_from_the_start():

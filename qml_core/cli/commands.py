@@ -242,11 +242,13 @@ def unlearn_data(args) -> tuple[str, dict]:
 
 
 def cmd_unlearn(args) -> int:
+    from qml_core.experiments.sweep import train_rows
     from qml_core.experiments.unlearn import unlearn_result
-    from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows
+    from qml_core.experiments.unlearn_summary import poisoned_batches, summary_table, unlearn_rows
 
     check_output(args)
     jobs = unlearn_jobs(args)
+    map_with_bar(train_rows, poisoned_batches([spec for _, _, spec in jobs]), args, "poisoned models")
     results = map_with_bar(unlearn_result, [spec for _, _, spec in jobs], args, "unlearn")
     by_key = {(m, run): r for (m, run, _), r in zip(jobs, results)}
     rows = unlearn_rows(by_key)

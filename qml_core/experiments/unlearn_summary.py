@@ -18,6 +18,16 @@ def unlearn_specs(preset_name: str, dataset: str, model: str, methods: list[str]
             for run in range(runs) for m in dict.fromkeys(["retrain", *methods])]
 
 
+def poisoned_batches(specs: list[UnlearnSpec]) -> list:
+    """The distinct poisoned trainings that ``specs`` start from, as ``sweep.train_rows``
+    batches (stacked where their architecture allows). Trained before the unlearning runs,
+    side by side, they are cache hits for them; otherwise the runs of one seed meet on their
+    base's lock two at a time, and one worker waits while the other trains it."""
+    from qml_core.experiments.sweep import batched_jobs
+
+    return batched_jobs([(0, base) for base in dict.fromkeys(spec.poisoned for spec in specs)])
+
+
 def epochs_to_match(val_acc: list[float], target: float, slack: float = SLACK) -> int | None:
     """The first epoch (0 = the starting model) whose validation accuracy reaches
     ``target - slack``; None when it never does."""

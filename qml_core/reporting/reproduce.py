@@ -103,10 +103,12 @@ def run_poisoning(plan: Plan, mapper: Mapper) -> dict:
 
 def run_unlearning(plan: Plan, mapper: Mapper) -> dict:
     """§4: per (dataset, model), the per-run rows, the summary table and the trajectories."""
+    from qml_core.experiments.sweep import train_rows
     from qml_core.experiments.unlearn import unlearn_result
-    from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows
+    from qml_core.experiments.unlearn_summary import poisoned_batches, summary_table, unlearn_rows
 
     jobs = unlearning_jobs(plan)
+    mapper(train_rows, poisoned_batches([job[-1] for job in jobs]), "poisoned models")
     results = mapper(unlearn_result, [job[-1] for job in jobs], "unlearning")
     out = {}
     for dataset, model in dict.fromkeys((d, m) for d, m, *_ in jobs):
