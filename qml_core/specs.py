@@ -89,6 +89,12 @@ def plain_data(value):
     return value
 
 
+def digest(fields: dict) -> str:
+    """SHA-256 of a spec's canonical JSON (``zeroed`` numbers, sorted keys)."""
+    blob = json.dumps(zeroed(fields), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 class Keyed:
     """Hashing for frozen spec dataclasses: the canonical JSON of all fields is the key."""
 
@@ -98,10 +104,14 @@ class Keyed:
         new option leaves the keys of every spec that does not use it as they were."""
         return json.loads(json.dumps(plain_data(self)))
 
+    def key_dict(self) -> dict:
+        """What ``key`` hashes: ``spec_dict``, less any field that cannot change the result
+        (a spec class says which, by overriding this)."""
+        return self.spec_dict()
+
     def key(self) -> str:
-        """SHA-256 of the canonical JSON (``zeroed`` numbers), stable across processes and machines."""
-        blob = json.dumps(zeroed(self.spec_dict()), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """SHA-256 of the canonical JSON of ``key_dict``, stable across processes and machines."""
+        return digest(self.key_dict())
 
     def replace(self, **changes):
         """A copy with some fields changed (validated again)."""
@@ -279,9 +289,19 @@ class ExperimentSpec(Keyed):
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
         object.__setattr__(self, "alpha", zero_if_tiny(float(self.alpha)))  # rows show 0.0, not -0.0 or 5e-324
 
+    def key_dict(self) -> dict:
+        """At α = 0 no sample is poisoned, so the attack cannot change the run (the same data,
+        the same seed): it is left out, and a clean run is trained once for both attacks (the
+        α = 0 column of both phase diagrams, the playground's attack switch at α = 0)."""
+        fields = self.spec_dict()
+        if self.alpha == 0:
+            del fields["attack"]
+        return fields
+
     def architecture_key(self) -> str:
-        """The key of everything but α and seed: runs with equal keys can train stacked."""
-        return self.replace(alpha=0.0, seed=0).key()
+        """The hash of everything but α and seed, the attack included (feature noise can widen
+        an MLP's input): runs with equal keys can train stacked."""
+        return digest(self.replace(alpha=0.0, seed=0).spec_dict())
 
 
 DATA_SPECS = {"mnist": MnistData, "xxz": XXZData, "upload": UploadData}

@@ -37,6 +37,21 @@ def test_any_changed_field_misses(tiny_mlp_spec):
         assert run_experiment(changed)[1] is False
 
 
+@pytest.mark.parametrize("fixture", ["tiny_qnn_spec", "tiny_mlp_spec"])
+def test_a_clean_run_trains_the_same_under_either_attack_so_it_is_computed_once(fixture, request):
+    """What sharing one cache entry for α = 0 rests on: the two attacks' clean runs are equal
+    bit for bit (trained here uncached), and the second is then served from the first."""
+    from qml_core.experiments.experiment import train_experiment
+
+    flips = request.getfixturevalue(fixture).replace(alpha=0.0)
+    noise = flips.replace(attack="feature-noise")
+    a, b = train_experiment(flips), train_experiment(noise)
+    assert a["history"]["train_loss"] == b["history"]["train_loss"] and a["val_acc"] == b["val_acc"]
+    for name, value in a["params"].items():
+        np.testing.assert_array_equal(value, b["params"][name])
+    assert run_experiment(flips)[1] is False and run_experiment(noise)[1] is True
+
+
 def test_cache_location_follows_the_environment(tiny_mlp_spec, private_cache):
     run_experiment(tiny_mlp_spec)
     assert (private_cache / "cache.db").exists()

@@ -36,13 +36,23 @@ def test_specs_are_frozen():
 def test_key_is_stable_and_sensitive_to_every_field():
     base = preset("paper", "mnist", "qnn")
     assert base.key() == preset("paper", "mnist", "qnn").key()
-    variants = [base.replace(alpha=0.1), base.replace(seed=1), base.replace(attack="feature-noise"),
+    variants = [base.replace(alpha=0.1), base.replace(seed=1), base.replace(alpha=0.1, attack="feature-noise"),
                 base.replace(data=MnistData(digits=(1, 7))), base.replace(model=QNNModel(depth=5)),
                 base.replace(model=QNNModel(executor="default.qubit")),
                 base.replace(training=Training(epochs=99, batch_size=256, lr=0.005)),
                 preset("paper", "mnist", "mlp")]
     keys = {v.key() for v in variants} | {base.key()}
     assert len(keys) == len(variants) + 1
+
+
+def test_a_clean_run_has_one_key_for_both_attacks_but_they_never_train_stacked():
+    """At α = 0 nothing is poisoned: the attack is left out of the key (computed once), not
+    out of the spec, and not out of the architecture (feature noise can widen an MLP's input)."""
+    clean = preset("paper", "xxz", "mlp")
+    noise = clean.replace(attack="feature-noise")
+    assert noise.key() == clean.key() and noise.attack == "feature-noise" and noise.spec_dict() != clean.spec_dict()
+    assert noise.architecture_key() != clean.architecture_key()
+    assert noise.replace(alpha=0.1).key() != clean.replace(alpha=0.1).key()
 
 
 def test_paper_preset_follows_the_protocol_table():
