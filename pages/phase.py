@@ -12,7 +12,7 @@ from qml_core.experiments.capacity import capacity_finding, capacity_table, vari
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
 from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
-from qml_core.reporting.captions import phase_finding  # noqa: E402
+from qml_core.reporting.captions import phase_finding, uncrossed_label  # noqa: E402
 from qml_core.reporting.figure_style import model_label  # noqa: E402
 from qml_core.reporting.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
@@ -81,11 +81,12 @@ def show_phase_diagram(rows: list[dict]) -> None:
     if collapsed_note(rows):
         st.warning(collapsed_note(rows))
     charts.show(phase_diagram(summary, critical), "phase")
-    runs = f"{len(rows)} runs{' so far' if len(rows) < len(jobs) else ''}"
+    complete = len(rows) == len(jobs)
+    runs = f"{len(rows)} runs{'' if complete else ' so far'}"
     for col, crit in zip(st.columns(len(critical)), critical):
         label = model_label(crit["model"])
         if crit["crossed"] == 0:
-            col.metric(f"{label} critical α", "none in the grid")
+            col.metric(f"{label} critical α", uncrossed_label(rows, crit["model"], complete))
             col.caption(f"threshold {crit['threshold']:.3f} not crossed ({runs})")
         else:  # every column gets its caption: a rerun that changes the columns leaves no stale one behind
             col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",

@@ -1,6 +1,6 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
 from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, playground_finding,
-                                         trace_finding, unlearning_finding)
+                                         trace_finding, uncrossed_label, unlearning_finding)
 
 
 def test_playground_names_the_better_model_whichever_it_is():
@@ -119,3 +119,10 @@ def test_a_curve_that_does_not_cross_is_said_not_to_up_to_its_last_computed_alph
     partial = summary("qnn", [0.96, 0.96, 0.96, 0.93])
     text = phase_finding(partial, [{"model": "qnn", "estimate": float("nan")}])
     assert "The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, does not cross halfway to chance up to α = 0.3." in text
+
+
+def test_the_metric_of_an_uncrossed_curve_says_how_far_the_grid_is_computed():
+    """Seen under load: "none in the grid" with 4 of 60 runs in, α ≤ 0.3 only."""
+    rows = [{"model": "qnn", "alpha": a} for a in (0.0, 0.1, 0.3)] + [{"model": "mlp", "alpha": 0.5}]
+    assert uncrossed_label(rows, "qnn", complete=False) == "none up to α = 0.3"
+    assert uncrossed_label(rows, "qnn", complete=True) == "none in the grid"

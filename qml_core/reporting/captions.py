@@ -63,6 +63,15 @@ def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float
     return end
 
 
+def uncrossed_label(rows: list[dict], model: str, complete: bool) -> str:
+    """The critical-α metric of a curve that does not cross halfway to chance: "none in the
+    grid" once every run is in; while runs are missing, "none up to α = X", X the model's last
+    computed α (the grid is not all there yet)."""
+    if complete:
+        return "none in the grid"
+    return f"none up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
+
+
 def phase_finding(summary: list[dict], critical: list[dict]) -> str:
     """The phase diagram in words: per model, the clean accuracy, how far its plateau reaches
     and its critical α; then which model holds up better at the α below 0.5 where they differ
