@@ -92,3 +92,24 @@ def test_unreachable_cluster_is_one_line(package, options, needle, monkeypatch, 
 def test_scheduler_needs_the_dask_backend(capsys):
     assert main(["sweep", "--out", "x.csv", "--scheduler", "tcp://h:8786"]) == 2
     assert "--scheduler applies to --backend dask" in capsys.readouterr().err
+
+
+def test_a_worker_hands_its_freed_heap_back_after_a_job():
+    """Freed blocks kept for reuse (``keep_freed_memory``) would leave a worker at its peak
+    size after a big job, which loky takes for a leak (it replaces the worker and warns);
+    ``release_freed_memory``, run after every local job, returns them to the OS."""
+    import subprocess
+    import sys
+
+    script = ("import os, torch\n"
+              "from qml_core.sim.executor import keep_freed_memory, release_freed_memory\n"
+              "rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') >> 20\n"
+              "assert keep_freed_memory()\n"
+              "blocks = [torch.ones(4 << 20) for _ in range(40)]\n"  # 40 x 16 MiB, below the mmap threshold
+              "del blocks\n"
+              "kept = rss()\n"
+              "assert release_freed_memory()\n"
+              "print(kept, rss())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    kept, released = map(int, out.stdout.split())
+    assert kept - released > 500, (kept, released)  # MiB

@@ -5,5 +5,5 @@ process lifetime (signals, identity).
 ``jobs`` runs experiments by name (``jobs.TASKS`` names their modules, imported in the worker),
 so this layer starts higher-layer work without importing it.
 
-Imports from: specs, store, data, training.
+Imports from: specs, store, data, sim, training.
 """

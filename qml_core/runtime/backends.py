@@ -33,6 +33,8 @@ def _call(index: int, func: Callable, item, threads: int, owner: dict | None = N
     that started the worker (``lifetime.identity``); the worker ends if the owner dies."""
     import torch
 
+    from qml_core.sim.executor import release_freed_memory
+
     if owner is not None:
         from qml_core.runtime.lifetime import exit_with
 
@@ -42,7 +44,10 @@ def _call(index: int, func: Callable, item, threads: int, owner: dict | None = N
 
         threads = min(threads, free_cores())
     torch.set_num_threads(threads)
-    return index, func(item)
+    try:
+        return index, func(item)
+    finally:
+        release_freed_memory()  # loky would take the freed heap a big job leaves for a leak
 
 
 @contextlib.contextmanager

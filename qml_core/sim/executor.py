@@ -34,6 +34,17 @@ PENNYLANE_DEVICES = EXECUTORS[1:]
 
 
 @functools.cache
+def glibc():
+    """The C library when it is glibc (Linux), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+@functools.cache
 def keep_freed_memory() -> bool:
     """Let glibc reuse freed multi-MB blocks instead of unmapping them.
 
@@ -43,14 +54,21 @@ def keep_freed_memory() -> bool:
     mmap threshold to 32 MiB (glibc's maximum) and the trim threshold to 1 GiB keeps freed
     blocks in the heap for reuse. Process-wide, harmless elsewhere; a no-op off glibc.
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
+    libc = glibc()
     m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30))
+    return libc is not None and bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30))
+
+
+def release_freed_memory() -> bool:
+    """Hand the heap's free blocks back to the OS (glibc's ``malloc_trim``); True if any went.
+
+    ``keep_freed_memory`` keeps them for the next step, so after a big job (an exact Hessian)
+    a worker process stays at its peak size. A pool that runs many jobs per worker (loky) takes
+    that for a leak, replaces the worker, which imports torch again, and warns "A worker
+    stopped while some jobs were given to the executor"; so its workers call this after each
+    job. A no-op off glibc."""
+    libc = glibc()
+    return libc is not None and bool(libc.malloc_trim(0))
 
 
 class UnsupportedCircuit(ValueError):
