@@ -172,6 +172,19 @@ def test_unlearning_compares_qnn_and_mlp_side_by_side_with_a_computed_caption():
                 or f"{model}: every method ends above retraining" in finding), finding
 
 
+def test_the_unlearning_page_trains_the_poisoned_models_before_the_unlearning_runs():
+    """Every method of a run starts from its poisoned model: the page queues those first, so
+    two workers never wait on one of them (one training it, the other idle)."""
+    from qml_core.runtime.jobs import manager
+
+    open_page("pages/unlearning.py", runs=1, methods=["finetune"], preset="quick", seed=4242)
+    mine = sorted((job for job in manager()._jobs.values() if getattr(job.spec, "seed", None) == 4242
+                   or getattr(getattr(job.spec, "poisoned", None), "seed", None) == 4242), key=lambda job: job.order)
+    assert [job.kind for job in mine] == ["train"] * 2 + ["unlearn"] * 4
+    assert [job.label for job in mine[:2]] == ["QNN poisoned model, run 0", "MLP poisoned model, run 0"]
+    assert {job.spec for job in mine[:2]} == {job.spec.poisoned for job in mine[2:]}
+
+
 def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.query_params.update(model="mlp", preset="quick", runs="1", methods="finetune")
