@@ -54,8 +54,8 @@ except SpecError as exc:
     st.error(str(exc))
     st.stop()
 # the poisoned models first: every method of a run starts from its run's, and unlearning jobs that
-# met on one of them would leave a worker idle while the other trained it (default view: 43-47 s
-# -> 37-39 s to the last result, measured on the job manager)
+# met on one of them would leave a worker idle while the other trained it (default view: 41-43 s
+# -> 33-37 s to the last result, benchmarks/bench_unlearning_page.py)
 bases = {spec.poisoned: f"{LABELS[model]} poisoned model, run {run}" for model, _, run, spec in specs}
 jobs = progress.submit([("train", base, label) for base, label in bases.items()]
                        + [("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
