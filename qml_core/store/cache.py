@@ -10,8 +10,10 @@ died (SIGKILL, a crash) is broken as soon as a waiter sees that the holder's pro
 Integrity: only a dict that ``compute`` returned is stored (an exception stores nothing), and
 diskcache commits each entry in one SQLite transaction after its value file is written, so a
 killed process leaves no half-written entry. An entry that cannot be read back all the same
-(a damaged value file, garbage bytes, a result that is not a dict) counts as a miss: it is
-deleted and recomputed.
+(a damaged value file, garbage bytes, a result that is not a dict, a value file name outside
+the cache, a lock that names no holder) counts as a miss: it is moved aside to the cache's
+``quarantine/`` folder with one warning line, and recomputed (``quarantine.py``). The cache never
+reads, writes or deletes a file outside its own folder, whatever its database says.
 
 Nothing read from the cache is ever unpickled: values are stored as JSON plus ``.npy`` arrays
 (``SafeDisk``, read with ``allow_pickle=False``) and an entry in any other form (a pickle
@@ -42,6 +44,8 @@ from collections.abc import Callable
 
 import diskcache
 import numpy as np
+
+from qml_core.store.quarantine import quarantine, remove_value_file, value_path
 
 VERSION = "0.1.0"
 LOCK_EXPIRE_S = 6 * 3600  # a lock whose holder cannot be checked (another host) frees itself after this
@@ -228,6 +232,8 @@ class SafeDisk(diskcache.Disk):
         return size, MODE_LAB, filename, db_value
 
     def fetch(self, mode, filename, value, read):
+        if filename is not None and value_path(self._directory, filename) is None:
+            raise UnreadableEntry(f"its value file name {filename!r} points outside the cache")
         if mode == MODE_LAB:
             raw_mode = diskcache.core.MODE_BINARY if filename else diskcache.core.MODE_RAW
             return decode(super().fetch(raw_mode, filename, value, False))
@@ -239,6 +245,11 @@ class SafeDisk(diskcache.Disk):
         name, full_path = super().filename(key, value)
         private_dirs(os.path.dirname(full_path))
         return name, full_path
+
+    def remove(self, file_path):
+        """Delete a value file inside the cache and its emptied subfolders, nothing else
+        (diskcache's own ``remove`` follows any stored name, then ``os.removedirs``)."""
+        remove_value_file(self._directory, file_path)
 
 
 class LabCache(diskcache.Cache):
@@ -405,13 +416,22 @@ def _read(cache: LabCache | ReadOnlyCache, key: str) -> dict | None:
         if _is_damage(exc):
             raise damaged(str(cache.directory), exc) from None
         raise
-    except UnreadableEntry:
-        hit = "unreadable"
+    except UnreadableEntry as exc:
+        hit = exc
     if isinstance(hit, dict):
         return hit
     if hit is not None or key in cache:  # None with a row: its value file is gone
-        _try_store(cache, lambda: cache.delete(key, retry=True))
+        reason = str(hit) if isinstance(hit, UnreadableEntry) else \
+            "its value file is missing" if hit is None else f"a {type(hit).__name__}, not a result"
+        _set_aside(cache, key, reason)
     return None
+
+
+def _set_aside(cache: LabCache | ReadOnlyCache, key: str, reason: str) -> None:
+    """Quarantine the unreadable entry under ``key`` if the cache can be written (a read-only
+    cache only misses it)."""
+    if cache.writable:
+        _try_store(cache, lambda: quarantine(cache.directory, key, reason))
 
 
 def _try_store(cache: LabCache | ReadOnlyCache, write: Callable[[], object]) -> bool:
@@ -452,6 +472,12 @@ def _holder() -> dict:
             "token": uuid.uuid4().hex}
 
 
+def is_holder(value) -> bool:
+    """Whether ``value`` is a lock holder as ``_holder`` writes it."""
+    return isinstance(value, dict) and isinstance(value.get("host"), str) and type(value.get("pid")) is int \
+        and isinstance(value.get("token"), str)
+
+
 def holder_is_dead(holder) -> bool:
     """True when the lock holder ran on this host and its process is gone: exited, killed (a
     zombie counts as gone) or replaced by another process with the same pid."""
@@ -485,10 +511,18 @@ class KeyLock:
             time.sleep(LOCK_POLL_S)
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free or its holder died; False if a live holder has it."""
+        """Take the lock if it is free or its holder died; False if a live holder has it. A
+        lock entry that names no holder (planted or damaged bytes) is quarantined, then taken."""
         while not self.cache.add(self.key, self.me, expire=self.expire, retry=True):
-            holder = self.cache.get(self.key, retry=True)
+            try:
+                holder = self.cache.get(self.key, retry=True)
+            except UnreadableEntry as exc:
+                _set_aside(self.cache, self.key, str(exc))
+                continue
             if holder is None:  # released between the add and the get
+                continue
+            if not is_holder(holder):
+                _set_aside(self.cache, self.key, f"a {type(holder).__name__} that names no lock holder")
                 continue
             if not holder_is_dead(holder):
                 return False
@@ -499,7 +533,11 @@ class KeyLock:
 
     def release(self) -> None:
         with self.cache.transact(retry=True):
-            if self.cache.get(self.key) == self.me:
+            try:
+                mine = self.cache.get(self.key) == self.me
+            except UnreadableEntry:  # replaced by something unreadable: the next taker sets it aside
+                return
+            if mine:
                 self.cache.delete(self.key)
 
     def __enter__(self):
