@@ -7,7 +7,7 @@ import logging
 
 import streamlit as st
 
-from lab_ui import charts, progress, url_state, warm
+from lab_ui import cache_notices, charts, progress, url_state, warm
 from qml_core.runtime.jobs import manager
 
 st.set_page_config(page_title="QML poisoning & unlearning lab", page_icon="⚛️", layout="wide")
@@ -27,6 +27,7 @@ with st.sidebar:
     url_state.toggle("Teacher mode", "teacher", help="Hide the advanced controls (seeds, presets, executors, runs) and guide a lesson through the pages.")
     charts.format_control()
 loading = warm.notice()
+cache_notices.show()
 try:
     page.run()
 except Exception as exc:  # a bug in a view: one line and a way on, never Streamlit's exception box

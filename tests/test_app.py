@@ -4,6 +4,7 @@ nothing raises, and the expected figures appear once the background jobs finish.
 import ast
 import json
 import pathlib
+import sqlite3
 import time
 
 import numpy as np
@@ -327,3 +328,17 @@ def test_a_value_another_page_kept_that_this_control_cannot_take_falls_back():
     assert not at.exception and at.session_state["alpha"] == 0.3
     at.switch_page("pages/playground.py").run()
     assert not at.exception and at.session_state["alpha"] == 0.3  # the value the user last saw
+
+
+def test_an_unreadable_cache_entry_a_page_meets_is_one_line_on_the_page():
+    from qml_core.store import cache
+
+    spec = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
+    key = cache.result_key("train", spec)
+    cache.open_cache().set(key, "placeholder")
+    with sqlite3.connect(cache.cache_dir() / "cache.db") as db:
+        db.execute("UPDATE Cache SET mode = 4, value = ? WHERE key = ?", (b"\x80\x04K\x01.", key))  # a pickle
+    at = settle(open_page("pages/playground.py"))
+    lines = [w.value for w in at.warning if "quarantine" in w.value]
+    assert len(lines) == 1 and "a pickled value" in lines[0] and "computing it again" in lines[0]
+    assert len(at.metric) == 4  # and the run was computed again
