@@ -107,7 +107,7 @@ def wait_or_kill(proc: subprocess.Popen) -> None:
 @pytest.fixture
 def spawn(tmp_path):
     """start(name, args, env) -> Popen: ``python -m args`` in a process group of its own, output
-    in tmp_path/name.log; all stopped at teardown."""
+    in tmp_path/name.log; all stopped at teardown. ``start.procs``: name -> Popen."""
     started = []
 
     def start(name: str, args: list[str], env: dict) -> subprocess.Popen:
@@ -115,8 +115,10 @@ def spawn(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", *args], cwd=tmp_path, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         started.append((name, proc, log))
+        start.procs[name] = proc
         return proc
 
+    start.procs = {}
     yield start
     stop([proc for _, proc, _ in reversed(started)])
     for _, _, log in started:
@@ -284,3 +286,97 @@ def test_ray_node_with_another_code_version_is_one_line(ray_cluster, code, other
                               environment(code, tmp_path / "client", **token)))
     assert re.match(r"error: the Ray node \S+ \(\w+\) runs qml_core \S+, this client \S+: ", line), line
     assert FIX in line
+
+
+# --- a cluster lost mid-sweep: one line within LOST_WITHIN_S, the rerun resumes from the cache --
+
+LONG_SWEEP = ["sweep", "--preset", "quick", "--models", "qnn,mlp", "--alphas", "0:0.9:0.1", "--runs", "3", "--quiet"]
+LOST_WITHIN_S = 30
+
+
+def stored_runs(cache_dir: pathlib.Path) -> int:
+    """Training results in the cache at ``cache_dir`` (read-only; 0 before it exists)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{cache_dir / 'cache.db'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT count(*) FROM Cache WHERE key LIKE 'train:%'").fetchone()[0]
+    except sqlite3.OperationalError:  # no database or no table yet
+        return 0
+
+
+def start_long_sweep(tmp_path, options: list[str], env: dict) -> subprocess.Popen:
+    """The long sweep through the CLI, started and left running, once it has stored a run."""
+    client = subprocess.Popen([sys.executable, "-m", "qml_core", *LONG_SWEEP, "--out", str(tmp_path / "long.csv"),
+                               *options], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while stored_runs(pathlib.Path(env["QML_LAB_CACHE"])) == 0:
+        assert client.poll() is None, client.communicate()
+        assert time.monotonic() < deadline, "no run finished"
+        time.sleep(0.2)
+    return client
+
+
+def lost_line(client: subprocess.Popen, killed_at: float) -> tuple[str, float]:
+    """The client's one error line (exit 1) and the seconds from ``killed_at`` to its exit."""
+    try:
+        _, err = client.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(client.pid, signal.SIGKILL)
+    lines = err.strip().splitlines()
+    assert client.returncode == 1 and len(lines) == 1, err
+    return lines[0], time.monotonic() - killed_at
+
+
+def assert_resumes(tmp_path, line: str, code: pathlib.Path, cache_dir: pathlib.Path) -> None:
+    """The line counts N of M finished runs; the same sweep on the local backend then takes at
+    least those N from the cache and completes."""
+    finished, total = map(int, re.search(r": (\d+) of (\d+) runs finished and are cached; ", line).groups())
+    assert 1 <= finished < total == 2 * 10 * 3
+    done = subprocess.run([sys.executable, "-m", "qml_core", *LONG_SWEEP, "--out", str(tmp_path / "resumed.csv"),
+                           "--backend", "local", "--jobs", "2"], cwd=tmp_path, env=environment(code, cache_dir),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    cached = int(re.search(r"(\d+) from the cache", done.stdout).group(1))
+    assert cached >= finished and len(read_rows(tmp_path / "resumed.csv")) == total
+
+
+def test_a_dask_cluster_killed_mid_sweep_ends_in_one_line_and_the_rerun_resumes(dask_cluster, spawn, code, tmp_path):
+    address = dask_cluster(code, [code])
+    cache_dir = tmp_path / "client"
+    client = start_long_sweep(tmp_path, ["--backend", "dask", "--scheduler", address, "--jobs", "1"],
+                              environment(code, cache_dir))
+    for name in ("worker0", "scheduler"):  # each process group, as a machine that goes down
+        os.killpg(spawn.procs[name].pid, signal.SIGKILL)
+    line, seconds = lost_line(client, time.monotonic())
+    assert seconds < LOST_WITHIN_S
+    assert line.startswith(f"error: lost the Dask scheduler at {address} (")
+    assert "run the same command again to resume: python -m qml_core sweep " in line
+    assert_resumes(tmp_path, line, code, cache_dir)
+
+
+def test_a_ray_head_killed_mid_sweep_ends_in_one_line_and_the_rerun_resumes(ray_cluster, spawn, code, tmp_path):
+    address, token = ray_cluster([code])
+    cache_dir = tmp_path / "client"
+    client = start_long_sweep(tmp_path, ["--backend", "ray", "--address", address, "--jobs", "1"],
+                              environment(code, cache_dir, **token))
+    os.killpg(spawn.procs["node0"].pid, signal.SIGKILL)
+    line, seconds = lost_line(client, time.monotonic())
+    assert seconds < LOST_WITHIN_S
+    assert line.startswith(f"error: lost the Ray cluster at {address} (its head has refused connections"), line
+    assert_resumes(tmp_path, line, code, cache_dir)
+
+
+def test_sigterm_on_the_ray_backend_is_the_labs_line_and_exit_143(ray_cluster, code, tmp_path):
+    address, token = ray_cluster([code])
+    cache_dir = tmp_path / "client"
+    client = start_long_sweep(tmp_path, ["--backend", "ray", "--address", address, "--jobs", "1"],
+                              environment(code, cache_dir, **token))
+    client.send_signal(signal.SIGTERM)
+    _, err = client.communicate(timeout=60)
+    assert client.returncode == 143, err
+    assert err.strip().splitlines() == ["terminated (SIGTERM): finished runs are in the cache; "
+                                        "run the same command again to resume"]
+    assert stored_runs(cache_dir) >= 1

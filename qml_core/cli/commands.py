@@ -1,5 +1,6 @@
 """The commands behind ``python -m qml_core``: each takes parsed arguments, runs qml_core and
 prints or writes its results (the parser is in ``cli.py``)."""
+import contextlib
 import dataclasses
 import json
 import os
@@ -142,8 +143,6 @@ def write_report(path: pathlib.Path, rows: list[dict], **sections) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from tqdm import tqdm
-
     from qml_core.experiments.sweep import check_seeds, run_sweep, sweep_specs
     from qml_core.store.outputs import write_rows
 
@@ -159,8 +158,8 @@ def cmd_sweep(args) -> int:
 
         for base in bases:
             check_resources(base, copies=min(args.jobs, len(jobs)))
-    with tqdm(total=len(jobs), desc="sweep", unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        rows = run_sweep(jobs, args.jobs, lambda row: bar.update(1), *backend_options(args))
+    with run_bar(len(jobs), "sweep", args.quiet) as advance:
+        rows = run_sweep(jobs, args.jobs, advance, *backend_options(args))
     write_rows(rows, args.out)
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
@@ -172,9 +171,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_capacity(args) -> int:
-    """One row per model variant: accuracy at --alpha and critical α over --alphas (issue 15)."""
-    from tqdm import tqdm
-
+    """One row per model variant: accuracy at --alpha and critical α over --alphas."""
     from qml_core.experiments.capacity import run_capacity, variants
 
     check_output(args)
@@ -188,9 +185,9 @@ def cmd_capacity(args) -> int:
 
         for variant in chosen:
             check_resources(variant.spec, copies=min(args.jobs, total))
-    with tqdm(total=total, desc="capacity", unit="run", file=sys.stderr, disable=args.quiet) as bar:
+    with run_bar(total, "capacity", args.quiet) as advance:
         table, rows = run_capacity(chosen, args.alpha, args.alphas, args.runs, args.jobs, *backend_options(args),
-                                   attack=args.attack, seed=args.seed, on_row=lambda row: bar.update(1))
+                                   attack=args.attack, seed=args.seed, on_row=advance)
     write_report(args.out, table, runs=rows)
     for e in table:
         print(f"{e['variant']:9s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
@@ -214,12 +211,33 @@ def backend_options(args) -> tuple[str, str | None]:
 def map_with_bar(func, items: list, args, desc: str) -> list:
     """``backends.parallel_map`` on ``args.jobs`` workers of the chosen backend with a tqdm bar
     on stderr (unless --quiet)."""
-    from tqdm import tqdm
-
     from qml_core.runtime.backends import parallel_map
 
-    with tqdm(total=len(items), desc=desc, unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        return parallel_map(func, items, args.jobs, lambda _: bar.update(1), *backend_options(args))
+    with run_bar(len(items), desc, args.quiet) as advance:
+        return parallel_map(func, items, args.jobs, advance, *backend_options(args))
+
+
+@contextlib.contextmanager
+def run_bar(total: int, desc: str, quiet: bool):
+    """``advance()``, to call as each of ``total`` runs finishes: it moves a tqdm bar on
+    stderr (none if ``quiet``). A cluster lost inside the block learns how many runs had
+    finished (``ClusterLost.progress``)."""
+    from tqdm import tqdm
+
+    from qml_core.runtime.backends import ClusterLost
+
+    finished = 0
+
+    def advance(*_) -> None:
+        nonlocal finished
+        finished += 1
+        bar.update(1)
+    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet) as bar:
+        try:
+            yield advance
+        except ClusterLost as exc:
+            exc.progress = (finished, total)
+            raise
 
 
 

@@ -12,6 +12,7 @@ import math
 import os
 import pathlib
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -164,8 +165,14 @@ def names(allowed):
     return parse
 
 
+def program() -> str:
+    """How the user started the CLI: ``qml-lab`` (the installed script) or ``python -m qml_core``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python -m qml_core" if name in ("", "-c", "__main__.py", "-m") else name
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m qml_core", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=program(), description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     train = sub.add_parser("train", help="train one model on (poisoned) data")
     add_spec_arguments(train)
@@ -271,10 +278,18 @@ def on_sigterm(signum, frame):
     raise Terminated()
 
 
+def resume_line(exc, argv: list[str]) -> str:
+    """The line for a cluster lost mid-run: where, why, how many runs are safe, how to resume."""
+    done = (f"{exc.progress[0]} of {exc.progress[1]} runs finished and are cached" if exc.progress
+            else "the runs that finished are cached")
+    return f"{exc}: {done}; run the same command again to resume: {program()} {shlex.join(argv)}"
+
+
 def main(argv=None) -> int:
     handler = signal.signal(signal.SIGTERM, on_sigterm) if threading.current_thread() is threading.main_thread() else None
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = make_parser().parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
+        args = make_parser().parse_args(attach_negative_values(argv))
         return args.func(args)
     except (UsageError, SpecError) as exc:
         print(error_line(exc), file=sys.stderr)
@@ -284,9 +299,12 @@ def main(argv=None) -> int:
         print(f"{what}: finished runs are in the cache; run the same command again to resume", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except Exception as exc:  # a failed run (divergence, bad data, a file that cannot be written): one line
-        from qml_core.runtime.backends import BackendError
+        from qml_core.runtime.backends import BackendError, ClusterLost
         from qml_core.training.train import TrainingDiverged
 
+        if isinstance(exc, ClusterLost):
+            print(error_line(resume_line(exc, argv)), file=sys.stderr)
+            return 1
         if isinstance(exc, (TrainingDiverged, ValueError, BackendError, OSError)):
             print(error_line(exc), file=sys.stderr)
             return 1

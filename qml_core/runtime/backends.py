@@ -13,8 +13,14 @@ ray are imported only when asked for.
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
+
+from qml_core.runtime.cluster_watch import BackendError, ClusterLost, dask_results, quiet_logger, ray_results
+
+__all__ = ["BACKENDS", "BackendError", "ClusterLost", "parallel_map"]
 
 BACKENDS = ("local", "dask", "ray")
 CONNECT_TIMEOUT_S = 20
@@ -24,8 +30,6 @@ CONNECT_TIMEOUT_S = 20
 QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
-class BackendError(RuntimeError):
-    """A backend that cannot run (package missing, scheduler unreachable); one-line message."""
 
 
 def _call(index: int, func: Callable, item, threads: int, owner: dict | None = None):
@@ -149,7 +153,7 @@ def _dask(func: Callable, items: list, n_jobs: int, address: str | None):
     """(index, output, entries) as jobs finish on a Dask cluster: the scheduler at ``address``,
     or a local cluster of n_jobs single-threaded worker processes."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:
         raise BackendError("the dask backend needs dask.distributed: pip install 'dask[distributed]'") from None
     with contextlib.ExitStack() as stack:
@@ -172,8 +176,11 @@ def _dask(func: Callable, items: list, n_jobs: int, address: str | None):
             check_version(f"the Dask worker {worker}", answer)
         try:
             futures = [client.submit(_remote_call, i, func, item, pure=False) for i, item in enumerate(items)]
-            for future in as_completed(futures):
-                yield future.result()
+            with quiet_logger("distributed"):  # a lost scheduler is the lab's one line, not a logged traceback
+                yield from dask_results(client, address, futures)
+        except ClusterLost:
+            stack.pop_all()  # closing a client whose scheduler is gone waits for it; the process ends soon
+            raise
         except RuntimeError as exc:  # a node that joined after the check, without qml_core
             if "deserializ" not in str(exc):
                 raise
@@ -205,21 +212,36 @@ def _ray(func: Callable, items: list, n_jobs: int, address: str | None):
     if started:
         if address not in (None, "auto"):
             check_reachable(address, "Ray cluster")
-        try:
-            ray.init(address=address, **({} if address else {"num_cpus": n_jobs}), include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.WARNING)  # errors stay one line: no INFO lines
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise BackendError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
+        os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")  # else it prints "*** SIGTERM received"
+        with keep_sigterm_handler():  # ray.init replaces it with sys.exit(15): no line of the lab's
+            try:
+                ray.init(address=address, **({} if address else {"num_cpus": n_jobs}), include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.WARNING)  # errors stay one line: no INFO lines
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise BackendError(f"cannot reach the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
+    lost = False
     try:
         check_ray_nodes(ray)
         remote = ray.remote(_remote_call)
-        pending = [remote.remote(i, func, item) for i, item in enumerate(items)]
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(ready[0])
+        yield from ray_results(ray, [remote.remote(i, func, item) for i, item in enumerate(items)], address)
+    except ClusterLost:
+        lost = True  # ray.shutdown would wait for the lost head
+        raise
     finally:
-        if started:
+        if started and not lost:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def keep_sigterm_handler():
+    """Put back, after the block, the SIGTERM handler in force before it (in the main thread)."""
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and handler is not None:
+            signal.signal(signal.SIGTERM, handler)
 
 
 def check_ray_nodes(ray) -> None:
