@@ -9,6 +9,7 @@ test is skipped, as each test's docstring says.
 """
 import csv
 import errno
+import json
 import math
 import os
 import pathlib
@@ -443,7 +444,108 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path, code_snapshot):
     assert wait_for(lambda: not alive_in_session(victim.pid), 10), alive_in_session(victim.pid)
 
 
+def zombies_in_session(sid: int) -> set[int]:
+    """Defunct (exited, not reaped) processes of session ``sid``."""
+    found = set()
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] == "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_local_sweep_reaps_its_workers_as_they_finish(tmp_path, code_snapshot):
+    """Sampled every 50 ms while a 2-worker sweep runs: no child stays defunct for a second
+    (between a worker's exit and its reaping a child is briefly a zombie)."""
+    victim = start_sweep(code_snapshot, tmp_path / "cache", tmp_path / "rows.csv")
+    first_seen: dict[int, float] = {}
+    while victim.poll() is None:
+        now = time.monotonic()
+        for pid in zombies_in_session(victim.pid):
+            first_seen.setdefault(pid, now)
+        lingering = {pid: now - t for pid, t in first_seen.items() if pid in zombies_in_session(victim.pid)}
+        assert all(age < 1.0 for age in lingering.values()), lingering
+        time.sleep(0.05)
+    _, err = victim.communicate()
+    assert victim.returncode == 0, err
+
+
+# --- strict JSON -------------------------------------------------------------------------------
+
+def strict_json(text: str):
+    """json.loads that refuses NaN and Infinity, as JSON.parse and every strict parser do."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_json_output_is_strict_json(tmp_path, capsys):
+    """At α = 0 the forget set is empty: its accuracy is missing (null), never a bare NaN."""
+    tiny = ["--preset", "quick", "--n-train-per-class", "8", "--n-val", "16", "--epochs", "2", "--batch-size", "8"]
+    assert main(["train", "--model", "mlp", "--hidden", "4", "--alpha", "0", *tiny, "--json"]) == 0
+    answer = strict_json(capsys.readouterr().out)
+    assert answer["forget_acc"] is None
+    assert main(["sweep", "--models", "mlp", "--hidden", "4", "--alphas", "0,0.5", "--runs", "1", "--jobs", "1",
+                 "--quiet", *tiny, "--out", str(tmp_path / "sweep.json")]) == 0
+    rows = strict_json((tmp_path / "sweep.json").read_text())
+    assert rows[0]["forget_acc"] is None and 0 <= rows[1]["forget_acc"] <= 1
+    assert main(["capacity", "--preset", "quick", "--variants", "mlp,logreg", "--alphas", "0,0.5", "--alpha", "0",
+                 "--runs", "1", "--jobs", "1", "--quiet", "--out", str(tmp_path / "capacity.json")]) == 0
+    assert len(strict_json((tmp_path / "capacity.json").read_text())["rows"]) == 2
+    assert main(["unlearn", "--model", "mlp", "--preset", "quick", "--alpha", "0", "--runs", "1", "--methods",
+                 "finetune", "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(tmp_path / "unlearn.json")]) == 0
+    report = strict_json((tmp_path / "unlearn.json").read_text())
+    assert report["rows"][0]["forget_acc_poisoned"] is None and report["summary"][0]["mia_auc_mean"] is None
+
+
+def test_a_capacity_table_on_a_small_upload_leaves_out_what_it_cannot_take(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    x = np.random.default_rng(0).normal(size=(60, 4))
+    np.savez(tmp_path / "small.npz", x=x, y=(x[:, 0] > 0).astype(int))
+    assert main(["capacity", "--data-file", str(tmp_path / "small.npz"), "--preset", "quick", "--variants",
+                 "logreg,matched", "--alphas", "0,0.5", "--alpha", "0", "--runs", "1", "--jobs", "1", "--quiet",
+                 "--out", str(tmp_path / "capacity.csv")]) == 0
+    assert err_lines(capsys) == ["note: left out matched (PCA-16 → 2 → 1 (32-parameter QNN matched)): pca must be at "
+                                 "most 4 for this data (n_train - 1 = 41, input width 4), got 16"]
+    assert [row["variant"] for row in csv.DictReader((tmp_path / "capacity.csv").open())] == ["logreg"]
+
+
+def test_a_fresh_cache_on_a_nearly_full_disk_computes_without_storing(small_disk, tmp_path, monkeypatch, capsys):
+    """On a real tmpfs left with about 160 kB (less than a new SQLite database with its WAL
+    takes) where one can be mounted, else with SQLite's 'disk is full' on creating the cache."""
+    if small_disk is not None:
+        fd = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize > 160 * 1024:
+                os.write(fd, b"\0" * 4096)
+        finally:
+            os.close(fd)
+    else:
+        def full(*args, **kwargs):
+            raise sqlite3.OperationalError("database or disk is full")
+        monkeypatch.setattr(cache.LabCache, "__init__", full)
+    code, lines, out = run_train(capsys, (small_disk or tmp_path) / "cache")
+    assert code == 0 and '"cached": false' in out
+    assert lines == [f"notice: cannot store results in the result cache {(small_disk or tmp_path) / 'cache'}: the disk is full; the "
+                     "results it holds are still used (free some space, or set QML_LAB_CACHE to another directory, to "
+                     "keep new ones)"]
+
+
 # --- the smaller command-line cases ------------------------------------------------------------
+
+def test_the_usage_names_the_program_the_user_ran(tmp_path):
+    """The installed script says qml-lab, ``python -m qml_core`` says that."""
+    script = tmp_path / "qml-lab"
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom qml_core.cli.main import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).parents[1])}
+    for command, usage in (([str(script)], "usage: qml-lab "), ([sys.executable, "-m", "qml_core"],
+                                                                "usage: python -m qml_core ")):
+        done = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0 and done.stdout.startswith(usage), done.stdout[:200]
 
 def test_repeated_negative_zero_and_subnormal_alphas_are_one_value():
     assert float_list("0,0,-0.0,5e-324,0.1,0.1") == [0.0, 0.1]
@@ -465,6 +567,8 @@ def test_repeated_negative_zero_and_subnormal_alphas_are_one_value():
      "error: --hidden does not apply to --model qnn; leave it out or choose a model that has it"),
     (["sweep", "--models", "mlp", "--depth", "3"],
      "error: --depth does not apply to --model mlp; leave it out or choose a model that has it"),
+    (["sweep", "--alphas", "0:0.999:0.001"], "error: argument --alphas: expected 1 to 201 values, got '0:0.999:0.001': "
+                                             "1000 values"),
 ])
 def test_small_cases_get_their_own_line(args, line, tmp_path, capsys):
     out = ["--out", str(tmp_path / "rows.csv")] if args[0] in ("sweep", "unlearn") else []

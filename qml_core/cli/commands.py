@@ -2,7 +2,6 @@
 prints or writes its results (the parser is in ``cli.py``)."""
 import contextlib
 import dataclasses
-import json
 import os
 import pathlib
 import sys
@@ -102,6 +101,7 @@ def use_free_cores() -> None:
 
 def cmd_train(args) -> int:
     from qml_core.store.cache import lookup
+    from qml_core.store.outputs import to_json
 
     spec = build_spec(args, args.model, args.attack, args.alpha)
     check_model_options(args, [spec])
@@ -122,7 +122,7 @@ def cmd_train(args) -> int:
                 bar.close()
     out = summary(result, was_cached, time.perf_counter() - start)
     if args.json:
-        print(json.dumps(out))
+        print(to_json(out, indent=None))
     else:
         print(f"{spec.model.name} on {spec.data.name}, {spec.attack} alpha={spec.alpha}, seed {spec.seed}: "
               f"train_acc {out['train_acc']:.3f}, val_acc {out['val_acc']:.3f}, "
@@ -134,12 +134,12 @@ def cmd_train(args) -> int:
 
 def write_report(path: pathlib.Path, rows: list[dict], **sections) -> None:
     """A .json report ({"rows": rows, **sections}) or, for .csv, the rows alone (atomically)."""
-    from qml_core.store.outputs import write_atomic, write_rows
+    from qml_core.store.outputs import to_json, write_atomic, write_rows
 
     if path.suffix != ".json":
         write_rows(rows, path)
         return
-    write_atomic(path, json.dumps({"rows": rows, **sections}, indent=1))
+    write_atomic(path, to_json({"rows": rows, **sections}))
 
 
 def cmd_sweep(args) -> int:
@@ -172,11 +172,15 @@ def cmd_sweep(args) -> int:
 
 def cmd_capacity(args) -> int:
     """One row per model variant: accuracy at --alpha and critical α over --alphas."""
-    from qml_core.experiments.capacity import run_capacity, variants
+    from qml_core.experiments.capacity import run_capacity, runnable, variants
 
     check_output(args)
     dataset, options = unlearn_data(args)
-    chosen = variants(args.preset, dataset, args.variants, **options)
+    chosen, left_out = runnable(variants(args.preset, dataset, args.variants, **options))
+    for line in left_out:
+        print(f"note: {line}", file=sys.stderr)
+    if not chosen:
+        raise SpecError("none of the chosen variants can run on this data")
     for alpha in (args.alpha, *args.alphas):
         chosen[0].spec.replace(alpha=alpha)  # every α validated before any work starts
     total = len(chosen) * len({*args.alphas, args.alpha}) * args.runs
@@ -288,7 +292,7 @@ def cmd_unlearn_grid(args) -> int:
 
     from qml_core.experiments.unlearn import unlearn_preset, unlearn_result
     from qml_core.experiments.unlearn_summary import weight_grid, weight_grid_specs
-    from qml_core.store.outputs import write_atomic, write_rows
+    from qml_core.store.outputs import to_json, write_atomic, write_rows
 
     check_output(args)
     check_run_seeds(args.seed, args.runs)
@@ -303,7 +307,7 @@ def cmd_unlearn_grid(args) -> int:
     grid = dict(grids[0], val_acc=np.mean([g["val_acc"] for g in grids], axis=0).tolist(),
                 val_acc_std=np.std([g["val_acc"] for g in grids], axis=0).tolist(), runs=args.runs)
     if args.out.suffix == ".json":
-        write_atomic(args.out, json.dumps(grid, indent=1))
+        write_atomic(args.out, to_json(grid))
     else:
         write_rows([{"w_kl": a, "w_fo": b, "val_acc": grid["val_acc"][i][j], "val_acc_std": grid["val_acc_std"][i][j]}
                     for i, a in enumerate(grid["w_kl"]) for j, b in enumerate(grid["w_fo"])], args.out)
@@ -334,14 +338,14 @@ def cmd_hessian(args) -> int:
 def cmd_landscape(args) -> int:
     """A 1-D interpolation or a 1-D/2-D slice of the held-out loss around a §5 solution."""
     from qml_core.experiments.landscape import LandscapeSpec, run_landscape
-    from qml_core.store.outputs import check_writable, write_atomic
+    from qml_core.store.outputs import check_writable, to_json, write_atomic
     if args.out.suffix != ".json":
         raise SpecError(f"--out must end in .json, got {args.out.name!r}")
     spec = LandscapeSpec(model=args.model, alpha=args.alpha, seed=args.seed, epochs=args.epochs, kind=args.kind,
                          directions=args.directions, span=args.span, grid=args.grid)
     check_writable(args.out)
     result, was_cached = run_landscape(spec)
-    write_atomic(args.out, json.dumps({"spec": spec.spec_dict(), **result}, indent=1))
+    write_atomic(args.out, to_json({"spec": spec.spec_dict(), **result}))
     print(f"{spec.kind} of {spec.model} (alpha={spec.alpha}, seed {spec.seed}), {spec.grid} points per axis: "
           f"centre loss {result['center_loss']:.4f}, {result['seconds']:.1f}s{' (cached)' if was_cached else ''} -> {args.out}")
     return 0

@@ -54,6 +54,9 @@ def float_list(text: str) -> list[float]:
         if ":" in text:
             start, stop, step = (float(v) for v in text.split(":"))
             steps = (stop - start) / step if step else math.nan
+            if steps > MAX_VALUES and math.isfinite(steps):
+                raise argparse.ArgumentTypeError(f"expected 1 to {MAX_VALUES} values, got {text!r}: "
+                                                 f"{int(round(steps)) + 1} values")
             if not -1e-9 <= steps <= MAX_VALUES:  # also NaN: a zero or infinite step, infinite ends
                 raise ValueError
             values = [round(start + i * step, 10) for i in range(int(round(steps)) + 1)]

@@ -128,6 +128,24 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, **d
     return [v for v in out if v.name in names]
 
 
+def runnable(chosen: list[Variant]) -> tuple[list[Variant], list[str]]:
+    """The variants the dataset can take, and for each one left out a line saying why (a
+    parameter-matched model reads more principal components than a small upload has inputs).
+    Only models that read principal components are checked: the others take any data."""
+    from qml_core.experiments.experiment import prepare
+
+    kept, left_out = [], []
+    for variant in chosen:
+        if getattr(variant.spec.model, "pca", 0):
+            try:
+                prepare(variant.spec.replace(alpha=0.0), "cpu")
+            except SpecError as exc:
+                left_out.append(f"left out {variant.name} ({variant.label}): {exc}")
+                continue
+        kept.append(variant)
+    return kept, left_out
+
+
 def capacity_jobs(chosen: list[Variant], alphas: list[float], runs: int, attack: str = "label-flip",
                   seed: int = 0) -> list[tuple[str, int, ExperimentSpec]]:
     """(variant id, run, spec) for every variant, α and run, seeded as ``sweep`` seeds them

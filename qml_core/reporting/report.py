@@ -99,14 +99,10 @@ def render_html(results: dict) -> str:
             f"<body>{''.join(parts)}</body></html>")
 
 
-def _json(value) -> str:
-    return json.dumps(value, indent=1, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
-
-
 def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
     """report.html plus the raw data (CSV tables, JSON with everything) in ``out``, each file
     written atomically; returns the paths."""
-    from qml_core.store.outputs import write_atomic, write_rows
+    from qml_core.store.outputs import to_json, write_atomic, write_rows
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -134,7 +130,7 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])
     for name, value in (("results.json", results), ("claims.json", results["claims"]), ("timings.json", results["timings"])):
-        write_atomic(out / name, _json(value))
+        write_atomic(out / name, to_json(value))
         written.append(out / name)
     write_atomic(out / "report.html", render_html(results))
     written.append(out / "report.html")

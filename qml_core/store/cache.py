@@ -269,7 +269,8 @@ class ReadOnlyCache:
         self._disk = SafeDisk(directory, min_file_size=2 ** 15)
         self._lock = threading.Lock()
         path = pathlib.Path(directory, "cache.db")
-        for options in ("mode=ro", "immutable=1"):  # immutable: a WAL database on a read-only disk
+        self._db = None  # a full disk that could not even create the database: it serves nothing
+        for options in ("mode=ro", "immutable=1") if path.exists() else ():  # immutable: WAL on a read-only disk
             db = sqlite3.connect(f"{path.as_uri()}?{options}", uri=True, check_same_thread=False)
             try:
                 db.execute("SELECT count(*) FROM Cache").fetchone()
@@ -282,10 +283,13 @@ class ReadOnlyCache:
             self._db = db
             break
         else:
-            raise CacheError(f"cannot read the result cache {path} ({reason}); "
-                             "set QML_LAB_CACHE to a writable directory")
+            if not disk_full_reason(reason):
+                raise CacheError(f"cannot read the result cache {path} ({reason}); "
+                                 "set QML_LAB_CACHE to a writable directory")
 
     def _row(self, key: str):
+        if self._db is None:
+            return None
         with self._lock:
             try:
                 return self._db.execute("SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1 "
@@ -322,7 +326,7 @@ def notice_cannot_store(directory: str, reason: str) -> None:
     if os.environ.get(NOTICE_ENV) == directory:
         return
     os.environ[NOTICE_ENV] = directory
-    fix = "free some space" if "full" in reason else "make it writable"
+    fix = "free some space" if disk_full_reason(reason) else "make it writable"
     print(f"notice: cannot store results in the result cache {directory}: {reason}; the results it holds are "
           f"still used ({fix}, or set QML_LAB_CACHE to another directory, to keep new ones)", file=sys.stderr)
 
@@ -332,6 +336,12 @@ def damaged(directory: str, exc: Exception) -> CacheError:
     path = pathlib.Path(directory, "cache.db")
     return CacheError(f"the result cache database {path} is damaged ({exc}); delete it (stored results are lost "
                       "and recomputed) or set QML_LAB_CACHE to another directory")
+
+
+def disk_full_reason(reason: str) -> bool:
+    """Whether a ``store_fault`` reason is a full disk: the lab then computes without storing,
+    even before the cache holds anything (a read-only place with nothing in it is an error)."""
+    return reason == "the disk is full"
 
 
 def disk_full(directory: str) -> bool:
@@ -390,7 +400,7 @@ def _open(directory: str) -> LabCache | ReadOnlyCache:
                                  "set QML_LAB_CACHE to a writable directory") from None
     else:
         reason = f"it is read-only ({os.strerror(errno.EROFS if os.statvfs(path).f_flag & os.ST_RDONLY else errno.EACCES)})"
-    if not db.exists():
+    if not db.exists() and not disk_full_reason(reason):
         raise CacheError(f"the result cache directory {path} cannot be written ({reason}) and holds no results; "
                          "make it writable or set QML_LAB_CACHE to a writable directory")
     store = ReadOnlyCache(directory, reason)

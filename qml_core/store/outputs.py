@@ -11,6 +11,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import pathlib
 import stat
@@ -113,10 +114,29 @@ def check_writable_dir(directory: str | os.PathLike, flag: str = "--out") -> Non
     check_writable(directory / "report.html", flag)
 
 
+def json_ready(value):
+    """``value`` with every NaN or infinite number as None and numpy values as plain ones
+    (arrays as lists): what strict JSON can hold (a missing number is ``null``)."""
+    if isinstance(value, dict):
+        return {key if isinstance(key, str) else str(key): json_ready(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy arrays and scalars
+        return json_ready(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(value, indent: int | None = 1) -> str:
+    """Strict JSON of ``value`` (``json_ready``): JSON.parse and every strict parser read it."""
+    return json.dumps(json_ready(value), indent=indent, allow_nan=False, default=str)
+
+
 def write_rows(rows: list[dict], path: pathlib.Path) -> None:
     """CSV or JSON by the file's extension, written atomically (``write_atomic``)."""
     if path.suffix == ".json":
-        write_atomic(path, json.dumps(rows, indent=1))
+        write_atomic(path, to_json(rows))
         return
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=list(rows[0]))
