@@ -165,7 +165,8 @@ def names(allowed):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m qml_core", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m qml_core", description=__doc__.splitlines()[0],
+                          epilog="\"protocol §N\" names section N of docs/protocol.md, the experimental protocol.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     train = sub.add_parser("train", help="train one model on (poisoned) data")
     add_spec_arguments(train)

@@ -87,7 +87,7 @@ def render_html(results: dict) -> str:
              timing_bars(timings).to_html(full_html=False, include_plotlyjs=False),
              f"<h2>Claims of protocol §6: {held} of {len(claims)} hold</h2>",
              "<p>Each verdict comes from the criterion beside it, applied to the measured numbers "
-             "(protocol §6's thresholds, in one place: <code>qml_core.experiments.claims.CRITERIA</code>).</p>", claims_table(claims)]
+             "(the thresholds of protocol §6, <code>docs/protocol.md</code>, in one place: <code>qml_core.experiments.claims.CRITERIA</code>).</p>", claims_table(claims)]
     for group, entries in figures.items():
         parts.append(f"<h2 id='{group}'>{GROUP_TITLES[group]}</h2><p>Wall time {timings[group]:.1f} s.</p>")
         for title, fig in entries:
