@@ -3,7 +3,7 @@
 Independent of TensorCircuit-NG (``tc_jax_baseline.py``) and of ``qml_core`` (whose fused torch
 executor uses the same layout, but with a hand-written adjoint backward; here autodiff does it).
 
-Circuit (PROTOCOL §3): amplitude-encoded input on ``L`` qubits (qubit 0 = most significant bit),
+Circuit (protocol §3): amplitude-encoded input on ``L`` qubits (qubit 0 = most significant bit),
 ``D`` layers of RX(θ0) RY(θ1) RX(θ2) on every qubit, then IsingZZ(θ3) on (i, (i+1) % L), gates as in
 PennyLane (RX(t) = exp(-i t X/2), IsingZZ(t) = exp(-i t Z⊗Z/2)); ``p = sigmoid(5 <Z_{L-1}>)``,
 loss = mean binary cross-entropy, Adam(lr, betas 0.9/0.999, eps 1e-8) from optax, complex128.

@@ -1,19 +1,19 @@
 """Which XXZ construction lets the MLP memorise flipped labels while the QNN keeps its plateau?
 
-A controlled experiment (issue 14, PROTOCOL §1): the paper preset on XXZ, label flipping,
+A controlled experiment (issue 14, protocol §1): the paper preset on XXZ, label flipping,
 α ∈ {0, 0.2, 0.3, 0.4, 0.6} × 3 runs, MLP and QNN, one factor changed at a time from the lab's
 construction (``baseline``: real states with a fixed sign gauge, Δ grid of 161 points on [0, 2],
 torch numerics for the MLP), then combinations:
 
     phase    a random global phase e^{iφ} per state (complex; the MLP sees [Re, Im])
     sign     a random ± per state (real)
-    windows  PROTOCOL §1's Δ windows (41 + 42 states per phase from a 294-point grid)
+    windows  protocol §1's Δ windows (41 + 42 states per phase from a 294-point grid)
     keras    the MLP trained with Keras' numerics (Adam ε = 1e-7, BCE on clipped probabilities)
 
 Writes a CSV (variant, model, alpha, runs, train/val accuracy mean and std) and a markdown
 table with each variant's verdict: the MLP memorises (mean train ≥ 0.93 at every α), the QNN
 keeps its plateau (mean validation ≥ clean − 0.10 for α ≤ 0.3) and is ≥ 0.10 above the MLP at
-α = 0.3 (the criteria of PROTOCOL §6).
+α = 0.3 (the criteria of protocol §6).
 
     nice -n 5 python benchmarks/xxz_factors.py [--jobs 2] [--runs 3] [--variants baseline,phase,...]
     python benchmarks/xxz_factors.py --preset quick --spins 6 --runs 1 --alphas 0,0.3 --out /tmp/x.csv  # smoke test
@@ -76,7 +76,7 @@ def summarise(rows: list[dict], labels: list[tuple[str, str]]) -> list[dict]:
 
 
 def verdict(table: list[dict], variant: str) -> dict:
-    """PROTOCOL §6 on one variant's curves: MLP memorises, QNN plateau, QNN above the MLP at α = 0.3."""
+    """protocol §6 on one variant's curves: MLP memorises, QNN plateau, QNN above the MLP at α = 0.3."""
     def curve(model):
         return {e["alpha"]: e for e in table if (e["variant"], e["model"]) == (variant, model)}
     mlp, qnn = curve("mlp"), curve("qnn")

@@ -1,4 +1,4 @@
-"""Loss landscape (PROTOCOL §5): Hessian spectra after clean and poisoned training, the trace
+"""Loss landscape (protocol §5): Hessian spectra after clean and poisoned training, the trace
 ratio against α, the interpolation between the clean and the poisoned solution, a 2-D slice."""
 import streamlit as st
 

@@ -120,7 +120,7 @@ class Keyed:
 
 @dataclass(frozen=True)
 class MnistData:
-    """MNIST digit pair (label 0 = first digit); PROTOCOL §1."""
+    """MNIST digit pair (label 0 = first digit); protocol §1."""
     digits: tuple[int, int] = (1, 9)
     n_train_per_class: int = 250
     n_val: int = 1000
@@ -134,7 +134,7 @@ class MnistData:
 
 @dataclass(frozen=True)
 class XXZData:
-    """XXZ ground states on a Δ grid (label 1 = Néel phase); PROTOCOL §1.
+    """XXZ ground states on a Δ grid (label 1 = Néel phase); protocol §1.
 
     ``layout``: ``grid`` puts ``n_grid`` points on Δ ∈ [0, 2], training and validation on
     alternating points, |Δ − 1| < ``window`` left out of training; ``windows`` is the authors'
@@ -184,7 +184,7 @@ class UploadData:
 
 @dataclass(frozen=True)
 class QNNModel:
-    """The QNN of PROTOCOL §3 (``paper`` ansatz) or §5 (``cnot-ring``).
+    """The QNN of protocol §3 (``paper`` ansatz) or §5 (``cnot-ring``).
 
     ``precision``: the fused executor's state vectors in complex64 (``single``, about twice as
     fast; shown harmless to the paper's accuracies in benchmarks/results/precision.csv) or
@@ -316,7 +316,7 @@ def check_data_options(dataset: str, options: dict) -> None:
 
 
 def preset(name: str, dataset: str = "mnist", model: str = "qnn", **data_options) -> ExperimentSpec:
-    """The settings of PROTOCOL §3 (``paper``) or a seconds-long demo (``quick``).
+    """The settings of protocol §3 (``paper``) or a seconds-long demo (``quick``).
 
     ``data_options`` override dataset fields (``digits``, ``spins``…); ``upload`` needs
     ``digest=`` and gets the MNIST settings. Attack, alpha and seed keep their defaults; set

@@ -1,6 +1,6 @@
 """The package layout is the architecture (issue 17): qml_core's subpackages form layers, each
 importing only what its docstring's "Imports from:" line allows, with no import circles between
-modules, and the README's layout table names paths that exist."""
+modules, and the layout table of docs/architecture.md names paths that exist."""
 import ast
 import pathlib
 import re
@@ -121,15 +121,15 @@ def test_the_library_never_imports_the_ui():
 
 
 def layout_rows() -> dict[str, str]:
-    """The README's layout table: first cell (paths) -> second cell (what they hold)."""
-    text = (ROOT / "README.md").read_text()
+    """The layout table of docs/architecture.md: first cell (paths) -> second cell (what they hold)."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
     section = text[text.index("## Layout\n"):]
     section = section[:section.index("\n## ", 1)]
     rows = [line.split(" | ", 1) for line in section.splitlines() if line.startswith("| `")]
     return {first.strip("| "): second.strip("| ") for first, second in rows}
 
 
-def test_the_readme_layout_table_matches_the_tree():
+def test_the_layout_table_matches_the_tree():
     rows = layout_rows()
     named = [p for first in rows for p in re.findall(r"`([^`]+)`", first)]
     assert len(named) >= 15, named

@@ -1,4 +1,4 @@
-"""Label flipping and feature randomisation (PROTOCOL §2)."""
+"""Label flipping and feature randomisation (protocol §2)."""
 import numpy as np
 import pytest
 

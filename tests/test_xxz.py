@@ -168,7 +168,7 @@ def test_corrupt_cache_file_is_recomputed(tmp_path, monkeypatch, damage):
 
 
 def test_windows_layout_is_the_authors_split(tmp_path):
-    """PROTOCOL §1: two windows of one 294-point grid, 41 training + 42 validation states per
+    """protocol §1: two windows of one 294-point grid, 41 training + 42 validation states per
     phase, alternating, 9 grid points left out at the transition."""
     deltas, train, val = xxz.windows_grid()
     assert (len(deltas), train.sum(), val.sum()) == (166, 82, 84)

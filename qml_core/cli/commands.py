@@ -318,7 +318,7 @@ def cmd_unlearn_grid(args) -> int:
 
 
 def cmd_hessian(args) -> int:
-    """PROTOCOL §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
+    """protocol §5: Hessian spectra after clean and poisoned training, and the trace ratios."""
     from qml_core.experiments.curvature import CurvatureSpec, curvature_result, hessian_tables
 
     check_output(args)
@@ -352,7 +352,7 @@ def cmd_landscape(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    """PROTOCOL §2–5 on MNIST and XXZ, the §6 claims decided, DIR/report.html and raw data."""
+    """protocol §2–5 on MNIST and XXZ, the §6 claims decided, DIR/report.html and raw data."""
     from tqdm import tqdm
 
     from qml_core.reporting.report import write_outputs

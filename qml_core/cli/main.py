@@ -149,7 +149,7 @@ def add_grid_arguments(parser: argparse.ArgumentParser, runs: int, out_help: str
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """The data options of the unlearning commands (their training follows PROTOCOL §4)."""
+    """The data options of the unlearning commands (their training follows protocol §4)."""
     parser.add_argument("--dataset", choices=DATASETS, help="mnist (default), xxz, or upload (implied by --data-file)")
     parser.add_argument("--data-file", type=pathlib.Path, metavar="PATH", help="your own data (.csv or .npz), as for train")
     parser.add_argument("--digits", type=int_tuple, help="MNIST digit pair, e.g. 1,9")
@@ -175,7 +175,8 @@ def program() -> str:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=program(), description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=program(), description=__doc__.splitlines()[0],
+                           epilog="\"protocol §N\" names section N of docs/protocol.md, the experimental protocol.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     train = sub.add_parser("train", help="train one model on (poisoned) data")
     add_spec_arguments(train)
@@ -234,7 +235,7 @@ def make_parser() -> argparse.ArgumentParser:
     grid.add_argument("--quiet", action="store_true")
     add_backend_arguments(grid)
     grid.set_defaults(func=cmd_unlearn_grid)
-    hessian = sub.add_parser("hessian", help="PROTOCOL §5: Hessian spectra and trace ratios poisoned/clean")
+    hessian = sub.add_parser("hessian", help="protocol §5: Hessian spectra and trace ratios poisoned/clean")
     hessian.add_argument("--models", type=names(MODELS), default=list(MODELS))
     hessian.add_argument("--alphas", type=float_list, default=[0.2, 0.3, 0.4], help="poisoned fractions (clean is added)")
     hessian.add_argument("--runs", type=int, default=5, help="seeds 0..runs-1")
@@ -244,7 +245,7 @@ def make_parser() -> argparse.ArgumentParser:
     hessian.add_argument("--quiet", action="store_true")
     add_backend_arguments(hessian)
     hessian.set_defaults(func=cmd_hessian)
-    repro = sub.add_parser("reproduce", help="PROTOCOL §2-5 on MNIST and XXZ: an HTML report with every figure and §6 claim")
+    repro = sub.add_parser("reproduce", help="protocol §2-5 on MNIST and XXZ: an HTML report with every figure and §6 claim")
     repro.add_argument("--figures", choices=("all", *GROUPS), default="all")
     repro.add_argument("--preset", choices=PRESETS, default="paper")
     repro.add_argument("--out", type=pathlib.Path, required=True, help="directory for report.html and the raw CSV/JSON")

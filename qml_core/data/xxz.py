@@ -1,4 +1,4 @@
-"""XXZ spin-chain ground states on a Δ grid: the quantum dataset of PROTOCOL §1, cached on disk."""
+"""XXZ spin-chain ground states on a Δ grid: the quantum dataset of protocol §1, cached on disk."""
 import functools
 import os
 import pathlib
@@ -21,7 +21,7 @@ TIE_RTOL = 1e-8  # amplitudes this close to the largest count as tied (translati
 CACHE_FORMAT = 1  # bump when the computation changes, so old cache files are not served
 LAYOUTS = ("grid", "windows")
 GAUGES = ("fixed", "sign", "phase")
-# The "windows" layout (PROTOCOL §1, as the authors' loader implies): one grid of 294 points on
+# The "windows" layout (protocol §1, as the authors' loader implies): one grid of 294 points on
 # [0, 3] (spacing 0.0102), two contiguous windows of 83 points, one per phase, 9 points left out
 # between them around Δ = 1; in each window validation on the even offsets (42), training on the
 # odd ones (41). Windows: Δ 0.102…0.942 (label 0) and 1.044…1.884 (label 1).
@@ -267,7 +267,7 @@ def load_xxz(n_spins: int = 8, n_grid: int = 161, window: float = 0.1,
 
     n_spins: 6, 8, 10 or 12 (states have 2**n_spins amplitudes). layout "grid": n_grid points
     on Δ ∈ [0, 2] (161: step 0.0125), |Δ - 1| below ``window`` left out of training; layout
-    "windows": PROTOCOL §1's two windows (``windows_grid``; n_grid and window unused). cache_dir:
+    "windows": protocol §1's two windows (``windows_grid``; n_grid and window unused). cache_dir:
     where the .npz lives (default: ``default_cache_dir()``); a file that fails to load is recomputed.
 
     >>> data = load_xxz(6, n_grid=21)

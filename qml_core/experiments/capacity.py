@@ -4,7 +4,7 @@ variants around the paper's QNN and MLP, their parameter counts, and the capacit
 regularised classical models keep the QNN's plateau under label flipping too.
 
 Each variant is an ordinary ``ExperimentSpec`` (same cache, same sweep machinery), named by a
-short id: ``qnn`` and ``mlp`` are the paper's models (PROTOCOL §3) under the chosen preset;
+short id: ``qnn`` and ``mlp`` are the paper's models (protocol §3) under the chosen preset;
 ``qnn-dD`` a QNN of depth D; ``mlp-AxB`` an MLP with those hidden sizes; ``mlp-wd`` /
 ``mlp-es`` the paper's MLP with weight decay / early stopping; ``logreg`` logistic regression
 on the same input vector; ``matched`` a classical model with about as many trainable
@@ -29,8 +29,8 @@ MLP_SIZES = ((1,), (4,), (16, 4))  # besides the paper's (64, 16)
 WEIGHT_DECAY = 0.01  # L2 strength of mlp-wd (torch Adam's weight_decay)
 EARLY_STOPPING, PATIENCE = 0.2, 10  # mlp-es: a fifth of the poisoned training set held out
 MATCHED_PCA = 16  # inputs of the parameter-matched model: the top 16 principal components
-PLATEAU_MARGIN = 0.10  # validation accuracy within this of the clean value: a plateau (PROTOCOL §6)
-MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
+PLATEAU_MARGIN = 0.10  # validation accuracy within this of the clean value: a plateau (protocol §6)
+MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
 LEARNS = 0.6  # clean validation accuracy below this: the model does not learn the task at all
 TABLE_FIELDS = ("family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
                 "critical_alpha", "critical_alpha_low", "critical_alpha_high", "clean_val_acc", "alpha", "runs",

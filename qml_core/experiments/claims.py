@@ -1,9 +1,9 @@
-"""The claims of PROTOCOL §6, each decided from measured results by an explicit criterion.
+"""The claims of protocol §6, each decided from measured results by an explicit criterion.
 
 Every check is a pure function of plain result data (sweep rows, unlearning summaries, trace
 ratios) returning ``Claim`` entries: the claim, the criterion in words, the measured numbers
 (mean ± std over runs) and whether the criterion holds. ``CRITERIA`` below is the whole
-decision rule (PROTOCOL §6 as written, calibrated so that the paper's own published curves pass);
+decision rule (protocol §6 as written, calibrated so that the paper's own published curves pass);
 nothing is decided by hand, and every claim's text quotes the numbers it is judged by.
 """
 from dataclasses import dataclass, field
@@ -15,7 +15,7 @@ from qml_core.experiments.phase import critical_alpha, phase_summary
 
 @dataclass(frozen=True)
 class Criteria:
-    """The thresholds of PROTOCOL §6, in one place. Accuracies are means over the runs of each α."""
+    """The thresholds of protocol §6, in one place. Accuracies are means over the runs of each α."""
     memorised: float = 0.93              # MLP "memorises": train accuracy ≥ this at every α
     linear_alpha_max: float = 0.9        # the straight-line fit of the MLP's validation accuracy uses α ≤ this ...
     linear_r2: float = 0.90              # ... and must reach R² ≥ this ...

@@ -1,4 +1,4 @@
-"""Collapsed training runs: a run that ended finite but did not train (PROTOCOL §5: reported as
+"""Collapsed training runs: a run that ended finite but did not train (protocol §5: reported as
 such, never silently dropped, never averaged with the runs that trained).
 
 Two signatures, both seen with a learning rate far too large (``--lr 10``):

@@ -1,4 +1,4 @@
-"""The loss-curvature experiment of PROTOCOL §5: train on (poisoned) MNIST, then the Hessian of
+"""The loss-curvature experiment of protocol §5: train on (poisoned) MNIST, then the Hessian of
 the mean BCE over held-out samples at the trained parameters."""
 import time
 from dataclasses import dataclass

@@ -1,5 +1,5 @@
 """The poisoning phase diagram: accuracy vs α over runs, and the critical α with a bootstrap
-interval (PROTOCOL §2, §6).
+interval (protocol §2, §6).
 
 The critical α of a model is where its mean validation accuracy first falls below the midpoint
 between its clean accuracy (the smallest α of the sweep) and chance (0.5), linearly
@@ -8,7 +8,7 @@ the MLP, whose accuracy decays linearly, it is where half the margin over chance
 The interval resamples the runs at every α with replacement (a percentile bootstrap).
 
 Collapsed runs (``collapse.py``: a constant output or a frozen loss) are kept apart, as
-PROTOCOL §5 asks: they enter no mean, spread or crossing, and every entry counts them in
+protocol §5 asks: they enter no mean, spread or crossing, and every entry counts them in
 ``collapsed``.
 """
 from collections import defaultdict

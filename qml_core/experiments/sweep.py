@@ -10,7 +10,7 @@ ROW_FIELDS = ("dataset", "model", "attack", "alpha", "run", "seed", "train_acc",
 
 def run_seed(base_seed: int, alpha: float, run: int) -> int:
     """A distinct seed for every (α, run), so each draws a fresh poison set and a fresh
-    initialisation (PROTOCOL §2), reproducibly."""
+    initialisation (protocol §2), reproducibly."""
     return base_seed + 1000 * run + round(alpha * 100)
 
 

@@ -1,4 +1,4 @@
-"""Machine unlearning after poisoning: the paper's four methods (PROTOCOL §4) and three that
+"""Machine unlearning after poisoning: the paper's four methods (protocol §4) and three that
 the unlearning literature standardises on, behind one signature.
 
 A method is a function ``objective(ctx) -> (n_samples, batch_loss)`` plus whether it starts
@@ -74,7 +74,7 @@ class Context:
 
 
 def bernoulli_kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Mean KL(p ‖ q) of Bernoulli outputs, both outcomes counted (our choice, PROTOCOL §4)."""
+    """Mean KL(p ‖ q) of Bernoulli outputs, both outcomes counted (our choice, protocol §4)."""
     p, q = p.clamp(EPS, 1 - EPS), q.clamp(EPS, 1 - EPS)
     return (p * (p / q).log() + (1 - p) * ((1 - p) / (1 - q)).log()).mean()
 
@@ -157,7 +157,7 @@ PAPER_METHODS = ("retrain", "finetune", "scrub", "grad-ascent")
 
 def unlearn_preset(name: str, dataset: str, model: str, method: str = "finetune", alpha: float = 0.3,
                    seed: int = 0, **data_options) -> UnlearnSpec:
-    """PROTOCOL §4 (``paper``) or a seconds-long demo (``quick``): label flipping at α, the
+    """protocol §4 (``paper``) or a seconds-long demo (``quick``): label flipping at α, the
     poisoned model's training and the unlearning optimiser of that section; ``data_options``
     as for ``preset`` (digit pair, chain length, upload digest)."""
     base = preset(name, dataset, model, **data_options).replace(attack="label-flip", alpha=alpha, seed=seed)

@@ -8,8 +8,8 @@ import math
 
 from qml_core.reporting.figure_style import model_label
 
-MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (PROTOCOL §6)
-TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (PROTOCOL §6)
+MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
+TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (protocol §6)
 CLEAR = 0.02  # validation accuracies closer than this are called level
 
 

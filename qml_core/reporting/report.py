@@ -8,8 +8,8 @@ import pathlib
 from qml_core.reporting.figure_style import figure_config, human_name
 from qml_core.reporting.report_figures import report_figures, timing_bars
 
-GROUP_TITLES = {"poisoning": "Poisoning (PROTOCOL §2–3)", "unlearning": "Unlearning (PROTOCOL §4)",
-                "landscape": "Loss landscape and curvature (PROTOCOL §5)",
+GROUP_TITLES = {"poisoning": "Poisoning (protocol §2–3)", "unlearning": "Unlearning (protocol §4)",
+                "landscape": "Loss landscape and curvature (protocol §5)",
                 "controls": "Controls: is it quantum, or is it capacity?"}
 CAPACITY_COLUMNS = ["family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
                     "clean_val_acc", "critical_alpha", "critical_alpha_low", "critical_alpha_high", "runs", "label"]
@@ -85,9 +85,9 @@ def render_html(results: dict) -> str:
              "<h2>Wall time per figure group</h2>",
              html_table([{"group": g, "wall time (s)": round(t, 1), "wall time (min)": round(t / 60, 2)} for g, t in timings.items()]),
              timing_bars(timings).to_html(full_html=False, include_plotlyjs=False),
-             f"<h2>Claims of PROTOCOL §6: {held} of {len(claims)} hold</h2>",
+             f"<h2>Claims of protocol §6: {held} of {len(claims)} hold</h2>",
              "<p>Each verdict comes from the criterion beside it, applied to the measured numbers "
-             "(PROTOCOL §6's thresholds, in one place: <code>qml_core.experiments.claims.CRITERIA</code>).</p>", claims_table(claims)]
+             "(the thresholds of protocol §6, <code>docs/protocol.md</code>, in one place: <code>qml_core.experiments.claims.CRITERIA</code>).</p>", claims_table(claims)]
     for group, entries in figures.items():
         parts.append(f"<h2 id='{group}'>{GROUP_TITLES[group]}</h2><p>Wall time {timings[group]:.1f} s.</p>")
         for title, fig in entries:

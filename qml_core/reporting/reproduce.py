@@ -1,4 +1,4 @@
-"""Reproduce the paper (PROTOCOL §2–5) on MNIST and XXZ in one call: the poisoning sweep, the
+"""Reproduce the paper (protocol §2–5) on MNIST and XXZ in one call: the poisoning sweep, the
 unlearning comparison and the curvature/landscape experiment, then the §6 claims decided from
 the measurements. Every run goes through the cached functions, so a second call is fast and
 an interrupted one resumes.
@@ -15,7 +15,7 @@ from qml_core.specs import ATTACKS, MODELS, preset
 
 GROUPS = ("poisoning", "unlearning", "landscape", "controls")
 DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
-UNLEARN_ALPHA = 0.3  # PROTOCOL §4
+UNLEARN_ALPHA = 0.3  # protocol §4
 
 
 @dataclass(frozen=True)

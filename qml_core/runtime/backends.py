@@ -101,7 +101,7 @@ def store_missing(entries: dict) -> int:
 
 
 INSTALL_FIX = ("install this client's code on every node (pip install '.[cluster]' in the same checkout, or "
-               "the same wheel) and restart the cluster's processes; README: Running on a cluster")
+               "the same wheel) and restart the cluster's processes; docs/cluster.md")
 
 
 def version_probe() -> Callable[[], tuple[str | None, str | None]]:

@@ -1,6 +1,6 @@
 """The QNN circuits, defined once as PennyLane quantum functions.
 
-Two ansätze (PROTOCOL §3 and §5), each a stack of ``depth`` layers on ``n_qubits`` wires whose
+Two ansätze (protocol §3 and §5), each a stack of ``depth`` layers on ``n_qubits`` wires whose
 parameters have shape (depth, n_qubits, k):
 
 - ``paper``: RX(θ0) RY(θ1) RX(θ2) on every qubit, then IsingZZ(θ3) on (i, i+1 mod n), k = 4;
