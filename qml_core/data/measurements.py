@@ -120,15 +120,21 @@ def shadow_snapshots(state: np.ndarray, snapshots: int, rng: np.random.Generator
     return bases, outcomes
 
 
-def shadow_correlators(bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
-    """The shadow estimate of every ⟨P_iP_j⟩ from snapshots (M, n): the mean over snapshots of
-    9·s_i·s_j where both qubits were measured in P, 0 elsewhere. (3·n(n−1)/2,) float64."""
-    n = bases.shape[1]
+def snapshot_estimates(bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
+    """Each snapshot's estimate of every ⟨P_iP_j⟩ (ordered as ``feature_names``): 9·s_i·s_j
+    where both qubits were measured in P, 0 elsewhere. Snapshots (M, n) -> (M, 3·n(n−1)/2)."""
+    i, j = np.array(pairs(bases.shape[1])).T
     out = []
     for pauli in range(3):
         hit = np.where(bases == pauli, outcomes, 0).astype(np.float64)  # s_q where qubit q was measured in P
-        out += [9.0 * np.mean(hit[:, i] * hit[:, j]) for i, j in pairs(n)]
-    return np.array(out)
+        out.append(9.0 * hit[:, i] * hit[:, j])
+    return np.concatenate(out, axis=1)
+
+
+def shadow_correlators(bases: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
+    """The shadow estimate of every ⟨P_iP_j⟩: the mean of ``snapshot_estimates`` over the
+    snapshots, (3·n(n−1)/2,) float64."""
+    return snapshot_estimates(bases, outcomes).mean(axis=0)
 
 
 def shot_probabilities(state: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
