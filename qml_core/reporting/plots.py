@@ -523,6 +523,13 @@ def upload_figure(overview: dict) -> go.Figure:
     return style(fig, height=460)
 
 
+def family_legend(family: str) -> str:
+    """A capacity family's legend entry: "quantum: QNN", "classical: MLP", "classical on measurements"."""
+    if family.startswith("classical"):
+        return family
+    return ("quantum: " if family == "QNN" else "classical: ") + family
+
+
 def capacity_plot(table: list[dict]) -> go.Figure:
     """Is it quantum or capacity? (``capacity.capacity_table`` entries of one dataset and α):
     validation accuracy at that α (left) and critical α (right) against the number of
@@ -543,7 +550,7 @@ def capacity_plot(table: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=[e["val_acc_mean"] for e in rows], mode="markers+text", marker=marker,
                                  error_y=dict(type="data", array=[e["val_acc_std"] for e in rows], color=NEUTRAL),
                                  text=names, textposition="top center", textfont=dict(size=FONT_SIZE - 3),
-                                 name=("quantum: " if family == "QNN" else "classical: ") + family, legendgroup=family,
+                                 name=family_legend(family), legendgroup=family,
                                  customdata=[[e["runs"], e["train_acc_mean"]] for e in rows],
                                  hovertemplate="%{text}<br>%{x:,} parameters<br>validation %{y:.3f}"
                                                "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
