@@ -38,8 +38,12 @@ def test_claim_fails_without_a_measured_model():
 def test_finding_says_what_the_numbers_say():
     leads = fair_finding(table(0.8))
     assert "leads it by 0.200" in leads and "survives" in leads and "mlp-correlators" in leads
+    assert "MLP on amplitudes (0.250)" not in leads
     close = fair_finding(table(0.95))
-    assert "only 0.050" in close and "mostly the input" in close and "survives" not in close
+    assert "only 0.050" in close and "survives" not in close and "MLP on amplitudes (0.250) comes from" in close
     beaten = fair_finding(table(1.0, measured_train=0.95))
-    assert "matches or beats the QNN" in beaten and "memorise the flips" in beaten
+    assert "matches or beats the QNN" in beaten and "1 of the measured models fits" in beaten
+    no_lead = table(1.0)
+    no_lead[1] = entry("mlp", "MLP", 0.98)  # the amplitude MLP keeps the plateau too: nothing to explain
+    assert "MLP on amplitudes (" not in fair_finding(no_lead)
     assert fair_finding([]) == ""

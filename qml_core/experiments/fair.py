@@ -82,17 +82,20 @@ def fair_finding(table: list[dict], margin: float = FAIR_MARGIN) -> str:
     parts[0] += f"; the best classical model on measurements, {best['label']}, reaches {_pm(best)}."
     memorises = [e for e in _finite(table) if e["family"] == MEASURED_FAMILY and e["train_acc_mean"] >= MEMORISES]
     if memorises:
-        parts.append(f"{len(memorises)} of the measured models fit at least {MEMORISES:.0%} of the poisoned training labels "
-                     f"(they memorise the flips), e.g. {memorises[0]['label']}.")
+        many = len(memorises) > 1
+        parts.append(f"{len(memorises)} of the measured models fit{'' if many else 's'} at least {MEMORISES:.0%} of the "
+                     f"poisoned training labels (memorising the flips), e.g. {memorises[0]['label']}.")
     if gap >= margin - 1e-9:
         parts.append(f"The QNN leads it by {gap:.3f} (at least {margin:.2f}): its resilience on XXZ survives a "
                      "classical learner given only what a measurement hands it.")
-    elif gap > 0:
-        parts.append(f"The QNN leads it by only {gap:.3f}, less than {margin:.2f}: given measurement data instead of "
-                     "amplitudes, a classical model keeps nearly the QNN's accuracy, so the XXZ advantage over the "
-                     "amplitude MLP is mostly the input, not the quantum model.")
+        return " ".join(parts)
+    if gap > 0:
+        parts.append(f"The QNN leads it by only {gap:.3f}, less than {margin:.2f}: given measurement data, a classical "
+                     "model keeps nearly the QNN's accuracy.")
     else:
-        parts.append(f"It matches or beats the QNN (difference {gap:+.3f}): given measurement data instead of "
-                     "amplitudes, a classical model keeps the plateau as well, so the XXZ advantage over the "
-                     "amplitude MLP is the input, not the quantum model.")
+        parts.append(f"It matches or beats the QNN (difference {gap:+.3f}): given measurement data, a classical model "
+                     "keeps the plateau as well.")
+    if mlp is not None and qnn["val_acc_mean"] - mlp["val_acc_mean"] >= margin - 1e-9:
+        parts.append(f"The QNN's lead over the MLP on amplitudes ({qnn['val_acc_mean'] - mlp['val_acc_mean']:.3f}) comes "
+                     "from what that MLP reads, not from the model being quantum.")
     return " ".join(parts)
