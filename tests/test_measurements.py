@@ -117,3 +117,17 @@ def test_dataset_features_are_stored_beside_the_states(tmp_path, monkeypatch):
     assert np.array_equal(first, again)
     train, val = measurements.split_features(data, "shadows", 20)
     assert len(train) == 10 and len(val) == 10
+
+
+def test_feature_noise_rows_are_measured_afresh(tmp_path, monkeypatch):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path))
+    data = XXZData(spins=6, n_grid=21)
+    stored, _ = measurements.split_features(data, "correlators")
+    noise = np.stack([random_state(6, s) for s in range(len(stored))])
+    replaced = np.array([1, 4])
+    train, val = measurements.poisoned_features(data, "correlators", 0, noise, replaced, seed=3)
+    assert np.allclose(train[replaced], exact_correlators(noise[replaced]))
+    kept = np.setdiff1d(np.arange(len(stored)), replaced)
+    assert np.array_equal(train[kept], stored[kept]) and not np.allclose(train[replaced], stored[replaced])
+    unchanged, _ = measurements.poisoned_features(data, "correlators", 0, noise, replaced[:0], seed=3)
+    assert np.array_equal(unchanged, stored)
