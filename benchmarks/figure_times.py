@@ -32,6 +32,10 @@ def figure_compute(results: dict) -> list[tuple[str, str, int, float]]:
     for dataset in dict.fromkeys(r["dataset"] for r in controls):
         runs = [r for r in controls if r["dataset"] == dataset]
         rows.append(("controls", f"{NAMES[dataset]}: capacity controls", len(runs), sum(r["seconds"] for r in runs)))
+    fair = results.get("fair", {}).get("rows", [])
+    if fair:
+        rows.append(("fair", f"{NAMES['xxz']}: fair baselines (classical models on measurements)", len(fair),
+                     sum(r["seconds"] for r in fair)))
     land = results.get("landscape", {})
     hessians = land.get("rows", [])
     if hessians:

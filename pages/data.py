@@ -1,4 +1,5 @@
-"""Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ."""
+"""Data explorer: MNIST digit pairs as images; the XXZ chain's gap and correlations against Δ, and
+what a measurement gives of its states (the classical models' fair input)."""
 import streamlit as st
 
 from lab_ui import entry
@@ -6,9 +7,10 @@ from lab_ui import entry
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, url_state  # noqa: E402
 from qml_core.data.upload import MAX_BYTES, save_upload  # noqa: E402
-from qml_core.experiments.explore import mnist_samples, upload_overview, xxz_overview  # noqa: E402
-from qml_core.reporting.plots import image_grid, upload_figure, xxz_overview as xxz_figure  # noqa: E402
-from qml_core.specs import SpecError  # noqa: E402
+from qml_core.experiments.explore import mnist_samples, upload_overview, xxz_features_view, xxz_overview  # noqa: E402
+from qml_core.reporting.plots import image_grid, measured_features_plot, upload_figure  # noqa: E402
+from qml_core.reporting.plots import xxz_overview as xxz_figure  # noqa: E402
+from qml_core.specs import DEFAULT_SNAPSHOTS, SpecError  # noqa: E402
 
 st.title("Data explorer")
 lesson.panel("data")
@@ -65,3 +67,14 @@ else:
     rows = [dict(zip(("delta", "gap", "zz", "xx", "label", "role"), v))
             for v in zip(*(overview[k] for k in ("delta", "gap", "zz", "xx", "label", "role")))]
     downloads.buttons(f"xxz-N{options['spins']}", overview, rows)
+    st.subheader("What a measurement gives")
+    st.caption("An experiment never hands a classical learner the amplitudes: it measures copies of the state. These "
+               "are the inputs of the classical models on measurements (CLI: --features): basis-state probabilities, "
+               "Pauli correlators ⟨XᵢXⱼ⟩, ⟨YᵢYⱼ⟩, ⟨ZᵢZⱼ⟩, or both estimated from classical-shadow snapshots.")
+    kind = st.radio("features", ["correlators", "probabilities", "shadows"], horizontal=True, key="xxz_features")
+    snapshots = st.select_slider("snapshots per state", [100, DEFAULT_SNAPSHOTS], DEFAULT_SNAPSHOTS,
+                                 key="xxz_snapshots") if kind == "shadows" else 0
+    with st.spinner("Measuring the states (cached on disk)…"):
+        view = xxz_features_view(options["spins"], kind, snapshots)
+    charts.show(measured_features_plot(view), "xxz-features")
+    downloads.buttons(f"xxz-N{options['spins']}-{kind}{snapshots or ''}", view)

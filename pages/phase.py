@@ -39,7 +39,8 @@ with st.sidebar:
         st.stop()
     models = url_state.choices("models", "models", list(catalogue), ["qnn", "mlp"], format_func=model_label,
                                help="the paper's QNN and MLP, or any control model: QNN depths, MLP sizes, "
-                                    "regularised MLPs, logistic regression, a parameter-matched MLP")
+                                    "regularised MLPs, logistic regression, a parameter-matched MLP, and on XXZ "
+                                    "classical models on measurements (probabilities, correlators, shadows)")
     view = url_state.choice("view", "view", ["phase diagram", "capacity"], widget=st.radio, horizontal=True,
                             help="capacity: accuracy at one α and critical α against the number of parameters")
     at_alpha = url_state.choice("accuracy at α", "at_alpha", alphas, 0.3 if 0.3 in alphas else alphas[0],

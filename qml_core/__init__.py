@@ -38,6 +38,8 @@ _NAMES = {  # module -> the names ``from qml_core import name`` loads from it
     "experiments.sweep": ("run_sweep", "sweep_specs"),
     "store.cache": ("open_cache", "code_version"),
     "data.xxz": ("load_xxz",),
+    "data.measurements": ("measure", "xxz_features"),
+    "experiments.fair": ("fair_variants", "fair_claim", "fair_finding"),
     "experiments.unlearn": ("UnlearnSpec", "unlearn_preset", "run_unlearning", "METHODS"),
     "experiments.unlearn_summary": ("unlearn_rows", "summary_table"),
     "experiments.curvature": ("CurvatureSpec", "run_curvature", "trace_ratios"),

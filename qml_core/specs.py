@@ -27,6 +27,9 @@ XXZ_SPINS = (6, 8, 10, 12)
 XXZ_LAYOUTS = ("grid", "windows")  # as xxz.LAYOUTS (not imported: this module stays light)
 XXZ_GAUGES = ("fixed", "sign", "phase")  # as xxz.GAUGES
 MLP_SETUPS = ("torch", "keras")
+FEATURES = ("amplitudes", "probabilities", "correlators", "shadows")  # as measurements.KINDS
+MAX_SNAPSHOTS = 100_000
+DEFAULT_SNAPSHOTS = 1000  # the CLI's and the app's --snapshots when shadows are asked for without a count
 
 
 class SpecError(ValueError):
@@ -219,12 +222,21 @@ class MLPModel:
     defaults); ``torch`` then trains with torch's numerics (Adam ε = 1e-8, BCE with the log
     clamped at −100), ``keras`` with the authors' Keras numerics (Adam ε = 1e-7, BCE on
     probabilities clipped to [1e-7, 1 − 1e-7]).
+
+    ``features``: what the model reads of an XXZ state (``measurements.py``): ``amplitudes``
+    (the state vector, [Re, Im] if complex: information no experiment hands a classical
+    learner), or what measurements on copies of the state give: ``probabilities`` (|ψ_i|² over
+    the computational basis), ``correlators`` (⟨X_iX_j⟩, ⟨Y_iY_j⟩, ⟨Z_iZ_j⟩ for all pairs
+    i < j), both exact, or ``shadows`` (those correlators from ``snapshots`` classical-shadow
+    snapshots and the probabilities from ``snapshots`` Z-basis shots per state).
     """
     hidden: tuple[int, ...] = (64, 16)
     pca: int = 0
     setup: str = "torch"
+    features: str = "amplitudes"
+    snapshots: int = 0
     name: str = field(default="mlp", init=False)
-    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca", "setup")
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca", "setup", "features", "snapshots")
 
     def __post_init__(self):
         require(isinstance(self.hidden, tuple) and len(self.hidden) <= 6
@@ -232,6 +244,12 @@ class MLPModel:
                 f"hidden must be 0 to 6 layer sizes in 1..4096 (none: logistic regression), got {self.hidden!r}")
         require_int("pca", self.pca, 0, 4096)
         require(self.setup in MLP_SETUPS, f"setup must be one of {MLP_SETUPS}, got {self.setup!r}")
+        require(self.features in FEATURES, f"features must be one of {FEATURES}, got {self.features!r}")
+        if self.features == "shadows":
+            require_int("snapshots", self.snapshots, 1, MAX_SNAPSHOTS)
+        else:
+            require(self.snapshots == 0, f"snapshots applies only to features shadows, got snapshots={self.snapshots!r} "
+                                         f"with features {self.features!r}")
 
 
 @dataclass(frozen=True)
@@ -287,6 +305,10 @@ class ExperimentSpec(Keyed):
         require(self.attack in ATTACKS, f"attack must be one of {ATTACKS}, got {self.attack!r}")
         require_float("alpha", self.alpha, 0.0, 1.0, high_open=True)
         require_int("seed", self.seed, 0, 2 ** 31 - 1)
+        features = getattr(self.model, "features", "amplitudes")
+        require(features == "amplitudes" or isinstance(self.data, XXZData),
+                f"features {features} applies only to dataset xxz (measurements of quantum states), "
+                f"not {self.data.name}")
         object.__setattr__(self, "alpha", zero_if_tiny(float(self.alpha)))  # rows show 0.0, not -0.0 or 5e-324
 
     def key_dict(self) -> dict:

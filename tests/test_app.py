@@ -244,8 +244,29 @@ def test_landscape_shows_spectrum_ratios_interpolation_and_slice():
 @pytest.mark.parametrize("dataset", ["mnist", "xxz"])
 def test_data_explorer_draws_each_dataset(dataset):
     at = open_page("pages/data.py", dataset=dataset)
-    assert figure_count(at) == 1
-    assert len(at.get("download_button")) == (1 if dataset == "mnist" else 2)
+    assert figure_count(at) == (1 if dataset == "mnist" else 2)  # XXZ: the chain and what a measurement gives
+    assert len(at.get("download_button")) == (1 if dataset == "mnist" else 3)
+
+
+def test_data_explorer_draws_shadow_estimates_against_the_exact_features(tmp_path, monkeypatch):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    at = open_page("pages/data.py", dataset="xxz")
+    at.radio(key="xxz_features").set_value("shadows").run()
+    at.select_slider(key="xxz_snapshots").set_value(100).run()
+    assert not at.error and not at.exception and figure_count(at) == 2
+    chart = json.loads(at.get("plotly_chart")[1].proto.spec)
+    names = [t["name"] for t in chart["data"]]
+    assert sum(n.endswith("(exact)") for n in names) == 6 and sum(n.endswith("100 snapshots") for n in names) == 6
+
+
+def test_capacity_view_draws_classical_models_on_measurements(tmp_path, monkeypatch):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    at = settle(open_page("pages/phase.py", dataset="xxz", runs=1, alpha_step=0.2, view="capacity", at_alpha=0.4,
+                          models=["qnn", "mlp", "mlp-correlators", "logreg-probabilities", "mlp-shadows100"]))
+    assert figure_count(at) == 1 and not at.error and not at.exception
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "classical on measurements" in {t.get("name") for t in chart["data"]}
+    assert "MLP (64, 16) on correlators" in str(at.dataframe[0].value.to_dict())
 
 
 def test_an_upload_is_offered_as_a_dataset_and_trains(tmp_path, monkeypatch):

@@ -129,3 +129,63 @@ def test_unlearning_runs_on_an_uploaded_file_and_on_another_digit_pair(private_c
     assert main(["unlearn-grid", "--data-file", str(tmp_path / "mine.npz"), "--method", "grad-ascent", "--weights", "0,0.5",
                  "--model", "mlp", "--preset", "quick", "--epochs", "2", "--jobs", "1", "--quiet",
                  "--out", str(tmp_path / "grid.json")]) == 0
+
+
+XXZ_TINY = ["--dataset", "xxz", "--preset", "quick", "--spins", "6", "--n-grid", "21", "--model", "mlp",
+            "--hidden", "none", "--epochs", "3", "--alpha", "0.2", "--json"]
+
+
+@pytest.mark.parametrize("features,n_params", [
+    (["--features", "amplitudes"], 65),  # logistic regression on the 2**6 amplitudes (real states: no [Re, Im])
+    (["--features", "probabilities"], 65),  # |ψ_k|² of the same 64 basis states
+    (["--features", "correlators"], 46),  # 3 Paulis x 15 pairs
+    (["--features", "shadows", "--snapshots", "50"], 110),  # 45 estimated correlators, 64 shot frequencies
+])
+def test_train_on_each_feature_kind(features, n_params, private_cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    assert main(["train", *XXZ_TINY, *features]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 0.0 <= out["val_acc"] <= 1.0 and out["status"] == "ok" and out["n_params"] == n_params
+
+
+def test_amplitude_features_give_the_results_of_before(private_cache):
+    """A tiny XXZ MLP run, with features given explicitly, ends where it ended at commit 58f2776."""
+    from qml_core.experiments.experiment import train_experiment
+    from qml_core.specs import MLPModel, Training, preset
+
+    spec = preset("quick", "xxz", "mlp").replace(model=MLPModel(hidden=(4,), features="amplitudes"),
+                                                 training=Training(3, 16, 0.01), alpha=0.3, seed=5)
+    assert spec.key() == "4ff20de624f2d90f5fc32dff20852fc368ba57abba2b66500fde320373f11f81"
+    result = train_experiment(spec)
+    assert result["train_loss"] == pytest.approx(0.6817817590643727, abs=1e-12) and result["val_acc"] == 0.6875
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--dataset", "xxz", "--model", "mlp", "--features", "shadows", "--snapshots", "0"],
+     "snapshots must be an integer in 1..100000, got 0"),
+    (["--model", "mlp", "--features", "shadows"], "features shadows applies only to dataset xxz"),
+    (["--dataset", "xxz", "--model", "mlp", "--snapshots", "10"], "snapshots applies only to features shadows"),
+    (["--dataset", "xxz", "--features", "correlators"], "--features does not apply to --model qnn"),
+    (["--dataset", "xxz", "--model", "mlp", "--features", "phases"], "invalid choice: 'phases'"),
+])
+def test_bad_feature_options_are_one_line(args, needle, private_cache):
+    out = run_cli("train", *args, env_cache=private_cache)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in out.stderr
+
+
+def test_capacity_lists_the_measured_family_and_refuses_it_on_mnist(private_cache, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
+    from qml_core.experiments.capacity import MEASURED_FAMILY, variants
+
+    xxz = variants("quick", "xxz", spins=6)
+    measured = [v.name for v in xxz if v.family == MEASURED_FAMILY]
+    assert measured == ["mlp-probabilities", "logreg-probabilities", "mlp-correlators", "logreg-correlators",
+                        "mlp-shadows100", "logreg-shadows100", "mlp-shadows1000", "logreg-shadows1000"]
+    assert not any(v.family == MEASURED_FAMILY for v in variants("quick", "mnist"))
+    moved = variants("quick", "xxz", ["mlp-wd@correlators", "matched@correlators"], features="correlators", spins=6)
+    assert [v.spec.model.features for v in moved] == ["correlators", "correlators"]
+    out = run_cli("capacity", "--preset", "quick", "--features", "correlators", "--out", str(tmp_path / "c.csv"),
+                  env_cache=private_cache)
+    assert out.returncode == 2 and "features correlators applies only to dataset xxz" in out.stderr

@@ -99,3 +99,35 @@ def test_xxz_representation_and_mlp_setup_options():
                         (lambda: MLPModel(setup="jax"), "setup must be one of")]:
         with pytest.raises(SpecError, match=match):
             make()
+
+
+# Keys of the presets at α = 0.3 before MLPModel had ``features`` (commit 58f2776)
+KEYS_BEFORE_FEATURES = {
+    ("xxz", "paper"): "3988e0c21b236fce7832c5229c9286ed95670efbfc92d339188a699e0df36a18",
+    ("xxz", "quick"): "8787daeb2bbd2592fa84b9eefe498af1b7dcd5b92ba01c381e23f372da424e38",
+    ("mnist", "paper"): "d741ac0bfa4193bbb3cb44ea6a03fbeeba44a8c565f1378f1331d24bfbefe1ec",
+    ("mnist", "quick"): "d10c5fb44d8db76bad0c95557d0541cbf511101cb17522129907f3e753eaea62",
+}
+
+
+@pytest.mark.parametrize("dataset,name", sorted(KEYS_BEFORE_FEATURES))
+def test_amplitude_features_keep_the_keys_of_before(dataset, name):
+    spec = preset(name, dataset, "mlp").replace(alpha=0.3)
+    explicit = spec.replace(model=dataclasses.replace(spec.model, features="amplitudes", snapshots=0))
+    assert spec.key() == explicit.key() == KEYS_BEFORE_FEATURES[dataset, name]
+    measured = spec.replace(model=dataclasses.replace(spec.model, features="correlators")) if dataset == "xxz" else None
+    assert measured is None or measured.key() != spec.key()
+
+
+@pytest.mark.parametrize("model,data,message", [
+    (dict(features="photos"), "xxz", "features must be one of"),
+    (dict(features="shadows"), "xxz", r"snapshots must be an integer in 1\.\.100000, got 0"),
+    (dict(features="shadows", snapshots=0), "xxz", r"snapshots must be an integer in 1\.\.100000, got 0"),
+    (dict(features="correlators", snapshots=10), "xxz", "snapshots applies only to features shadows"),
+    (dict(features="shadows", snapshots=100), "mnist", "features shadows applies only to dataset xxz"),
+    (dict(features="probabilities"), "mnist", "features probabilities applies only to dataset xxz"),
+])
+def test_bad_features_name_the_field(model, data, message):
+    spec = preset("quick", data, "mlp")
+    with pytest.raises(SpecError, match=message):
+        spec.replace(model=MLPModel(**model))

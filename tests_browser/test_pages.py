@@ -21,7 +21,10 @@ PAGES = {  # path (some controls in the URL, as a shared link has them; quick, p
     "unlearning?preset=quick&model=mlp&runs=1&methods=finetune": 2,
     "landscape?preset=quick&models=mlp": 4,
     "data": 1,
-    "data?dataset=xxz": 1,
+    "data?dataset=xxz": 2,  # the chain, and what a measurement gives of its states
+    "phase?preset=quick&dataset=xxz&runs=1&alpha_step=0.2&models=qnn,mlp,mlp-correlators": 1,  # MLP on measurements
+    "phase?preset=quick&dataset=xxz&runs=1&alpha_step=0.2&view=capacity&models=qnn,mlp,mlp-probabilities,"
+    "logreg-correlators,mlp-shadows100,logreg-shadows1000": 1,  # the family "classical on measurements"
 }
 
 

@@ -7,12 +7,12 @@ import pathlib
 import sys
 import time
 
-from qml_core.specs import ExperimentSpec, SpecError, preset, require, require_int
+from qml_core.specs import DEFAULT_SNAPSHOTS, ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "layout", "gauge", "data_seed",
                "val_fraction")
-MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca", "setup")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca", "setup", "features", "snapshots")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "early_stopping", "patience")
 
 
@@ -46,10 +46,24 @@ def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
     if unknown:
         raise SpecError(f"--{sorted(unknown)[0].replace('_', '-')} does not apply to dataset {dataset}")
     model_opts = {k: v for k, v in given(MODEL_FIELDS).items() if hasattr(spec.model, k)}
+    if hasattr(spec.model, "features"):
+        model_opts.update(feature_options(args))
     return spec.replace(data=dataclasses.replace(spec.data, **data),
                         model=dataclasses.replace(spec.model, **model_opts),
                         training=dataclasses.replace(spec.training, **given(TRAINING_FIELDS)),
                         attack=attack, alpha=alpha, seed=args.seed)
+
+
+def feature_options(args) -> dict:
+    """--features and --snapshots as MLPModel fields ({} when neither is given); shadows without
+    a count get DEFAULT_SNAPSHOTS."""
+    features, snapshots = getattr(args, "features", None), getattr(args, "snapshots", None)
+    if features is None and snapshots is None:
+        return {}
+    features = features or "amplitudes"
+    if snapshots is None:
+        snapshots = DEFAULT_SNAPSHOTS if features == "shadows" else 0
+    return {"features": features, "snapshots": snapshots}
 
 
 def epoch_bar(enabled: bool, epochs: int):
@@ -176,7 +190,7 @@ def cmd_capacity(args) -> int:
 
     check_output(args)
     dataset, options = unlearn_data(args)
-    chosen, left_out = runnable(variants(args.preset, dataset, args.variants, **options))
+    chosen, left_out = runnable(variants(args.preset, dataset, args.variants, **feature_options(args), **options))
     for line in left_out:
         print(f"note: {line}", file=sys.stderr)
     if not chosen:
@@ -194,7 +208,7 @@ def cmd_capacity(args) -> int:
                                    attack=args.attack, seed=args.seed, on_row=advance)
     write_report(args.out, table, runs=rows)
     for e in table:
-        print(f"{e['variant']:9s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
+        print(f"{e['variant']:20s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
               f"train_acc {e['train_acc_mean']:.3f}  critical α {e['critical_alpha']:.2f}")
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")

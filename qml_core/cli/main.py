@@ -21,7 +21,7 @@ from qml_core.cli.commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, c
                                    cmd_train, cmd_unlearn, cmd_unlearn_grid)
 from qml_core.reporting.reproduce import GROUPS
 from qml_core.runtime.backends import BACKENDS
-from qml_core.specs import (ATTACKS, DATASETS, MLP_SETUPS, MODELS, PRESETS, XXZ_GAUGES, XXZ_LAYOUTS, SpecError,
+from qml_core.specs import (ATTACKS, DATASETS, DEFAULT_SNAPSHOTS, FEATURES, MLP_SETUPS, MODELS, PRESETS, XXZ_GAUGES, XXZ_LAYOUTS, SpecError,
                             zero_if_tiny)
 
 
@@ -111,6 +111,7 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16; none: logistic regression")
     parser.add_argument("--pca", type=int, help="MLP: read the top-k principal components of the training inputs "
                                                 "(0: the whole input vector)")
+    add_feature_arguments(parser)
     parser.add_argument("--setup", choices=MLP_SETUPS, help="MLP numerics: torch (Adam ε 1e-8, BCE log clamped) or "
                                                          "keras (the authors': Adam ε 1e-7, BCE on probabilities clipped at 1e-7)")
     parser.add_argument("--epochs", type=int)
@@ -120,6 +121,15 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--early-stopping", type=float, help="hold out this fraction (0.05..0.5) of the poisoned "
                                                              "training set, keep the best held-out epoch")
     parser.add_argument("--patience", type=int, help="--early-stopping: epochs without improvement before stopping (10)")
+
+
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """What a classical model reads of an XXZ state (``specs.MLPModel.features``)."""
+    parser.add_argument("--features", choices=FEATURES,
+                        help="XXZ, classical models: amplitudes ([Re, Im], default), probabilities or correlators "
+                             "(exact), shadows (estimated from --snapshots copies)")
+    parser.add_argument("--snapshots", type=int, help=f"--features shadows: classical-shadow snapshots and Z shots "
+                                                      f"per state (default {DEFAULT_SNAPSHOTS})")
 
 
 def add_xxz_representation(parser: argparse.ArgumentParser) -> None:
@@ -194,7 +204,8 @@ def make_parser() -> argparse.ArgumentParser:
     add_grid_arguments(sweep, 5, "results file, .csv or .json")
     sweep.set_defaults(func=cmd_sweep)
     capacity = sub.add_parser("capacity", help="is it quantum or capacity? accuracy at α and critical α of "
-                                               "QNN depths, MLP sizes, regularised, logistic and parameter-matched models")
+                                               "QNN depths, MLP sizes, regularised, logistic and parameter-matched "
+                                               "models, and (XXZ) classical models on measurements")
     add_data_arguments(capacity)
     capacity.add_argument("--preset", choices=PRESETS, default="paper")
     capacity.add_argument("--attack", choices=ATTACKS, default="label-flip")
@@ -203,6 +214,7 @@ def make_parser() -> argparse.ArgumentParser:
     capacity.add_argument("--variants", type=lambda text: text.split(","),
                           help="comma-separated variant ids (default: the whole catalogue; see qml_core/experiments/capacity.py)")
     capacity.add_argument("--seed", type=int, default=0)
+    add_feature_arguments(capacity)
     add_grid_arguments(capacity, 3, ".csv (the table) or .json (table and runs)")
     capacity.set_defaults(func=cmd_capacity)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")

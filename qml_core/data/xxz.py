@@ -234,31 +234,45 @@ def cache_file(directory: pathlib.Path, n_spins: int, n_grid: int, window: float
     return directory / f"xxz-v{CACHE_FORMAT}-n{n_spins}-grid{n_grid}-window{float(window)!r}.npz"
 
 
-def _read(path: pathlib.Path, n_spins: int) -> XXZDataset | None:
-    """The dataset stored at ``path``, or None if it is missing, unreadable or inconsistent."""
+def read_arrays(path: pathlib.Path, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The arrays ``names`` stored in the .npz at ``path``, or None if it is missing or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {field.name: f[field.name] for field in fields(XXZDataset) if field.name != "n_spins"}
-            stored_spins = int(f["n_spins"])
+            return {name: f[name] for name in names}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
+
+
+def _read(path: pathlib.Path, n_spins: int) -> XXZDataset | None:
+    """The dataset stored at ``path``, or None if it is missing, unreadable or inconsistent."""
+    arrays = read_arrays(path, tuple(field.name for field in fields(XXZDataset)))
+    if arrays is None:
+        return None
+    stored_spins = int(arrays.pop("n_spins"))
     if stored_spins != n_spins or arrays["states"].shape != (len(arrays["deltas"]), 2 ** n_spins):
         return None
     return XXZDataset(n_spins=n_spins, **arrays)
 
 
-def _write(path: pathlib.Path, data: XXZDataset) -> None:
-    """Store ``data`` atomically: a temporary file in the same directory, then os.replace, so
-    a killed process leaves either no file or a complete one. Directories it creates are private."""
+def write_arrays(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
+    """Store ``arrays`` as a compressed .npz atomically: a temporary file in the same directory,
+    then os.replace, so a killed process leaves either no file or a complete one (and two
+    processes computing the same data leave one of their two equal files). Directories it
+    creates are private."""
     private_dirs(path.parent, "QML_LAB_DATA")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **{field.name: getattr(data, field.name) for field in fields(XXZDataset)})
+            np.savez_compressed(f, **arrays)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _write(path: pathlib.Path, data: XXZDataset) -> None:
+    """Store ``data`` atomically (``write_arrays``)."""
+    write_arrays(path, {field.name: getattr(data, field.name) for field in fields(XXZDataset)})
 
 
 def load_xxz(n_spins: int = 8, n_grid: int = 161, window: float = 0.1,

@@ -8,7 +8,11 @@ short id: ``qnn`` and ``mlp`` are the paper's models (protocol §3) under the ch
 ``qnn-dD`` a QNN of depth D; ``mlp-AxB`` an MLP with those hidden sizes; ``mlp-wd`` /
 ``mlp-es`` the paper's MLP with weight decay / early stopping; ``logreg`` logistic regression
 on the same input vector; ``matched`` a classical model with about as many trainable
-parameters as the paper's QNN (``matched_hidden``).
+parameters as the paper's QNN (``matched_hidden``). On XXZ the family "classical on
+measurements" adds the paper's MLP and logistic regression reading what an experiment measures
+of each state instead of its amplitudes (``measurements.py``): ``mlp-probabilities``,
+``logreg-correlators``, ``mlp-shadows100`` (shadows from 100 snapshots) and so on; ``features``
+puts every other classical variant on measured features too.
 
 Example::
 
@@ -24,7 +28,9 @@ import numpy as np
 from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training, preset, require
 
 QUANTUM_FAMILIES = ("QNN",)
-FAMILIES = ("QNN", "MLP", "regularised MLP", "logistic regression", "parameter-matched")
+MEASURED_FAMILY = "classical on measurements"
+FAMILIES = ("QNN", "MLP", "regularised MLP", "logistic regression", "parameter-matched", MEASURED_FAMILY)
+MEASURED_VIEWS = (("probabilities", 0), ("correlators", 0), ("shadows", 100), ("shadows", 1000))  # (features, snapshots)
 MLP_SIZES = ((1,), (4,), (16, 4))  # besides the paper's (64, 16)
 WEIGHT_DECAY = 0.01  # L2 strength of mlp-wd (torch Adam's weight_decay)
 EARLY_STOPPING, PATIENCE = 0.2, 10  # mlp-es: a fifth of the poisoned training set held out
@@ -67,12 +73,16 @@ def qnn_depths(paper_depth: int) -> list[int]:
 
 def model_width(spec: ExperimentSpec) -> int:
     """The input width the spec's model sees: amplitudes (QNN) or the classical view (MLP:
-    [Re, Im] for complex states; ``pca`` components when set). Loads the dataset."""
+    [Re, Im] for complex states, or its measured features; ``pca`` components when set).
+    Loads the dataset."""
     from qml_core.data.datasets import load_dataset
     from qml_core.data.encoding import classical_view
+    from qml_core.data.measurements import feature_width
 
     if isinstance(spec.model, MLPModel) and spec.model.pca:
         return spec.model.pca
+    if isinstance(spec.model, MLPModel) and spec.model.features != "amplitudes":
+        return feature_width(spec.data.spins, spec.model.features)
     x = load_dataset(spec.data).x_train[:1]
     return x.shape[1] if spec.model.name == "qnn" else classical_view(x).shape[1]
 
@@ -99,10 +109,47 @@ def matched_hidden(target: int, inputs: int = MATCHED_PCA) -> int:
     return min((low, low + 1), key=lambda h: (abs(h * (inputs + 2) + 1 - target), h))
 
 
-def variants(preset_name: str, dataset: str, names: list[str] | None = None, **data_options) -> list[Variant]:
+def measured_name(kind: str, features: str, snapshots: int) -> str:
+    """("mlp", "shadows", 100) -> "mlp-shadows100", ("logreg", "correlators", 0) -> "logreg-correlators"."""
+    return f"{kind}-{features}{snapshots or ''}"
+
+
+def measured_label(features: str, snapshots: int) -> str:
+    """("shadows", 100) -> "shadows, M = 100"; ("correlators", 0) -> "correlators"."""
+    return f"{features}, M = {snapshots:,}" if snapshots else features
+
+
+def measured_variants(mlp: ExperimentSpec) -> list[Variant]:
+    """The family "classical on measurements" for an XXZ preset: its MLP and logistic
+    regression on every MEASURED_VIEWS."""
+    out = []
+    for features, snapshots in MEASURED_VIEWS:
+        for kind, hidden, words in (("mlp", mlp.model.hidden, f"MLP {sizes(mlp.model.hidden)}"),
+                                    ("logreg", (), "logistic regression")):
+            model = MLPModel(hidden=hidden, features=features, snapshots=snapshots)
+            out.append(Variant(MEASURED_FAMILY, measured_name(kind, features, snapshots),
+                               f"{words} on {measured_label(features, snapshots)}", mlp.replace(model=model)))
+    return out
+
+
+def on_features(variant: Variant, features: str, snapshots: int) -> Variant:
+    """A classical variant reading measured ``features`` instead of amplitudes (its id and label
+    say so); a QNN variant or one already on measurements as it is."""
+    if variant.quantum or variant.family == MEASURED_FAMILY or features == "amplitudes":
+        return variant
+    model = dataclasses.replace(variant.spec.model, features=features, snapshots=snapshots)
+    return Variant(variant.family, f"{variant.name}@{features}{snapshots or ''}",
+                   f"{variant.label} on {measured_label(features, snapshots)}", variant.spec.replace(model=model))
+
+
+def variants(preset_name: str, dataset: str, names: list[str] | None = None, features: str = "amplitudes",
+             snapshots: int = 0, **data_options) -> list[Variant]:
     """The catalogue for a preset and dataset (``names``: a subset of ids, in catalogue order;
-    an unknown id raises SpecError listing the known ones)."""
+    an unknown id raises SpecError listing the known ones). ``features`` other than amplitudes
+    (XXZ only) puts every classical variant outside the measured family on those features
+    (``on_features``: ids "mlp@correlators", "logreg@shadows100")."""
     qnn, mlp = preset(preset_name, dataset, "qnn", **data_options), preset(preset_name, dataset, "mlp", **data_options)
+    mlp.replace(model=MLPModel(features=features, snapshots=snapshots))  # bad features or data raise here
     paper_hidden, t = mlp.model.hidden, mlp.training
     out = [Variant("QNN", "qnn", f"QNN, depth {qnn.model.depth} (paper)", qnn)]
     out += [Variant("QNN", f"qnn-d{d}", f"QNN, depth {d}", qnn.replace(model=dataclasses.replace(qnn.model, depth=d)))
@@ -120,6 +167,9 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, **d
     h = matched_hidden(target)
     out.append(Variant("parameter-matched", "matched", f"PCA-{MATCHED_PCA} → {h} → 1 ({target}-parameter QNN matched)",
                        mlp.replace(model=MLPModel(hidden=(h,), pca=MATCHED_PCA))))
+    out = [on_features(v, features, snapshots) for v in out]
+    if dataset == "xxz":
+        out += measured_variants(mlp)
     if names is None:
         return out
     known = [v.name for v in out]

@@ -84,11 +84,20 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def prepare(spec: ExperimentSpec, device) -> Prepared:
-    """Load the spec's dataset, poison it with its seed and convert it for its model (for an
-    MLP with ``pca`` k: the top-k principal components of its poisoned training inputs)."""
+    """Load the spec's dataset, poison it with its seed and convert it for its model (an MLP
+    with measured ``features`` reads those of the states, ``measurements.py``; with ``pca`` k,
+    the top-k principal components of its poisoned training inputs)."""
     data = load_dataset(spec.data)
     poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
-    x_train, x_val = model_inputs(spec, poisoned.x, device), model_inputs(spec, data.x_val, device)
+    if isinstance(spec.model, MLPModel) and spec.model.features != "amplitudes":
+        from qml_core.data.measurements import poisoned_features
+
+        replaced = poisoned.forget if spec.attack == "feature-noise" else poisoned.forget[:0]
+        f_train, f_val = poisoned_features(spec.data, spec.model.features, spec.model.snapshots, poisoned.x,
+                                           replaced, spec.seed)
+        x_train, x_val = torch.as_tensor(f_train, device=device), torch.as_tensor(f_val, device=device)
+    else:
+        x_train, x_val = model_inputs(spec, poisoned.x, device), model_inputs(spec, data.x_val, device)
     if isinstance(spec.model, MLPModel) and spec.model.pca:
         x_train, x_val = principal_components(x_train, x_val, spec.model.pca)
     return Prepared(data, poisoned, x_train, torch.as_tensor(poisoned.y, device=device),

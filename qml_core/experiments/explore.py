@@ -88,6 +88,25 @@ def xxz_overview(spins: int, n_grid: int = 161, layout: str = "grid", gauge: str
             "mlp_alike": float(np.mean(similarity > ALIKE)), "qnn_alike": float(np.mean(overlap > ALIKE))}
 
 
+def xxz_features_view(spins: int, kind: str, snapshots: int = 0, n_grid: int = 161, layout: str = "grid",
+                      top: int = 6) -> dict:
+    """What a measurement gives of the XXZ states against Δ (``measurements.py``): the ``top``
+    features of ``kind`` that vary most over Δ, their exact values (``exact``: one list per
+    feature, in Δ order) and, for ``shadows``, the estimates from ``snapshots`` copies
+    (``measured``; None for the exact kinds); ``width``: the whole feature vector's length."""
+    from qml_core.data.measurements import feature_names, xxz_features
+
+    data = XXZData(spins=spins, n_grid=n_grid, layout=layout)
+    values, deltas = xxz_features(data, kind, snapshots)
+    exact = values if kind != "shadows" else np.concatenate(
+        [xxz_features(data, "correlators")[0], xxz_features(data, "probabilities")[0]], axis=1)
+    order = np.argsort(-exact.std(axis=0), kind="stable")[:top]
+    names = feature_names(spins, kind)
+    return {"spins": spins, "kind": kind, "snapshots": snapshots, "delta": deltas.tolist(), "width": values.shape[1],
+            "names": [names[i] for i in order], "exact": exact[:, order].T.tolist(),
+            "measured": values[:, order].T.tolist() if kind == "shadows" else None}
+
+
 def upload_overview(digest: str) -> dict:
     """A stored upload at a glance: size, classes and their counts, qubits after encoding,
     and its first two principal components (the scatter the data page draws)."""

@@ -32,9 +32,19 @@ def sweep_specs(bases: Iterable[ExperimentSpec], alphas: Iterable[float], runs: 
             for base in bases for alpha in alphas for run in range(runs)]
 
 
+def model_id(spec: ExperimentSpec) -> str:
+    """A row's model: "qnn" or "mlp", and for a classical model on measured XXZ features the
+    features too ("mlp-correlators", "mlp-shadows100"), so that a table or a phase diagram of
+    several keeps them apart."""
+    features = getattr(spec.model, "features", "amplitudes")
+    if features == "amplitudes":
+        return spec.model.name
+    return f"{spec.model.name}-{features}{spec.model.snapshots or ''}"
+
+
 def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -> dict:
     """One flat table row of a finished run."""
-    row = {"dataset": spec.data.name, "model": spec.model.name, "attack": spec.attack, "alpha": spec.alpha,
+    row = {"dataset": spec.data.name, "model": model_id(spec), "attack": spec.attack, "alpha": spec.alpha,
            "run": run, "seed": spec.seed, "cached": was_cached}
     row.update({k: result[k] for k in ROW_FIELDS if k in result})
     return row

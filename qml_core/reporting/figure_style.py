@@ -132,11 +132,38 @@ def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
 
+MEASURED_KINDS = {"mlp": "MLP", "logreg": "logistic regression"}
+MEASURED_VIEWS = ("probabilities", "correlators", "shadows")  # specs.FEATURES less amplitudes
+MEASURED_COLORS = {"probabilities": "#e69f00", "correlators": "#d55e00", "shadows": "#117733"}
+
+
+def measured_parts(model: str) -> tuple[str, str, int] | None:
+    """A model id on measured XXZ features split into (base model id, features, snapshots):
+    "mlp-correlators" → ("mlp", "correlators", 0), "logreg-shadows100" → ("logreg", "shadows",
+    100), "mlp-wd@probabilities" → ("mlp-wd", "probabilities", 0); None for any other id."""
+    base, at, view = model.partition("@")
+    if not at:
+        base, _, view = model.rpartition("-")
+        if base not in MEASURED_KINDS:
+            return None
+    features = view.rstrip("0123456789")
+    snapshots = view[len(features):]
+    if features not in MEASURED_VIEWS or (features == "shadows") != bool(snapshots):
+        return None
+    return base, features, int(snapshots or 0)
+
+
 def model_label(model: str) -> str:
     """"qnn" → "QNN"; a capacity variant id in words ("qnn-d3" → "QNN depth 3", "mlp-16x4" →
-    "MLP (16, 4)"); anything else as it is."""
+    "MLP (16, 4)", "logreg-shadows100" → "logistic regression on shadows, M = 100"); anything
+    else as it is."""
     if model in LABELS or model in VARIANT_LABELS:
         return LABELS.get(model) or VARIANT_LABELS[model]
+    measured = measured_parts(model)
+    if measured:
+        base, features, snapshots = measured
+        view = f"{features}, M = {snapshots:,}" if snapshots else features
+        return f"{MEASURED_KINDS.get(base) or model_label(base)} on {view}"
     kind, _, rest = model.partition("-")
     if kind == "qnn" and rest.startswith("d") and rest[1:].isdigit():
         return f"QNN depth {rest[1:]}"
@@ -154,13 +181,20 @@ VARIANT_LABELS = {"logreg": "logistic regression", "matched": "parameter-matched
 VARIANT_COLORS = {"logreg": "#0072b2", "matched": "#009e73", "mlp-wd": "#cc79a7", "mlp-es": "#56b4e9"}
 QUANTUM_SYMBOL = "circle"
 CLASSICAL_SYMBOLS = {"MLP": "square", "regularised MLP": "diamond", "logistic regression": "triangle-up",
-                     "parameter-matched": "star"}
+                     "parameter-matched": "star", "classical on measurements": "hexagon"}
 
 
 def model_color(model: str) -> str:
-    """The colour of a model or capacity variant id (PALETTE for the paper's two models)."""
+    """The colour of a model or capacity variant id (PALETTE for the paper's two models; models
+    on measured features in a hue per feature kind, fewer snapshots and logistic regression
+    lighter)."""
     if model in PALETTE or model in VARIANT_COLORS:
         return PALETTE.get(model) or VARIANT_COLORS[model]
+    measured = measured_parts(model)
+    if measured:
+        base, features, snapshots = measured
+        lighter = (0.35 if base != "mlp" else 0.0) + (0.25 if 0 < snapshots < 1000 else 0.0)
+        return shade(MEASURED_COLORS[features], lighter) if lighter else MEASURED_COLORS[features]
     kind, _, rest = model.partition("-")
     if kind == "qnn" and rest[1:].isdigit():
         depth = int(rest[1:])

@@ -16,7 +16,7 @@ __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
            "unlearning_comparison", "weight_heatmap", "metrics_table", "METRICS_TABLE_COLUMNS", "hessian_spectrum", "spectral_density",
            "trace_ratio_bars", "interpolation_curve", "landscape_surface", "phase_diagram", "PHASE_TABLE_COLUMNS",
-           "image_grid", "xxz_overview", "upload_figure", "capacity_plot"]
+           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "measured_features_plot"]
 
 
 def _color(model: str) -> str:
@@ -485,6 +485,32 @@ def xxz_overview(overview: dict) -> go.Figure:
     return style(fig, height=460, title=f"XXZ chain, N = {overview['spins']} spins")
 
 
+FEATURE_COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#444444", "#f0e442")
+
+
+def measured_features_plot(view: dict) -> go.Figure:
+    """What a measurement gives of the XXZ states against Δ (``explore.xxz_features_view``):
+    one line per feature (its exact value); for shadows the estimates as markers of the same
+    colour on top, so the estimation noise shows against the exact curve. The transition at
+    Δ = 1 dotted."""
+    fig = go.Figure()
+    estimated = view["measured"] is not None
+    for i, name in enumerate(view["names"]):
+        color = FEATURE_COLORS[i % len(FEATURE_COLORS)]
+        fig.add_trace(go.Scatter(x=view["delta"], y=view["exact"][i], mode="lines", line=dict(color=color, width=LINE_WIDTH),
+                                 name=f"{name} (exact)" if estimated else name, legendgroup=name))
+        if estimated:
+            fig.add_trace(go.Scatter(x=view["delta"], y=view["measured"][i], mode="markers", legendgroup=name,
+                                     marker=dict(color=color, size=MARKER_SIZE - 3, opacity=0.7),
+                                     name=f"{name}, {view['snapshots']:,} snapshots"))
+    fig.add_vline(x=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH))
+    fig.update_xaxes(title_text="anisotropy Δ")
+    fig.update_yaxes(title_text="probability" if view["kind"] == "probabilities" else "expectation value")
+    shown = len(view["names"])
+    return style(fig, height=460, title=f"XXZ chain, N = {view['spins']}: the {shown} of {view['width']} "
+                                         f"{view['kind']} features that vary most with Δ")
+
+
 def upload_figure(overview: dict) -> go.Figure:
     """An upload's samples on their first two principal components, coloured by class."""
     fig = go.Figure()
@@ -495,6 +521,13 @@ def upload_figure(overview: dict) -> go.Figure:
                                    name=f"{overview['classes'][label]} (label {label})"))
     fig.update_layout(xaxis_title="principal component 1", yaxis_title="principal component 2")
     return style(fig, height=460)
+
+
+def family_legend(family: str) -> str:
+    """A capacity family's legend entry: "quantum: QNN", "classical: MLP", "classical on measurements"."""
+    if family.startswith("classical"):
+        return family
+    return ("quantum: " if family == "QNN" else "classical: ") + family
 
 
 def capacity_plot(table: list[dict]) -> go.Figure:
@@ -517,7 +550,7 @@ def capacity_plot(table: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(x=x, y=[e["val_acc_mean"] for e in rows], mode="markers+text", marker=marker,
                                  error_y=dict(type="data", array=[e["val_acc_std"] for e in rows], color=NEUTRAL),
                                  text=names, textposition="top center", textfont=dict(size=FONT_SIZE - 3),
-                                 name=("quantum: " if family == "QNN" else "classical: ") + family, legendgroup=family,
+                                 name=family_legend(family), legendgroup=family,
                                  customdata=[[e["runs"], e["train_acc_mean"]] for e in rows],
                                  hovertemplate="%{text}<br>%{x:,} parameters<br>validation %{y:.3f}"
                                                "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),

@@ -10,7 +10,8 @@ from qml_core.reporting.report_figures import report_figures, timing_bars
 
 GROUP_TITLES = {"poisoning": "Poisoning (protocol §2–3)", "unlearning": "Unlearning (protocol §4)",
                 "landscape": "Loss landscape and curvature (protocol §5)",
-                "controls": "Controls: is it quantum, or is it capacity?"}
+                "controls": "Controls: is it quantum, or is it capacity?",
+                "fair": "Fair baselines on quantum data"}
 CAPACITY_COLUMNS = ["family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
                     "clean_val_acc", "critical_alpha", "critical_alpha_low", "critical_alpha_high", "runs", "label"]
 
@@ -53,6 +54,9 @@ def group_tables(group: str, data: dict) -> str:
         return "".join(f"<h3>{html.escape(dataset)}: capacity table at α = {data['alpha']:g}</h3>"
                        f"<p class='finding'>{html.escape(data['findings'][dataset])}</p>"
                        + html_table(table, CAPACITY_COLUMNS) for dataset, table in data["tables"].items())
+    if group == "fair":
+        return (f"<h3>xxz: the QNN against classical models on measurement data, α = {data['alpha']:g}</h3>"
+                f"<p class='finding'>{html.escape(data['finding'])}</p>" + html_table(data["tables"]["xxz"], CAPACITY_COLUMNS))
     if group == "unlearning":
         return "".join(f"<h3>{html.escape(key)}: final metrics (retraining first)</h3>" + html_table(v["summary"])
                        for key, v in data.items())
@@ -126,6 +130,9 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         for dataset, table in results["controls"]["tables"].items():
             rows_file(f"capacity_{dataset}.csv", table)
         rows_file("capacity_runs.csv", results["controls"]["rows"])
+    if "fair" in results:
+        rows_file("capacity_xxz_measured.csv", results["fair"]["tables"]["xxz"])
+        rows_file("capacity_xxz_measured_runs.csv", results["fair"]["rows"])
     if "landscape" in results:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])

@@ -108,8 +108,15 @@ def controls_figures(controls: dict) -> list[tuple[str, go.Figure]]:
     return out
 
 
+def fair_figures(fair: dict) -> list[tuple[str, go.Figure]]:
+    """The capacity plot of the QNN against classical models on measurement data (XXZ)."""
+    title = (f"{DATASET_NAMES.get('xxz', 'xxz')}, label flipping: the QNN against classical models on measurements. "
+             f"Accuracy at α = {fair['alpha']:g} and critical α against parameters")
+    return [(title, titled(plots.capacity_plot(fair["tables"]["xxz"]), title))]
+
+
 FIGURE_BUILDERS = {"poisoning": poisoning_figures, "unlearning": unlearning_figures, "landscape": landscape_figures,
-                   "controls": controls_figures}
+                   "controls": controls_figures, "fair": fair_figures}
 
 
 def report_figures(results: dict) -> dict[str, list[tuple[str, go.Figure]]]:

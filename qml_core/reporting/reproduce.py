@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from qml_core.runtime.backends import parallel_map
 from qml_core.specs import ATTACKS, MODELS, preset
 
-GROUPS = ("poisoning", "unlearning", "landscape", "controls")
+GROUPS = ("poisoning", "unlearning", "landscape", "controls", "fair")
 DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
 UNLEARN_ALPHA = 0.3  # protocol §4
 
@@ -33,6 +33,7 @@ class Plan:
     landscape_grid: int
     controls_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # issue 15: the capacity controls' grid
     controls_runs: int = 1
+    fair_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # the fair baselines' grid (XXZ, with the controls' runs)
 
 
 PLANS = {
@@ -131,26 +132,47 @@ def run_landscape(plan: Plan, mapper: Mapper) -> dict:
     return {**tables, "landscapes": landscapes}
 
 
+def capacity_tables(chosen: dict[str, list], alphas: tuple[float, ...], runs: int, mapper: Mapper, stage: str) -> dict:
+    """Train the chosen variants per dataset over ``alphas`` and CONTROLS_ALPHA, ``runs`` runs
+    each, and tabulate them (``capacity.capacity_table``): the per-run rows (tagged with their
+    variant), the α of the accuracy columns and one table per dataset."""
+    from qml_core.experiments.capacity import capacity_jobs, capacity_table
+    from qml_core.experiments.sweep import batched_jobs, in_job_order, train_rows
+
+    grid = sorted({*alphas, CONTROLS_ALPHA})
+    tagged = [(dataset, *job) for dataset, mine in chosen.items() for job in capacity_jobs(mine, grid, runs)]
+    rows = in_job_order(mapper(train_rows, batched_jobs([(run, spec) for _, _, run, spec in tagged]), stage))
+    rows = [{"variant": name, **row} for (_, name, _, _), row in zip(tagged, rows)]
+    tables = {dataset: capacity_table(mine, [r for r in rows if r["dataset"] == dataset], CONTROLS_ALPHA)
+              for dataset, mine in chosen.items()}
+    return {"rows": rows, "alpha": CONTROLS_ALPHA, "tables": tables}
+
+
 def run_controls(plan: Plan, mapper: Mapper) -> dict:
     """Issue 15, is it quantum or capacity: per dataset the capacity table (``capacity``: QNN
     depths, MLP sizes, regularised, logistic and parameter-matched models) at α = 0.3 under
-    label flipping, its statement in words, and the per-run rows."""
-    from qml_core.experiments.capacity import capacity_finding, capacity_jobs, capacity_table, variants
-    from qml_core.experiments.sweep import batched_jobs, in_job_order, train_rows
+    label flipping, its statement in words, and the per-run rows. The models on measured XXZ
+    features are the "fair" group's."""
+    from qml_core.experiments.capacity import MEASURED_FAMILY, capacity_finding, variants
 
-    chosen = {dataset: variants(plan.preset, dataset) for dataset in DATASETS}
-    grid = sorted({*plan.controls_alphas, CONTROLS_ALPHA})
-    tagged = [(dataset, *job) for dataset in DATASETS for job in capacity_jobs(chosen[dataset], grid, plan.controls_runs)]
-    rows = in_job_order(mapper(train_rows, batched_jobs([(run, spec) for _, _, run, spec in tagged]), "controls"))
-    rows = [{"variant": name, **row} for (_, name, _, _), row in zip(tagged, rows)]
-    out = {"rows": rows, "alpha": CONTROLS_ALPHA, "tables": {}, "findings": {}}
-    for dataset in DATASETS:
-        table = capacity_table(chosen[dataset], [r for r in rows if r["dataset"] == dataset], CONTROLS_ALPHA)
-        out["tables"][dataset], out["findings"][dataset] = table, capacity_finding(table)
+    chosen = {dataset: [v for v in variants(plan.preset, dataset) if v.family != MEASURED_FAMILY] for dataset in DATASETS}
+    out = capacity_tables(chosen, plan.controls_alphas, plan.controls_runs, mapper, "controls")
+    out["findings"] = {dataset: capacity_finding(table) for dataset, table in out["tables"].items()}
     return out
 
 
-RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls}
+def run_fair(plan: Plan, mapper: Mapper) -> dict:
+    """Fair baselines on quantum data: the XXZ capacity table of the paper's QNN and MLP and of
+    classical models on measurement data (``fair.fair_variants``), its statement in words."""
+    from qml_core.experiments.fair import fair_finding, fair_variants
+
+    out = capacity_tables({"xxz": fair_variants(plan.preset)}, plan.fair_alphas, plan.controls_runs, mapper, "fair")
+    out["finding"] = fair_finding(out["tables"]["xxz"])
+    return out
+
+
+RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls,
+           "fair": run_fair}
 
 
 def evaluate_claims(results: dict) -> list[dict]:
@@ -164,6 +186,10 @@ def evaluate_claims(results: dict) -> list[dict]:
         claims += unlearning_claims({(v["dataset"], v["model"]): v["summary"] for v in results["unlearning"].values()})
     if "landscape" in results:
         claims += landscape_claims(results["landscape"]["trace_ratios"])
+    if "fair" in results:
+        from qml_core.experiments.fair import fair_claim
+
+        claims.append(fair_claim(results["fair"]["tables"]["xxz"]))
     return [c.as_dict() for c in claims]
 
 
