@@ -5,7 +5,7 @@
 
 Per (dataset, model, attack): the critical α halfway from clean to chance with its 90 %
 bootstrap interval (``phase.critical_alpha``, the lab's definition), the α where the mean
-validation accuracy crosses chance itself (0.5, PROTOCOL §6's), and the mean validation
+validation accuracy crosses chance itself (0.5, protocol §6's), and the mean validation
 accuracy per α.
 """
 import argparse

@@ -60,8 +60,6 @@ def _row(db: sqlite3.Connection, key: str):
 def quarantine(directory: str | os.PathLike, key: str, reason: str) -> pathlib.Path | None:
     """Move the entry under ``key`` aside (see the module's docstring) and say so on stderr.
     Returns its quarantine folder; None if another process already moved or replaced it."""
-    from qml_core.store.cache import private_dirs
-
     directory = pathlib.Path(directory)
     db = sqlite3.connect(directory / "cache.db", timeout=60, isolation_level=None)
     try:
@@ -77,7 +75,10 @@ def quarantine(directory: str | os.PathLike, key: str, reason: str) -> pathlib.P
         db.close()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     name = f"{stamp}-{key.split(':', 1)[0]}-{hashlib.sha256(key.encode()).hexdigest()[:8]}-{uuid.uuid4().hex[:4]}"
-    folder = private_dirs(directory / QUARANTINE / name)
+    folder = directory / QUARANTINE / name
+    for path in (folder.parent, folder):  # private, as every folder of the cache (whatever the umask)
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
     source = value_path(directory, filename)
     moved = False
     if source is not None and source.exists():
