@@ -31,6 +31,9 @@ class ClusterLost(BackendError):
         super().__init__(f"lost {where} ({why})")
         self.where, self.why, self.progress = where, why, None
 
+    def __reduce__(self):  # it travels from the Ray driver's process
+        return type(self), (self.where, self.why)
+
 
 class Heartbeats:
     """Whether any worker has been heard from lately: each worker's ``last-seen`` value (the
