@@ -499,6 +499,13 @@ def test_every_json_output_is_strict_json(tmp_path, capsys):
                  "finetune", "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(tmp_path / "unlearn.json")]) == 0
     report = strict_json((tmp_path / "unlearn.json").read_text())
     assert report["rows"][0]["forget_acc_poisoned"] is None and report["summary"][0]["mia_auc_mean"] is None
+    for command in (["unlearn-grid", "--method", "grad-ascent", "--weights", "0,0.5", "--model", "mlp", "--preset",
+                     "quick", "--alpha", "0", "--epochs", "2", "--jobs", "1", "--quiet"],
+                    ["hessian", "--models", "mlp", "--alphas", "0.2", "--runs", "1", "--epochs", "2", "--jobs", "1",
+                     "--quiet"],
+                    ["landscape", "--model", "mlp", "--alpha", "0", "--epochs", "2", "--kind", "slice1d", "--grid", "5"]):
+        assert main([*command, "--out", str(tmp_path / f"{command[0]}.json")]) == 0
+        assert strict_json((tmp_path / f"{command[0]}.json").read_text())
 
 
 def test_a_capacity_table_on_a_small_upload_leaves_out_what_it_cannot_take(tmp_path, capsys, monkeypatch):

@@ -98,15 +98,18 @@ def scrub(ctx: Context):
         total = bce(p, ctx.y[rows])
         if ctx.spec.w_kl:
             total = total + ctx.spec.w_kl * bernoulli_kl(teacher_p[rows], p)
-        if ctx.spec.w_fo:
+        if ctx.spec.w_fo and len(ctx.forget):  # nothing poisoned (α = 0): no forget term, not a mean over nothing
             total = total - ctx.spec.w_fo * bernoulli_kl(teacher_p[ctx.forget], ctx.student(ctx.x[ctx.forget]))
         return total
     return len(ctx.retain), loss
 
 
 def grad_ascent(ctx: Context):
-    """CE(retain) − w_fo·CE(forget set, poisoned labels)."""
+    """CE(retain) − w_fo·CE(forget set, poisoned labels); CE(retain) alone when nothing was
+    poisoned (α = 0: the mean over an empty forget set is NaN, and the run diverged)."""
     _, ce = retain_ce(ctx)
+    if not len(ctx.forget):
+        return len(ctx.retain), ce
     return len(ctx.retain), lambda idx: ce(idx) - ctx.spec.w_fo * bce(ctx.student(ctx.x[ctx.forget]), ctx.y[ctx.forget])
 
 
