@@ -369,10 +369,15 @@ def test_a_ray_head_killed_mid_sweep_ends_in_one_line_and_the_rerun_resumes(ray_
     assert_resumes(tmp_path, line, code, cache_dir)
 
 
-def test_sigterm_on_the_ray_backend_is_the_labs_line_and_exit_143(ray_cluster, code, tmp_path):
-    address, token = ray_cluster([code])
+@pytest.mark.parametrize("backend", ["dask", "ray"])
+def test_sigterm_on_a_cluster_backend_is_the_labs_line_and_exit_143(backend, dask_cluster, ray_cluster, code, tmp_path):
     cache_dir = tmp_path / "client"
-    client = start_long_sweep(tmp_path, ["--backend", "ray", "--address", address, "--jobs", "1"],
+    if backend == "dask":
+        options, token = ["--scheduler", dask_cluster(code, [code])], {}
+    else:
+        address, token = ray_cluster([code])
+        options = ["--address", address]
+    client = start_long_sweep(tmp_path, ["--backend", backend, *options, "--jobs", "1"],
                               environment(code, cache_dir, **token))
     client.send_signal(signal.SIGTERM)
     _, err = client.communicate(timeout=60)
