@@ -482,6 +482,7 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no mean over an empty forget set either
 def test_every_json_output_is_strict_json(tmp_path, capsys):
     """At α = 0 the forget set is empty: its accuracy is missing (null), never a bare NaN."""
     tiny = ["--preset", "quick", "--n-train-per-class", "8", "--n-val", "16", "--epochs", "2", "--batch-size", "8"]

@@ -192,8 +192,11 @@ def per_sample_bce(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 
 
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
-    """P(score of a positive > score of a negative), ties counting half (Mann–Whitney)."""
+    """P(score of a positive > score of a negative), ties counting half (Mann–Whitney); NaN
+    when either side is empty (nothing poisoned: no members to tell apart)."""
     pos, neg = np.asarray(positive)[:, None], np.asarray(negative)[None, :]
+    if not pos.size or not neg.size:
+        return math.nan
     return float(np.mean((pos > neg) + 0.5 * (pos == neg)))
 
 

@@ -1,5 +1,7 @@
 """Unlearning runs compared with retraining: per-run rows, the final-metrics table and the
 weight-sweep grids (pure functions of plain results)."""
+import math
+
 import numpy as np
 
 from qml_core.experiments.unlearn import UnlearnSpec, unlearn_preset
@@ -34,6 +36,11 @@ def epochs_to_match(val_acc: list[float], target: float, slack: float = SLACK) -
     return next((epoch for epoch, acc in enumerate(val_acc) if acc >= target - slack), None)
 
 
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of equal predictions; NaN for none (nothing poisoned: an empty forget set)."""
+    return float(np.mean(a == b)) if len(a) else math.nan
+
+
 def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
     """One row per (method, run): final metrics, epochs-to-match and prediction agreement
     with the retrained model of the same run (validation and forget set)."""
@@ -44,8 +51,8 @@ def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
         if reference is not None:
             match = epochs_to_match(result["trajectory"]["val_acc"], reference["val_acc"])
             row.update(epochs_to_match="never" if match is None else match,
-                       agreement_val=float(np.mean(result["val_pred"] == reference["val_pred"])),
-                       agreement_forget=float(np.mean(result["forget_pred"] == reference["forget_pred"])))
+                       agreement_val=agreement(result["val_pred"], reference["val_pred"]),
+                       agreement_forget=agreement(result["forget_pred"], reference["forget_pred"]))
         rows.append(row)
     return rows
 
