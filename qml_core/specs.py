@@ -199,7 +199,7 @@ class QNNModel:
 
     - ``shots``: None gives exact expectation values; S draws every output from S samples of
       the readout qubit, in training and evaluation;
-    - ``gradient``: with shots, how the training gradient is estimated: ``parameter-shift``
+    - ``shot_gradient``: with shots, how the training gradient is estimated: ``parameter-shift``
       (S shots per shifted circuit, as a device does it; slow) or ``fast`` (the exact gradient
       plus noise of the same per-component mean and variance);
     - ``depolarizing``: p, a depolarising channel of strength p on each qubit of every gate,
@@ -211,12 +211,12 @@ class QNNModel:
     executor: str = "fused"
     precision: str = "double"
     shots: int | None = None
-    gradient: str = "fast"
+    shot_gradient: str = "fast"
     depolarizing: float = 0.0
     readout_error: float = 0.0
     trajectories: int = 16
     name: str = field(default="qnn", init=False)
-    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("shots", "gradient", "depolarizing", "readout_error", "trajectories")
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("shots", "shot_gradient", "depolarizing", "readout_error", "trajectories")
 
     def __post_init__(self):
         require_int("depth", self.depth, 1, 50)
@@ -232,9 +232,9 @@ class QNNModel:
         require(self.shots is None or (is_int(self.shots) and 1 <= self.shots <= MAX_SHOTS),
                 f"shots must be an integer in 1..{MAX_SHOTS} (leave it unset for exact expectation values), "
                 f"got {self.shots!r}")
-        require(self.gradient in SHOT_GRADIENTS, f"gradient must be one of {SHOT_GRADIENTS}, got {self.gradient!r}")
-        require(self.shots is not None or self.gradient == "fast",
-                f"gradient applies only with shots (exact training uses the exact gradient), got gradient={self.gradient!r}")
+        require(self.shot_gradient in SHOT_GRADIENTS, f"shot_gradient must be one of {SHOT_GRADIENTS}, got {self.shot_gradient!r}")
+        require(self.shots is not None or self.shot_gradient == "fast",
+                f"shot_gradient applies only with shots (exact training uses the exact gradient), got shot_gradient={self.shot_gradient!r}")
         require_float("depolarizing", self.depolarizing, 0.0, 1.0)
         require_float("readout_error", self.readout_error, 0.0, 0.5)
         require_int("trajectories", self.trajectories, 1, MAX_TRAJECTORIES)
