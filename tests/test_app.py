@@ -2,6 +2,7 @@
 ``preset=quick`` gives it; paper is the default) and small grids: the widgets are there,
 nothing raises, and the expected figures appear once the background jobs finish."""
 import ast
+import dataclasses
 import json
 import pathlib
 import time
@@ -75,6 +76,16 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     at.slider(key="alpha").set_value(0.0).run()
     settle(at)
     assert any("nothing is poisoned" in m.value for m in at.markdown)
+
+
+def test_playground_device_controls_train_the_qnn_with_shots_and_leave_the_mlp_alone():
+    at = settle(open_page("pages/playground.py", shots="1000", noise="0.001"))
+    assert at.selectbox(key="shots").value == "1000" and at.selectbox(key="noise").value == "0.001"
+    assert len(at.metric) == 4 and all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
+    qnn = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
+    on_device = qnn.replace(model=dataclasses.replace(qnn.model, shots=1000, depolarizing=0.001))
+    assert manager().get("train", on_device) is not None
+    assert manager().get("train", specs.preset("quick", "mnist", "mlp").replace(alpha=0.3)) is not None
 
 
 def test_a_bug_in_a_view_is_one_line_not_an_exception_box(monkeypatch):
