@@ -248,3 +248,18 @@ def test_fast_gradient_with_depolarising_noise_has_the_device_variance():
     noise = torch.stack([device.fast_noise(weights[None], x[None], w[None])[0].flatten() for _ in range(draws)])
     live = var > 1e-12
     check_moments(noise[:, live], torch.zeros(int(live.sum()), dtype=torch.float64), var[live])
+
+
+@pytest.mark.parametrize("fields", [{"shots": 50}, {"shots": 50, "depolarizing": 0.05, "trajectories": 3},
+                                    {"readout_error": 0.1}])
+def test_a_device_run_gives_the_same_numbers_alone_and_stacked(tiny_qnn_spec, fields):
+    """Each run draws its shots and trajectories from its own seed's generator."""
+    from qml_core.experiments.experiment import train_experiment, train_experiments
+
+    spec = tiny_qnn_spec.replace(model=dataclasses.replace(tiny_qnn_spec.model, **fields))
+    alone = train_experiment(spec, device="cpu")
+    stacked = train_experiments([spec.replace(seed=8), spec], device="cpu")[1]
+    np.testing.assert_allclose(stacked["params"]["weights"], alone["params"]["weights"], rtol=0, atol=1e-10)
+    assert stacked["history"]["val_acc"] == alone["history"]["val_acc"]
+    again = train_experiment(spec, device="cpu")
+    assert again["history"]["val_loss"] == alone["history"]["val_loss"]  # fixed seed, same draws

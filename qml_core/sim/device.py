@@ -218,7 +218,9 @@ class QNNDevice:
         else:
             runs, k = weights.shape[0], self.spec.trajectories
             paulis = concat([self.trajectories(r, k) for r in range(runs)])
-            z = self.executor(weights.repeat_interleave(k, 0), x.repeat_interleave(k, 0), paulis)
+            # one run: its inputs as a stride-0 view, copied once, into the executor's layout
+            xs = x.expand(k, *x.shape[1:]) if runs == 1 else x.repeat_interleave(k, 0)
+            z = self.executor(weights.repeat_interleave(k, 0), xs, paulis)
             z = (z * paulis.readout_sign[:, None].to(z.dtype)).reshape(runs, k, -1).mean(1)
         return z * self.contrast if self.contrast != 1.0 else z
 
