@@ -151,6 +151,14 @@ def test_phase_diagram_draws_any_chosen_models():
     assert len(at.dataframe[0].value) == 15  # 5 α × 3 models
 
 
+def test_phase_diagram_draws_device_curves_beside_the_exact_qnn():
+    at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, models=["qnn", "qnn-shots-100"]))
+    assert figure_count(at) == 1 and not at.error
+    assert {m.label for m in at.metric} == {"QNN critical α", "QNN, 100 shots critical α"}
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any("QNN, 100 shots" in (trace.get("name") or "") for trace in chart["data"])
+
+
 def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
     at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, view="capacity", at_alpha=0.4,
                           models=["qnn", "qnn-d1", "mlp", "logreg", "matched"]))
