@@ -1,8 +1,9 @@
 """The QNN's accuracies on a device: paper settings, α ∈ {0, 0.3, 0.5}, shots {exact, 10 000,
 1 000, 100} without noise, and depolarising p ∈ {0.001, 0.01} with exact or 1 000 shots.
 
-Writes benchmarks/results/device_<dataset>.csv (one row per run) and prints the means per cell
-as a markdown table (docs/device.md shows it). Runs go through the cache and the sweep's
+Writes benchmarks/results/device_<dataset>.csv (one row per run) and .html (the report's
+section "Does the resilience survive a device?", its statement computed from the rows), and
+prints the means per cell as a markdown table (docs/device.md shows it). Runs go through the cache and the sweep's
 workers, as ``python -m qml_core sweep`` does, so an interrupted table resumes.
 
     QML_LAB_CACHE=... python benchmarks/device_table.py --dataset mnist --jobs 2
@@ -16,6 +17,7 @@ import time
 import numpy as np
 
 from qml_core.experiments.sweep import run_sweep, sweep_specs
+from qml_core.reporting.report import device_section
 from qml_core.specs import preset
 
 ALPHAS = (0.0, 0.3, 0.5)
@@ -71,6 +73,7 @@ def main() -> None:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
+    out.with_suffix(".html").write_text(device_section(rows) + "\n")  # the report's section, its finding from these rows
     print(markdown(rows))
     print(f"{len(rows)} runs in {time.perf_counter() - start:.0f} s -> {out}")
 
