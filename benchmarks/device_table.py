@@ -6,7 +6,8 @@ section "Does the resilience survive a device?", its statement computed from the
 prints the means per cell as a markdown table (docs/device.md shows it). Runs go through the cache and the sweep's
 workers, as ``python -m qml_core sweep`` does, so an interrupted table resumes.
 
-    QML_LAB_CACHE=... python benchmarks/device_table.py --dataset mnist --jobs 2
+    QML_LAB_CACHE=... python benchmarks/device_table.py --dataset mnist --jobs 2 --trajectories 2
+    python benchmarks/device_table.py --dataset mnist --render   # the .html and markdown from the .csv
 """
 import argparse
 import csv
@@ -56,8 +57,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--trajectories", type=int, default=4, help="per output, in the depolarising cells")
     parser.add_argument("--out", type=pathlib.Path)
+    parser.add_argument("--render", action="store_true", help="run nothing: read the table's .csv, write its .html "
+                                                                 "section and print the markdown")
     args = parser.parse_args()
     out = args.out or pathlib.Path(__file__).parent / "results" / f"device_{args.dataset}.csv"
+    if args.render:
+        with out.open() as handle:
+            rows = [{**r, "shots": r["shots"] if r["shots"] == "exact" else int(r["shots"]),
+                     "depolarizing": float(r["depolarizing"]), "alpha": float(r["alpha"]),
+                     "val_acc": float(r["val_acc"]), "train_acc": float(r["train_acc"])} for r in csv.DictReader(handle)]
+        out.with_suffix(".html").write_text(device_section(rows) + "\n")
+        print(markdown(rows))
+        return
     jobs = device_jobs(args.dataset, args.runs, args.trajectories)
     start = time.perf_counter()
     results = run_sweep([(run, spec) for _, run, spec in jobs], n_jobs=args.jobs,
