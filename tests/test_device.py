@@ -53,10 +53,10 @@ def test_bad_device_values_are_refused_in_one_line(changes, message):
     assert "\n" not in str(info.value)
 
 
-def circuit(n_qubits: int, depth: int, batch: int, seed: int):
+def circuit(n_qubits: int, depth: int, batch: int, seed: int, split="auto"):
     """A fused executor, random weights (O(1) angles) and unit-norm real inputs."""
     gen = torch.Generator().manual_seed(seed)
-    ex = FusedExecutor("paper", depth, n_qubits)
+    ex = FusedExecutor("paper", depth, n_qubits, split=split)
     weights = torch.randn(ex.shape, generator=gen, dtype=torch.float64)
     x = torch.randn(batch, 2 ** n_qubits, generator=gen, dtype=torch.float64)
     return ex, weights, x / x.norm(dim=1, keepdim=True)
@@ -73,9 +73,12 @@ def brute_shifts(ex, weights, x, paulis=None):
     return sign * ex(weights[None] + shift, xs, many), sign * ex(weights[None] - shift, xs, many)
 
 
-@pytest.mark.parametrize("n_qubits, depth, noisy", [(4, 2, False), (5, 3, False), (5, 3, True), (6, 2, True)])
-def test_branch_pass_gives_every_shifted_circuit(n_qubits, depth, noisy):
-    ex, weights, x = circuit(n_qubits, depth, 3, seed=n_qubits)
+@pytest.mark.parametrize("n_qubits, depth, noisy, split", [(4, 2, False, "auto"), (5, 3, False, "auto"),
+                                                           (5, 3, True, "auto"), (6, 2, True, "auto"),
+                                                           (6, 3, False, 1), (7, 4, True, 2)])
+def test_branch_pass_gives_every_shifted_circuit(n_qubits, depth, noisy, split):
+    """Also with a Heisenberg tail (``split`` between 0 and depth), as the paper's circuits run."""
+    ex, weights, x = circuit(n_qubits, depth, 3, seed=n_qubits, split=split)
     paulis = sample_trajectories(ex, 0.3, 1, torch.Generator().manual_seed(1)) if noisy else None
     a, g = shift_halves(ex, weights, x, paulis)
     plus, minus = brute_shifts(ex, weights, x, paulis)

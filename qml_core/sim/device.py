@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from qml_core.sim.executor import FusedExecutor
-from qml_core.sim.statevector import evolve, layer, readout
+from qml_core.sim.statevector import evolve, layer, observable, readout
 from qml_core.specs import QNNModel
 
 DEVICE_STREAM = 11  # the device's random stream, apart from the poison set's, the init's and the hold-out's
@@ -147,6 +147,16 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
         n_params = flat.shape[1]
         a = m[:, None].expand(batch, n_params).clone()
         g = torch.zeros(batch, n_params, dtype=m.dtype)
+        tail = ex.split if 0 < ex.split < len(ex.program) else len(ex.program)
+        if tail < len(ex.program):  # the observable of the executor's Heisenberg tail, shared by every branch
+            tail_step = ex.program[tail]
+            spare_a, spare_c = ex.dim_a >> tail_step.k_a, ex.dim_c >> tail_step.k_c
+            r_cone = ex.readout.reshape(2 ** tail_step.k_a, spare_a, spare_c, 2 ** tail_step.k_c)[:, 0, 0, :]
+            observable_ = observable(ex.program[tail:], r_cone, us[tail:], ms[tail:], tail_step.k_a, tail_step.k_c)[0]
+
+            def cone_rows(state):  # (1, dim_a, rows, dim_c) -> (rows · slices, cone), as the tail reads it
+                slices = state[0].reshape(2 ** tail_step.k_a, spare_a, -1, spare_c, 2 ** tail_step.k_c).permute(2, 1, 3, 0, 4)
+                return slices.reshape(-1, 2 ** (tail_step.k_a + tail_step.k_c))
         names = ex.layers[0].single_names
         start = before[0] if before is not None else torch.eye(2, dtype=ex.cdtype).expand(*u.shape[1:3], 2, 2)
         branched = []
@@ -177,12 +187,21 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
                 params.append(ex.phase_index[d, :kept].cpu())
             if not branches:
                 continue
-            bank = evolve(torch.cat(branches, 2), ex.program[d + 1:], us[d + 1:], ms[d + 1:])
             index = torch.cat(params)
             v = len(index)
-            bank = bank.reshape(ex.dim_a, v, batch, ex.dim_c)
-            c = sign * (bank.real.square() + bank.imag.square()).mul(r[:, None, None, :]).sum((0, 3))
-            amp = sign * (bank.conj() * (r[:, None, :] * final[0])[:, None]).sum((0, 3))
+            bank = torch.cat(branches, 2)
+            if d < tail < len(ex.program):  # to the executor's split, then x† O y on the tail's light cone
+                bank = evolve(bank, ex.program[d + 1:tail], us[d + 1:tail], ms[d + 1:tail])
+                rows_b, rows_f = cone_rows(bank), cone_rows(inputs[tail])
+                rows_f = rows_f.reshape(1, batch, -1, rows_f.shape[-1])
+                applied = (rows_b @ observable_.mT).reshape(v, batch, -1, rows_b.shape[-1])
+                rows_b = rows_b.reshape(v, batch, -1, rows_b.shape[-1])
+                c = sign * (rows_b.conj() * applied).real.sum((2, 3))
+                amp = sign * (applied.conj() * rows_f).sum((2, 3))  # O Hermitian: <b|O|f> = conj(O b) . f
+            else:
+                bank = evolve(bank, ex.program[d + 1:], us[d + 1:], ms[d + 1:]).reshape(ex.dim_a, v, batch, ex.dim_c)
+                c = sign * (bank.real.square() + bank.imag.square()).mul(r[:, None, None, :]).sum((0, 3))
+                amp = sign * (bank.conj() * (r[:, None, :] * final[0])[:, None]).sum((0, 3))
             a[:, index] = ((m[None] + c) / 2).T.to(a.dtype)
             g[:, index] = (-amp.imag).T.to(g.dtype)
         return a, g
