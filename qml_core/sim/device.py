@@ -36,6 +36,7 @@ DEVICE_STREAM = 11  # the device's random stream, apart from the poison set's, t
 BRANCH_SAMPLES = 1  # samples per run and step whose branch pass gives the fast estimator's variance (any
 # number is unbiased; one costs least: on paper XXZ, 32 samples a step, four made the step 3.4x slower)
 SHIFT_CHUNK = 64  # shifted circuits per executor call in the parameter-shift reference
+TRAJECTORY_AMPLITUDES = 2 ** 20  # amplitudes of trajectory states per executor call (8 MiB in complex64)
 
 # I, X, Y, Z; a Pauli's bits (x, z): I (0, 0), X (1, 0), Y (1, 1), Z (0, 1)
 PAULIS = torch.tensor([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
@@ -236,11 +237,19 @@ class QNNDevice:
             z = self.executor(weights, x)
         else:
             runs, k = weights.shape[0], self.spec.trajectories
-            paulis = concat([self.trajectories(r, k) for r in range(runs)])
-            # one run: its inputs as a stride-0 view, copied once, into the executor's layout
-            xs = x.expand(k, *x.shape[1:]) if runs == 1 else x.repeat_interleave(k, 0)
-            z = self.executor(weights.repeat_interleave(k, 0), xs, paulis)
-            z = (z * paulis.readout_sign[:, None].to(z.dtype)).reshape(runs, k, -1).mean(1)
+            drawn = [self.trajectories(r, k) for r in range(runs)]
+            # a few trajectories per executor call, so that their states stay cache-sized
+            chunk = max(1, TRAJECTORY_AMPLITUDES // (runs * x.shape[1] * x.shape[2]))
+            parts = []
+            for start in range(0, k, chunk):
+                size = min(chunk, k - start)
+                paulis = concat([Trajectories(*(getattr(t, f)[start:start + size] for f in Trajectories.__dataclass_fields__))
+                                 for t in drawn])
+                # one run: its inputs as a stride-0 view, copied once, into the executor's layout
+                xs = x.expand(size, *x.shape[1:]) if runs == 1 else x.repeat_interleave(size, 0)
+                z = self.executor(weights.repeat_interleave(size, 0), xs, paulis)
+                parts.append((z * paulis.readout_sign[:, None].to(z.dtype)).reshape(runs, size, -1))
+            z = torch.cat(parts, 1).mean(1)
         return z * self.contrast if self.contrast != 1.0 else z
 
     def __call__(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
