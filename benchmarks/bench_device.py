@@ -11,6 +11,7 @@ Timings alternate exact and device runs and keep the medians; the machine's load
 recorded with them (the machine may be shared).
 
     python benchmarks/bench_device.py --out benchmarks/results/device_speed.json
+    python benchmarks/bench_device.py --repeats 1 --traj-epochs 0 --out benchmarks/results/device_speed_whole.json
 """
 import argparse
 import dataclasses
@@ -68,11 +69,11 @@ def measure(dataset: str, repeats: int, traj_epochs: int) -> dict:
     out["evaluation"] = {"exact_s": e_exact, "shots_1000_s": e_shots, "ratio": e_shots / e_exact, "goal": 1.2}
     t_exact, t_fast = alternate(lambda: run_seconds(spec), lambda: run_seconds(shots), repeats)
     out["training_fast_shots"] = {"exact_run_s": t_exact, "shots_1000_run_s": t_fast, "ratio": t_fast / t_exact, "goal": 2.0}
-    short = with_epochs(spec, traj_epochs)
+    short = with_epochs(spec, traj_epochs) if traj_epochs else spec  # 0: the whole run
     noisy = with_device(short, depolarizing=0.01, trajectories=16)
     k_exact, k_noisy = alternate(lambda: run_seconds(short), lambda: run_seconds(noisy), repeats)
     ratio = k_noisy / k_exact
-    out["trajectories_16"] = {"epochs": traj_epochs, "exact_s": k_exact, "k16_s": k_noisy, "ratio": ratio,
+    out["trajectories_16"] = {"epochs": traj_epochs or spec.training.epochs, "exact_s": k_exact, "k16_s": k_noisy, "ratio": ratio,
                               "whole_run_s_extrapolated": ratio * t_exact, "goal": 20.0}
     out["load_after"] = os.getloadavg()
     return out
@@ -82,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="mnist,xxz")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--traj-epochs", type=int, default=5)
+    parser.add_argument("--traj-epochs", type=int, default=5, help="0: whole runs")
     parser.add_argument("--out", type=pathlib.Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
