@@ -57,3 +57,20 @@ def preset_control(teacher: bool, help_text: str = "paper: the settings of the p
         return url_state.seed("preset", "paper", lambda v: v in PRESET_LABELS, "paper or quick")
     return url_state.choice("preset", "preset", list(PRESET_LABELS), widget=st.radio, horizontal=True,
                             format_func=PRESET_LABELS.get, help=help_text)
+
+
+SHOT_CHOICES = ["exact", "10000", "1000", "100"]
+NOISE_CHOICES = ["0", "0.001", "0.01"]
+
+
+def device_controls() -> dict:
+    """The QNN's device (docs/device.md): shots per output and a depolarising noise level, as
+    ``QNNModel`` fields (empty for the exact simulator, whose runs keep their cache keys)."""
+    shots = url_state.choice("QNN device: shots per output", "shots", SHOT_CHOICES,
+                             help="exact: expectation values; S: every output (training and evaluation) "
+                                  "from S measurements of the readout qubit")
+    noise = url_state.choice("QNN device: depolarising noise p", "noise", NOISE_CHOICES,
+                             help="a depolarising channel of strength p on each qubit after every gate "
+                                  "(16 Monte-Carlo trajectories per output; slower)")
+    fields = {} if shots == "exact" else {"shots": int(shots)}
+    return fields | ({"depolarizing": float(noise)} if float(noise) else {})

@@ -10,6 +10,7 @@ entry.through_app()  # before the engine's imports: a fresh server's first reque
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
+from qml_core.experiments.devices import device_variants  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
 from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
 from qml_core.reporting.captions import phase_finding, uncrossed_label  # noqa: E402
@@ -33,14 +34,15 @@ with st.sidebar:
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
     alphas = [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
     try:
-        catalogue = {v.name: v for v in variants(preset_name, dataset, **options)}
+        catalogue = {v.name: v for v in variants(preset_name, dataset, **options) + device_variants(preset_name, dataset, **options)}
     except SpecError as exc:
         st.error(str(exc))
         st.stop()
     models = url_state.choices("models", "models", list(catalogue), ["qnn", "mlp"], format_func=model_label,
                                help="the paper's QNN and MLP, or any control model: QNN depths, MLP sizes, "
-                                    "regularised MLPs, logistic regression, a parameter-matched MLP, and on XXZ "
-                                    "classical models on measurements (probabilities, correlators, shadows)")
+                                    "regularised MLPs, logistic regression, a parameter-matched MLP, on XXZ "
+                                    "classical models on measurements (probabilities, correlators, shadows), or the "
+                                    "QNN on a device (finite shots, depolarising noise), drawn side by side")
     view = url_state.choice("view", "view", ["phase diagram", "capacity"], widget=st.radio, horizontal=True,
                             help="capacity: accuracy at one α and critical α against the number of parameters")
     at_alpha = url_state.choice("accuracy at α", "at_alpha", alphas, 0.3 if 0.3 in alphas else alphas[0],

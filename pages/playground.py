@@ -28,6 +28,7 @@ with st.sidebar:
     attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
     alpha = url_state.slider("poisoned fraction α", "alpha", ALPHA_LOW, ALPHA_HIGH, 0.3, ALPHA_STEP)
     preset_name, seed, executor = controls.preset_control(teacher), 0, "fused"
+    device = controls.device_controls()
     if not teacher:
         seed = url_state.number("seed", "seed", 0, 10_000, 0)
         executor = url_state.choice("QNN executor", "executor", list(EXECUTORS),
@@ -39,7 +40,8 @@ try:
     for model in ("qnn", "mlp"):
         spec = preset(preset_name, dataset, model, **options).replace(  # α as prefetch.neighbours rounds it
             attack=attack, alpha=round(float(alpha), 4), seed=int(seed))
-        specs[model] = spec.replace(model=dataclasses.replace(spec.model, executor=executor)) if model == "qnn" else spec
+        specs[model] = (spec.replace(model=dataclasses.replace(spec.model, executor=executor, **device))
+                        if model == "qnn" else spec)
 except SpecError as exc:
     st.error(str(exc))
     st.stop()

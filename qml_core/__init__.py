@@ -1,7 +1,7 @@
 """qml_core: data poisoning and machine unlearning in quantum versus classical ML.
 
 A plain Python library (no UI imports): data (MNIST pairs, XXZ ground states), poisoning,
-a PennyLane QNN on a fast proven executor, a torch MLP, one training loop, cached experiments
+a PennyLane QNN on a fast proven executor (exact, or a device's shots and noise), a torch MLP, one training loop, cached experiments
 and sweeps, unlearning methods, Hessian spectra and loss landscapes. Heavy modules (torch,
 PennyLane) load on first use of a name that needs them, so that ``python -m qml_core`` answers
 cached requests quickly.
@@ -32,6 +32,8 @@ _NAMES = {  # module -> the names ``from qml_core import name`` loads from it
     "data.encoding": ("amplitude_encode", "classical_view"),
     "sim.circuits": ("make_qnode", "qnn_circuit"),
     "sim.executor": ("FusedExecutor", "make_executor"),
+    "sim.device": ("QNNDevice",),
+    "experiments.devices": ("device_variants", "device_summary"),
     "training.models": ("build_model",),
     "training.train": ("fit", "TrainingDiverged", "Cancelled"),
     "experiments.experiment": ("run_experiment", "train_experiment"),

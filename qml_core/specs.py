@@ -30,6 +30,9 @@ MLP_SETUPS = ("torch", "keras")
 FEATURES = ("amplitudes", "probabilities", "correlators", "shadows")  # as measurements.KINDS
 MAX_SNAPSHOTS = 100_000
 DEFAULT_SNAPSHOTS = 1000  # the CLI's and the app's --snapshots when shadows are asked for without a count
+SHOT_GRADIENTS = ("fast", "parameter-shift")  # as sim/device.py's estimators
+MAX_SHOTS = 10 ** 7
+MAX_TRAJECTORIES = 1024
 
 
 class SpecError(ValueError):
@@ -193,12 +196,30 @@ class QNNModel:
     fast; shown harmless to the paper's accuracies in benchmarks/results/precision.csv) or
     complex128 (``double``). PennyLane's devices simulate in double, so with them it is
     stored as ``double`` whatever was asked.
+
+    The device (``sim/device.py``, docs/device.md); every field at its default is the exact
+    simulator of today, and leaves the spec's key as it was:
+
+    - ``shots``: None gives exact expectation values; S draws every output from S samples of
+      the readout qubit, in training and evaluation;
+    - ``shot_gradient``: with shots, how the training gradient is estimated: ``parameter-shift``
+      (S shots per shifted circuit, as a device does it; slow) or ``fast`` (the exact gradient
+      plus noise of the same per-component mean and variance);
+    - ``depolarizing``: p, a depolarising channel of strength p on each qubit of every gate,
+      after the gate (Monte-Carlo trajectories, ``trajectories`` of them per output);
+    - ``readout_error``: q, the measured bit flipped with probability q (exact: ⟨Z⟩ → (1−2q)⟨Z⟩).
     """
     depth: int = 6
     ansatz: str = "paper"
     executor: str = "fused"
     precision: str = "double"
+    shots: int | None = None
+    shot_gradient: str = "fast"
+    depolarizing: float = 0.0
+    readout_error: float = 0.0
+    trajectories: int = 16
     name: str = field(default="qnn", init=False)
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("shots", "shot_gradient", "depolarizing", "readout_error", "trajectories")
 
     def __post_init__(self):
         require_int("depth", self.depth, 1, 50)
@@ -207,6 +228,33 @@ class QNNModel:
         require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.executor != "fused":
             object.__setattr__(self, "precision", "double")
+        self.check_device()
+
+    def check_device(self) -> None:
+        """The device fields: each invalid value, or one that does not apply, is one line."""
+        require(self.shots is None or (is_int(self.shots) and 1 <= self.shots <= MAX_SHOTS),
+                f"shots must be an integer in 1..{MAX_SHOTS} (leave it unset for exact expectation values), "
+                f"got {self.shots!r}")
+        require(self.shot_gradient in SHOT_GRADIENTS, f"shot_gradient must be one of {SHOT_GRADIENTS}, got {self.shot_gradient!r}")
+        require(self.shots is not None or self.shot_gradient == "fast",
+                f"shot_gradient applies only with shots (exact training uses the exact gradient), got shot_gradient={self.shot_gradient!r}")
+        require_float("depolarizing", self.depolarizing, 0.0, 1.0)
+        require_float("readout_error", self.readout_error, 0.0, 0.5)
+        require_int("trajectories", self.trajectories, 1, MAX_TRAJECTORIES)
+        require(self.depolarizing > 0 or self.trajectories == 16,
+                f"trajectories applies only with depolarizing > 0, got trajectories={self.trajectories!r}")
+        noisy = self.shots is not None or self.depolarizing > 0 or self.readout_error > 0
+        require(not noisy or self.executor == "fused",
+                f"shots and noise run on the fused executor, got executor={self.executor!r}")
+        require(self.depolarizing == 0 or self.ansatz == "paper",
+                f"depolarizing is implemented for the paper ansatz, got ansatz={self.ansatz!r}")
+        for name in ("depolarizing", "readout_error"):
+            object.__setattr__(self, name, zero_if_tiny(float(getattr(self, name))))
+
+    @property
+    def on_device(self) -> bool:
+        """True when any device field differs from the exact simulator."""
+        return self.shots is not None or self.depolarizing > 0 or self.readout_error > 0
 
 
 @dataclass(frozen=True)

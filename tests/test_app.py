@@ -2,6 +2,7 @@
 ``preset=quick`` gives it; paper is the default) and small grids: the widgets are there,
 nothing raises, and the expected figures appear once the background jobs finish."""
 import ast
+import dataclasses
 import json
 import pathlib
 import sqlite3
@@ -78,6 +79,16 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     assert any("nothing is poisoned" in m.value for m in at.markdown)
 
 
+def test_playground_device_controls_train_the_qnn_with_shots_and_leave_the_mlp_alone():
+    at = settle(open_page("pages/playground.py", shots="1000", noise="0.001"))
+    assert at.selectbox(key="shots").value == "1000" and at.selectbox(key="noise").value == "0.001"
+    assert len(at.metric) == 4 and all(0.0 <= float(m.value) <= 1.0 for m in at.metric)
+    qnn = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
+    on_device = qnn.replace(model=dataclasses.replace(qnn.model, shots=1000, depolarizing=0.001))
+    assert manager().get("train", on_device) is not None
+    assert manager().get("train", specs.preset("quick", "mnist", "mlp").replace(alpha=0.3)) is not None
+
+
 def test_a_bug_in_a_view_is_one_line_not_an_exception_box(monkeypatch):
     """app.py's safety net: an exception a page does not expect (found: a KeyError in the
     unlearning table at 9 of 16 runs) shows one line and the page keeps following its jobs."""
@@ -139,6 +150,14 @@ def test_phase_diagram_draws_any_chosen_models():
     assert {m.label for m in at.metric} == {"QNN depth 1 critical α", "logistic regression critical α",
                                             "MLP (4) critical α"}
     assert len(at.dataframe[0].value) == 15  # 5 α × 3 models
+
+
+def test_phase_diagram_draws_device_curves_beside_the_exact_qnn():
+    at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, models=["qnn", "qnn-shots-100"]))
+    assert figure_count(at) == 1 and not at.error
+    assert {m.label for m in at.metric} == {"QNN critical α", "QNN, 100 shots critical α"}
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any("QNN, 100 shots" in (trace.get("name") or "") for trace in chart["data"])
 
 
 def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():

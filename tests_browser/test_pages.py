@@ -15,6 +15,7 @@ SHOTS = pathlib.Path(os.environ.get("QML_LAB_SCREENSHOTS", pathlib.Path(__file__
 PAGES = {  # path (some controls in the URL, as a shared link has them; quick, paper being the default) -> figures
     "": 0,
     "playground?preset=quick": 2,
+    "playground?preset=quick&shots=1000&noise=0.001": 2,  # the QNN on a device: shots and depolarising noise
     "phase?preset=quick&runs=1&alpha_step=0.2": 1,
     "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4": 1,  # any chosen models on one chart
     "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4&view=capacity": 1,  # issue 15's view
@@ -62,6 +63,17 @@ def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):
     page.screenshot(path=SHOTS / "playground-alpha-0.4.png", full_page=True)
     assert page.locator(ERRORS).count() == 0
     assert len(after) == 4 and after != before  # new runs at α = 0.4 replaced the α = 0.3 metrics
+
+
+@pytest.mark.parametrize("query, shown", [("shots=0", "shots='0'"), ("noise=1.5", "noise='1.5'")])
+def test_a_bad_device_value_in_a_link_is_one_line(page, query, shown):
+    """Zero shots or a noise level above 1 cannot be chosen; from a link each is one notice,
+    and the page falls back to the exact, noiseless device."""
+    page.goto(f"{page.base_url}/playground?preset=quick&{query}")
+    wait_idle(page)
+    notices = page.locator("[data-testid='stAlertContentWarning'] [data-testid='stMarkdownContainer']").all_inner_texts()
+    assert [n for n in notices if shown in n] and all("\n" not in n.strip() for n in notices if shown in n)
+    assert page.locator(ERRORS).count() == 0
 
 
 def test_a_deep_link_as_a_fresh_servers_first_request_runs_through_app_py(page):

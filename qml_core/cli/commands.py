@@ -12,7 +12,8 @@ from qml_core.specs import DEFAULT_SNAPSHOTS, ExperimentSpec, SpecError, preset,
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "layout", "gauge", "data_seed",
                "val_fraction")
-MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "hidden", "pca", "setup", "features", "snapshots")
+MODEL_FIELDS = ("depth", "ansatz", "executor", "precision", "shots", "shot_gradient", "depolarizing", "readout_error",
+                "trajectories", "hidden", "pca", "setup", "features", "snapshots")
 TRAINING_FIELDS = ("epochs", "batch_size", "lr", "weight_decay", "early_stopping", "patience")
 
 

@@ -21,8 +21,8 @@ from qml_core.cli.commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, c
                                    cmd_train, cmd_unlearn, cmd_unlearn_grid)
 from qml_core.reporting.reproduce import GROUPS
 from qml_core.runtime.backends import BACKENDS
-from qml_core.specs import (ATTACKS, DATASETS, DEFAULT_SNAPSHOTS, FEATURES, MLP_SETUPS, MODELS, PRESETS, XXZ_GAUGES, XXZ_LAYOUTS, SpecError,
-                            zero_if_tiny)
+from qml_core.specs import (ATTACKS, DATASETS, DEFAULT_SNAPSHOTS, FEATURES, MLP_SETUPS, MODELS, PRESETS,
+                            SHOT_GRADIENTS, XXZ_GAUGES, XXZ_LAYOUTS, SpecError, zero_if_tiny)
 
 
 class UsageError(Exception):
@@ -108,6 +108,7 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
     parser.add_argument("--precision", help="fused QNN executor's states: single (complex64, the presets' "
                                             "choice) or double (complex128)")
+    add_device_arguments(parser)
     parser.add_argument("--hidden", type=int_tuple, help="MLP hidden sizes, e.g. 64,16; none: logistic regression")
     parser.add_argument("--pca", type=int, help="MLP: read the top-k principal components of the training inputs "
                                                 "(0: the whole input vector)")
@@ -130,6 +131,19 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
                              "(exact), shadows (estimated from --snapshots copies)")
     parser.add_argument("--snapshots", type=int, help=f"--features shadows: classical-shadow snapshots and Z shots "
                                                       f"per state (default {DEFAULT_SNAPSHOTS})")
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """The QNN's device: shots and noise (docs/device.md); unset, the exact simulator."""
+    parser.add_argument("--shots", type=int, help="QNN: measure every output with this many shots, in training and "
+                                                  "evaluation (unset: exact expectation values)")
+    parser.add_argument("--shot-gradient", choices=SHOT_GRADIENTS, help="--shots: the training gradient, fast (exact "
+                        "gradient plus noise of the parameter-shift estimate's mean and variance; default) or "
+                        "parameter-shift (S shots per shifted circuit; slow)")
+    parser.add_argument("--depolarizing", type=float, help="QNN: depolarising channel of strength p on each qubit "
+                                                           "after every gate, 0..1 (Monte-Carlo trajectories)")
+    parser.add_argument("--readout-error", type=float, help="QNN: the measured bit flips with probability q, 0..0.5")
+    parser.add_argument("--trajectories", type=int, help="--depolarizing: noise trajectories per output (default 16)")
 
 
 def add_xxz_representation(parser: argparse.ArgumentParser) -> None:

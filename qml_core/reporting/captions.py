@@ -199,3 +199,22 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
             parts.append(f"Neither model has a method that matches retraining (the best ends {shortfall['qnn']:.3f} below "
                          f"it for the QNN, {shortfall['mlp']:.3f} for the MLP); the paper reports the QNN's matching.")
     return " ".join(parts)
+
+
+def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05) -> str | None:
+    """Does the QNN's resilience survive a device? From ``devices.device_summary`` entries: at
+    ``alpha`` (the plateau of PROTOCOL §6), each device setting's mean validation accuracy
+    against the exact QNN's; a setting keeps the resilience when it is within ``margin`` of
+    it. None without the exact QNN at that α."""
+    at = {e["device"]: e["val_acc_mean"] for e in summary if abs(e["alpha"] - alpha) < 1e-9}
+    if "exact" not in at or len(at) < 2:
+        return None
+    exact = at.pop("exact")
+    kept = [f"{name} ({value:.2f})" for name, value in at.items() if value >= exact - margin]
+    lost = [f"{name} ({value:.2f})" for name, value in at.items() if value < exact - margin]
+    parts = [f"At α = {alpha:g} the exact QNN keeps {exact:.2f} validation accuracy."]
+    if kept:
+        parts.append(f"Within {margin:.2f} of it, the resilience survives: {', '.join(kept)}.")
+    if lost:
+        parts.append(f"More than {margin:.2f} below it, it does not: {', '.join(lost)}.")
+    return " ".join(parts)

@@ -179,6 +179,12 @@ def model_label(model: str) -> str:
 VARIANT_LABELS = {"logreg": "logistic regression", "matched": "parameter-matched MLP", "mlp-wd": "MLP + weight decay",
                   "mlp-es": "MLP + early stopping"}
 VARIANT_COLORS = {"logreg": "#0072b2", "matched": "#009e73", "mlp-wd": "#cc79a7", "mlp-es": "#56b4e9"}
+# the QNN on a device (qml_core/experiments/devices.py): fewer shots lighter, noise darker than the QNN's purple
+VARIANT_LABELS |= {"qnn-shots-10000": "QNN, 10 000 shots", "qnn-shots-1000": "QNN, 1 000 shots",
+                   "qnn-shots-100": "QNN, 100 shots", "qnn-p0.001": "QNN, p = 0.001", "qnn-p0.01": "QNN, p = 0.01",
+                   "qnn-p0.01-shots-1000": "QNN, p = 0.01, 1 000 shots"}
+VARIANT_COLORS |= {"qnn-shots-10000": "#8e6bd1", "qnn-shots-1000": "#ab94de", "qnn-shots-100": "#cbbdeb",
+                   "qnn-p0.001": "#4b2a91", "qnn-p0.01": "#2e1760", "qnn-p0.01-shots-1000": "#a0522d"}
 QUANTUM_SYMBOL = "circle"
 CLASSICAL_SYMBOLS = {"MLP": "square", "regularised MLP": "diamond", "logistic regression": "triangle-up",
                      "parameter-matched": "star", "classical on measurements": "hexagon"}

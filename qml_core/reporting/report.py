@@ -5,6 +5,8 @@ import json
 import math
 import pathlib
 
+from qml_core.experiments.devices import device_summary
+from qml_core.reporting.captions import device_finding
 from qml_core.reporting.figure_style import figure_config, human_name
 from qml_core.reporting.report_figures import report_figures, timing_bars
 
@@ -98,9 +100,21 @@ def render_html(results: dict) -> str:
             parts.append(f"<div class='figure' data-title='{html.escape(title, quote=True)}'>"
                          f"{fig.to_html(full_html=False, include_plotlyjs=False, config=figure_config(_slug(title)))}</div>")
         parts.append(group_tables(group, results[group]))
+    if results.get("device"):
+        parts.append(device_section(results["device"]))
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>QML poisoning &amp; unlearning: reproduction</title>"
             f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
             f"<body>{''.join(parts)}</body></html>")
+
+
+def device_section(rows: list[dict]) -> str:
+    """The section "Does the resilience survive a device?" from device-table rows (``shots``,
+    ``depolarizing``, ``alpha``, ``val_acc``, ``train_acc``; benchmarks/device_table.py): its
+    finding computed from the means, then the means per device and α."""
+    summary = device_summary(rows)
+    finding = device_finding(summary)
+    return ("<h2 id='device'>Does the resilience survive a device?</h2>"
+            + (f"<p>{html.escape(finding)}</p>" if finding else "") + html_table(summary))
 
 
 def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:

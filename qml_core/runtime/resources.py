@@ -63,11 +63,13 @@ def qnn_bytes(model: QNNModel, width: int, train_batch: int, eval_batch: int) ->
         return {"states": states * state, "matrices": 0}
     # fused adjoint (lightning is counted the same, conservatively): two saved states per layer
     # plus the input, the layer's outputs and the backward's adjoint state and temporaries
-    states = max(train_batch * (2 * depth + 7), eval_batch * (2 * depth + 4))
+    # depolarising noise runs K trajectories of every run side by side: K times the states and matrices
+    k = model.trajectories if model.depolarizing > 0 else 1
+    states = k * max(train_batch * (2 * depth + 7), eval_batch * (2 * depth + 4))
     n_a = n_qubits // 2
     per_layer = (2 ** n_a * 4 ** (n_qubits - n_a) + 4 ** n_a) * COMPLEX * 3  # U_A, M; kron chains; gradients
     zz_signs = depth * n_qubits * width * REAL
-    return {"states": states * state, "matrices": depth * per_layer + zz_signs}
+    return {"states": states * state, "matrices": k * depth * per_layer + zz_signs}
 
 
 def mlp_bytes(model: MLPModel, width: int, train_batch: int, eval_batch: int) -> dict[str, int]:

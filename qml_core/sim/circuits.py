@@ -79,6 +79,20 @@ def make_qnode(device_name: str, n_qubits: int, ansatz_name: str = "paper", inte
     return qml.QNode(circuit, device, interface=interface, diff_method=diff_method)
 
 
+def noisy_qnn_circuit(x, weights, ansatz_name: str = "paper", depolarizing: float = 0.0, readout_error: float = 0.0):
+    """``qnn_circuit`` on a noisy device (for ``default.mixed``): a DepolarizingChannel(p) on
+    each wire of every ansatz gate, after it, and a BitFlip(q) on the readout qubit before the
+    measurement (a symmetric readout error). The state preparation is ideal."""
+    n_qubits = weights.shape[1]
+    qml.StatePrep(x, wires=range(n_qubits), normalize=False, validate_norm=False)
+    for op in qml.tape.make_qscript(ansatz)(weights, ansatz_name).operations:
+        qml.apply(op)
+        for wire in op.wires:
+            qml.DepolarizingChannel(depolarizing, wires=wire)
+    qml.BitFlip(readout_error, wires=n_qubits - 1)
+    return qml.expval(qml.PauliZ(n_qubits - 1))
+
+
 def recorded_operations(ansatz_name: str, depth: int, n_qubits: int):
     """The ansatz's gates in order, with each parameter replaced by its index into the
     flattened weight vector: a list of (gate name, wires tuple, parameter index or None).

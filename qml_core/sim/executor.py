@@ -262,10 +262,15 @@ class FusedExecutor:
         cones, kept = light_cone(self.layers, kinds, readout_support(readout, n))
         n_zz = max(1, max(len(pairs) for pairs in kept))
         phase_index = np.zeros((len(self.layers), n_zz), dtype=np.int64)
+        phase_position = np.zeros((len(self.layers), n_zz), dtype=np.int64)  # the kept gate's place in its layer
         zz_signs = np.zeros((len(self.layers), n_zz, 2 ** n))
         for d, pairs in enumerate(kept):
+            places = {param: k for k, (_, _, param) in enumerate(self.layers[d].entangler)}
             for k, (i, j, param) in enumerate(pairs):
                 phase_index[d, k], zz_signs[d, k] = param, spins[:, i] * spins[:, j]
+                phase_position[d, k] = places[param]
+        self.phase_position = self._tensor(phase_position)
+        self.kept_counts = tuple(len(pairs) for pairs in kept)
         self.program = tuple(
             Step(k_a=max((q + 1 for q in cone if q < self.n_a), default=0),
                  k_c=n - min((q for q in cone if q >= self.n_a), default=n),
@@ -275,18 +280,46 @@ class FusedExecutor:
         self.phase_index, self.zz_signs = self._tensor(phase_index), self._tensor(zz_signs, self.dtype)
         self.readout = self._tensor(readout.reshape(self.dim_a, self.dim_c), self.dtype)
 
-    def layer_matrices(self, weights: torch.Tensor):
-        """Per layer, for weights (runs, *shape): U on its top k_a qubits of A (runs, 2**k_a,
-        2**k_a; None if k_a = 0), and M (runs, 2**k_a, 2**k_c, 2**k_c) = U_C^T on its bottom
-        k_c qubits of C times the phase, per state of the k_a."""
+    def gate_factors(self, weights: torch.Tensor, paulis=None):
+        """The layers' gates for weights (runs, *shape): u (runs, depth, n_qubits, 2, 2), each
+        qubit's single-qubit product per layer, and zz (runs, depth, n_zz), the angles of the
+        kept phase gates. ``paulis`` (``device.Trajectories``, one per run) inserts a Pauli
+        after each single-qubit gate, the Paulis the layer before left at its end, and the sign
+        flips of the phase gates those Paulis were pushed through."""
         runs = weights.shape[0]
         flat = weights.reshape(runs, -1)
-        theta = flat[:, self.single_index]  # (runs, depth, n_qubits, n_slots)
         u = None
+        for g in self.slot_gates(flat, paulis):
+            u = g if u is None else g @ u
+        zz = flat[:, self.phase_index]
+        if paulis is not None:
+            u = u @ paulis.before_layer.to(u.dtype)
+            zz = zz * torch.gather(paulis.zz_sign, 2, self.phase_position.expand(runs, -1, -1)).to(zz.dtype)
+        return u, zz
+
+    def slot_gates(self, flat: torch.Tensor, paulis=None, rotations_only: bool = False) -> list[torch.Tensor]:
+        """Each single-qubit slot's gate (runs, depth, n_qubits, 2, 2) for flat weights (runs,
+        n_params), in the order they act; with ``paulis``, each followed by its Pauli (unless
+        ``rotations_only``)."""
+        theta = flat[:, self.single_index]  # (runs, depth, n_qubits, n_slots)
+        gates = []
         for slot, name in enumerate(self.layers[0].single_names):
             g = rotation(name, theta[..., slot])
-            u = g if u is None else g @ u
-        angles = -0.5 * torch.einsum("rdk,dkn->rdn", flat[:, self.phase_index], self.zz_signs)
+            if paulis is not None and not rotations_only:
+                g = paulis.after_single[..., slot, :, :].to(g.dtype) @ g
+            gates.append(g)
+        return gates
+
+    def layer_matrices(self, weights: torch.Tensor, paulis=None):
+        """Per layer, for weights (runs, *shape): U on its top k_a qubits of A (runs, 2**k_a,
+        2**k_a; None if k_a = 0), and M (runs, 2**k_a, 2**k_c, 2**k_c) = U_C^T on its bottom
+        k_c qubits of C times the phase, per state of the k_a (``paulis``: see ``gate_factors``)."""
+        return self.assemble(*self.gate_factors(weights, paulis))
+
+    def assemble(self, u: torch.Tensor, zz: torch.Tensor):
+        """``layer_matrices`` from the ``gate_factors``."""
+        runs = u.shape[0]
+        angles = -0.5 * torch.einsum("rdk,dkn->rdn", zz, self.zz_signs)
         phases = torch.polar(torch.ones_like(angles), angles)
         us, ms = [], []
         one = torch.ones(runs, 1, 1, dtype=u.dtype, device=u.device)
@@ -300,7 +333,9 @@ class FusedExecutor:
             ms.append(k_c.mT.unsqueeze(1) * phase[:, :, 0, 0, :].unsqueeze(2))
         return us, ms
 
-    def __call__(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, weights: torch.Tensor, x: torch.Tensor, paulis=None) -> torch.Tensor:
+        """<Z_{n-1}> per row; ``paulis`` (one ``device.Trajectories`` per run) runs each run as
+        that noise trajectory (the caller applies its readout sign)."""
         single = tuple(weights.shape) == self.shape
         if not single and tuple(weights.shape[1:]) != self.shape:
             raise ValueError(f"weights must have shape {self.shape} (or (runs, *{self.shape})), got {tuple(weights.shape)}")
@@ -309,7 +344,7 @@ class FusedExecutor:
             expected = f"(batch, {width})" if single else f"({weights.shape[0]}, batch, {width})"
             raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)}")
         w, x = (weights[None], x[None]) if single else (weights, x)
-        us, ms = self.layer_matrices(w.to(self.dtype))
+        us, ms = self.layer_matrices(w.to(self.dtype), paulis)
         state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c)  # (runs, batch, a, c), as the tail reads it
         if self.split:
             head, k = self.program[:self.split], self.split

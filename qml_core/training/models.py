@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from qml_core.sim.circuits import weight_shape
+from qml_core.sim.device import QNNDevice, device_generator
 from qml_core.sim.executor import FusedExecutor, make_executor
 from qml_core.specs import MLPModel, QNNModel
 
@@ -15,7 +16,9 @@ from qml_core.specs import MLPModel, QNNModel
 class QNN(nn.Module):
     """p = sigmoid(5 <Z_{n-1}>) of the ansatz applied to the amplitude-encoded input.
 
-    weights: (depth, n_qubits, k) float64, initialised N(0, 0.01²) from ``generator``.
+    weights: (depth, n_qubits, k) float64, initialised N(0, 0.01²) from ``generator``. With
+    shots or noise in the spec, <Z> is what the device reports (``device.QNNDevice``), its
+    randomness drawn from a generator derived from the run's seed.
     """
 
     def __init__(self, spec: QNNModel, n_qubits: int, generator: torch.Generator, device=None):
@@ -25,8 +28,13 @@ class QNN(nn.Module):
         self.weights = nn.Parameter(init.to(device))
         dtype = torch.float32 if spec.precision == "single" else torch.float64
         self.executor = make_executor(spec.executor, spec.ansatz, spec.depth, n_qubits, device=device, dtype=dtype)
+        self.spec = spec
+        self.noise = device_generator(generator.initial_seed()) if spec.on_device else None
+        self.device = QNNDevice(spec, self.executor, [self.noise]) if spec.on_device else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.device is not None:
+            return torch.sigmoid(5.0 * self.device(self.weights[None], x[None])[0])
         return torch.sigmoid(5.0 * self.executor(self.weights, x))
 
 
@@ -71,8 +79,12 @@ class StackedQNN(nn.Module):
         self.executor = models[0].executor
         if not isinstance(self.executor, FusedExecutor) and len(models) > 1:
             raise ValueError("only the fused executor trains several runs at once")
+        spec = models[0].spec
+        self.device = QNNDevice(spec, self.executor, [m.noise for m in models]) if spec.on_device else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.device is not None:
+            return torch.sigmoid(5.0 * self.device(self.weights, x))
         if isinstance(self.executor, FusedExecutor):
             return torch.sigmoid(5.0 * self.executor(self.weights, x))
         return torch.sigmoid(5.0 * self.executor(self.weights[0], x[0]))[None]
