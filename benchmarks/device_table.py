@@ -11,37 +11,25 @@ workers, as ``python -m qml_core sweep`` does, so an interrupted table resumes.
 """
 import argparse
 import csv
-import dataclasses
 import pathlib
 import time
 
 import numpy as np
 
-from qml_core.experiments.sweep import run_sweep, sweep_specs
+from qml_core.experiments.devices import TABLE_SETTINGS, table_jobs, table_rows
+from qml_core.experiments.sweep import run_sweep
 from qml_core.reporting.report import device_section
-from qml_core.specs import preset
 
 ALPHAS = (0.0, 0.3, 0.5)
-SETTINGS = ((None, 0.0), (10_000, 0.0), (1000, 0.0), (100, 0.0), (None, 0.001), (1000, 0.001), (None, 0.01), (1000, 0.01))
 FIELDS = ("dataset", "shots", "depolarizing", "trajectories", "alpha", "run", "seed", "train_acc", "val_acc",
           "status", "seconds", "cached")
-
-
-def device_jobs(dataset: str, runs: int, trajectories: int):
-    """(setting, run, spec) for every cell of the table."""
-    base = preset("paper", dataset, "qnn")
-    jobs = []
-    for shots, p in SETTINGS:
-        model = dataclasses.replace(base.model, shots=shots, depolarizing=p, trajectories=trajectories if p else 16)
-        jobs += [((shots, p), run, spec) for run, spec in sweep_specs([base.replace(model=model)], ALPHAS, runs)]
-    return jobs
 
 
 def markdown(rows: list[dict]) -> str:
     """Mean validation / train accuracy per (setting, α), one line per setting."""
     lines = ["| shots | p | " + " | ".join(f"α = {a} val / train" for a in ALPHAS) + " |",
              "|---|---|" + "---|" * len(ALPHAS)]
-    for shots, p in SETTINGS:
+    for shots, p in TABLE_SETTINGS:
         cells = []
         for alpha in ALPHAS:
             group = [r for r in rows if r["shots"] == (shots or "exact") and r["depolarizing"] == p and r["alpha"] == alpha]
@@ -69,17 +57,12 @@ def main() -> None:
         out.with_suffix(".html").write_text(device_section(rows) + "\n")
         print(markdown(rows))
         return
-    jobs = device_jobs(args.dataset, args.runs, args.trajectories)
+    jobs = table_jobs("paper", args.dataset, ALPHAS, args.runs, args.trajectories)
     start = time.perf_counter()
     results = run_sweep([(run, spec) for _, run, spec in jobs], n_jobs=args.jobs,
                         on_row=lambda row: print(f"{time.perf_counter() - start:7.0f} s  {row['alpha']}  "
                                                  f"val {row['val_acc']:.3f}", flush=True))
-    rows = []
-    for ((shots, p), run, spec), result in zip(jobs, results):
-        rows.append({"dataset": args.dataset, "shots": shots or "exact", "depolarizing": p,
-                     "trajectories": spec.model.trajectories if p else "", "alpha": spec.alpha, "run": run,
-                     "seed": spec.seed, **{k: result[k] for k in ("train_acc", "val_acc", "status", "cached")},
-                     "seconds": round(result["seconds"], 2)})
+    rows = table_rows(args.dataset, jobs, results)
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()

@@ -88,3 +88,26 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     for group, wall in timings.items():  # the group's wall time, split over its figures
         shares = [r["wall_s"] for r in table if r["group"] == group]
         assert shares and sum(shares) == pytest.approx(wall, abs=0.1 * len(shares))
+
+
+def test_the_device_group_runs_the_table_and_the_report_says_what_it_found(tmp_path, monkeypatch, private_cache):
+    """``reproduce --figures device`` on a tiny plan: every table cell on both datasets, the rows
+    in device.csv and the report's section with its finding; ``all`` leaves the group out."""
+    import dataclasses
+
+    from qml_core.experiments.devices import TABLE_SETTINGS
+    from qml_core.reporting import reproduce as repro
+    from qml_core.reporting.report import write_outputs
+
+    assert "device" in repro.GROUPS and "device" not in repro.ALL_GROUPS
+    tiny = dataclasses.replace(PLANS["quick"], device_alphas=(0.0, 0.5), device_trajectories=2)
+    monkeypatch.setitem(repro.PLANS, "quick", tiny)
+    results = repro.reproduce("quick", "device")
+    rows = results["device"]
+    assert len(rows) == 2 * len(TABLE_SETTINGS) * 2  # datasets x settings x alphas, one run
+    assert {(r["shots"], r["depolarizing"]) for r in rows} == {(s or "exact", p) for s, p in TABLE_SETTINGS}
+    assert all(0.0 <= r["val_acc"] <= 1.0 for r in rows)
+    write_outputs(results, tmp_path)
+    assert len(list(csv.DictReader((tmp_path / "device.csv").open()))) == len(rows)
+    page = (tmp_path / "report.html").read_text()
+    assert "Does the resilience survive a device?" in page and "1000 shots" in page

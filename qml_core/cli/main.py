@@ -272,7 +272,9 @@ def make_parser() -> argparse.ArgumentParser:
     add_backend_arguments(hessian)
     hessian.set_defaults(func=cmd_hessian)
     repro = sub.add_parser("reproduce", help="protocol §2-5 on MNIST and XXZ: an HTML report with every figure and §6 claim")
-    repro.add_argument("--figures", choices=("all", *GROUPS), default="all")
+    repro.add_argument("--figures", choices=("all", *GROUPS), default="all",
+                       help="all: every group but device; device: the QNN with finite shots and depolarising noise on "
+                            "both datasets (docs/device.md)")
     repro.add_argument("--preset", choices=PRESETS, default="paper")
     repro.add_argument("--out", type=pathlib.Path, required=True, help="directory for report.html and the raw CSV/JSON")
     repro.add_argument("--jobs", type=int, default=2)

@@ -25,6 +25,35 @@ def device_variants(preset_name: str, dataset: str, **data_options) -> list[Vari
             for name, (fields, label) in DEVICE_SETTINGS.items()]
 
 
+# the device table's cells: (shots or None for exact, depolarising p); docs/device.md shows its means
+TABLE_SETTINGS = ((None, 0.0), (10_000, 0.0), (1000, 0.0), (100, 0.0), (None, 0.001), (1000, 0.001), (None, 0.01),
+                  (1000, 0.01))
+
+
+def table_jobs(preset_name: str, dataset: str, alphas, runs: int, trajectories: int) -> list[tuple]:
+    """((shots, p), run, spec) for every cell of the device table: the preset's QNN on each of
+    TABLE_SETTINGS at each α and run (seeded as a sweep seeds them); ``trajectories`` per
+    output in the noisy cells."""
+    from qml_core.experiments.sweep import sweep_specs
+
+    base = preset(preset_name, dataset, "qnn")
+    jobs = []
+    for shots, p in TABLE_SETTINGS:
+        model = dataclasses.replace(base.model, shots=shots, depolarizing=p,
+                                    trajectories=trajectories if p else base.model.trajectories)
+        jobs += [((shots, p), run, spec) for run, spec in sweep_specs([base.replace(model=model)], alphas, runs)]
+    return jobs
+
+
+def table_rows(dataset: str, jobs: list[tuple], rows: list[dict]) -> list[dict]:
+    """The device table's rows (what ``device_summary`` reads) from ``table_jobs`` and the sweep
+    rows of their runs, in the same order."""
+    return [{"dataset": dataset, "shots": shots or "exact", "depolarizing": p,
+             "trajectories": spec.model.trajectories if p else "", "alpha": spec.alpha, "run": run, "seed": spec.seed,
+             **{k: row[k] for k in ("train_acc", "val_acc", "status", "cached")}, "seconds": round(row["seconds"], 2)}
+            for ((shots, p), run, spec), row in zip(jobs, rows)]
+
+
 def setting_name(shots, depolarizing: float) -> str:
     """A row's device in words: "exact", "1000 shots", "p = 0.01", "p = 0.01, 1000 shots"."""
     parts = ([f"p = {depolarizing:g}"] if depolarizing else []) + ([f"{shots} shots"] if shots not in (None, "", "exact") else [])

@@ -147,6 +147,8 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
     if "fair" in results:
         rows_file("capacity_xxz_measured.csv", results["fair"]["tables"]["xxz"])
         rows_file("capacity_xxz_measured_runs.csv", results["fair"]["rows"])
+    if "device" in results:
+        rows_file("device.csv", results["device"])
     if "landscape" in results:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])

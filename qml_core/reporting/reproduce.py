@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from qml_core.runtime.backends import parallel_map
 from qml_core.specs import ATTACKS, MODELS, preset
 
-GROUPS = ("poisoning", "unlearning", "landscape", "controls", "fair")
+GROUPS = ("poisoning", "unlearning", "landscape", "controls", "fair", "device")
+ALL_GROUPS = GROUPS[:-1]  # "all": the paper's figures and the controls; the device table is asked for by name
 DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
 UNLEARN_ALPHA = 0.3  # protocol §4
 
@@ -34,6 +35,9 @@ class Plan:
     controls_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # issue 15: the capacity controls' grid
     controls_runs: int = 1
     fair_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # the fair baselines' grid (XXZ, with the controls' runs)
+    device_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # the device table's grid, both datasets
+    device_runs: int = 1
+    device_trajectories: int = 4  # per output in the depolarising cells
 
 
 PLANS = {
@@ -171,8 +175,23 @@ def run_fair(plan: Plan, mapper: Mapper) -> dict:
     return out
 
 
+def run_device(plan: Plan, mapper: Mapper) -> list[dict]:
+    """Does the resilience survive a device? The preset's QNN on MNIST and XXZ with finite
+    shots and depolarising noise (``devices.TABLE_SETTINGS``): one row per run, as
+    ``benchmarks/device_table.py`` writes them; the report's section computes its finding."""
+    from qml_core.experiments.devices import table_jobs, table_rows
+    from qml_core.experiments.sweep import batched_jobs, in_job_order, train_rows
+
+    rows = []
+    for dataset in ("mnist", "xxz"):
+        jobs = table_jobs(plan.preset, dataset, plan.device_alphas, plan.device_runs, plan.device_trajectories)
+        outputs = mapper(train_rows, batched_jobs([(run, spec) for _, run, spec in jobs]), f"device {dataset}")
+        rows += table_rows(dataset, jobs, in_job_order(outputs))
+    return rows
+
+
 RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls,
-           "fair": run_fair}
+           "fair": run_fair, "device": run_device}
 
 
 def evaluate_claims(results: dict) -> list[dict]:
@@ -196,7 +215,7 @@ def evaluate_claims(results: dict) -> list[dict]:
 def reproduce(preset_name: str = "quick", figures: str = "all", n_jobs: int = 1, backend: str = "local",
               address: str | None = None, on_start: Callable[[str, int], None] | None = None,
               on_done: Callable | None = None) -> dict:
-    """Run the groups ``figures`` names (``all`` or one of GROUPS) with the preset's plan.
+    """Run the groups ``figures`` names (``all``: ALL_GROUPS, or one of GROUPS) with the preset's plan.
 
     Returns plain data: one entry per group (see ``run_*``), ``claims`` (``claims.Claim`` as
     dicts), ``timings`` (wall seconds per group), ``plan``. on_start(stage, n_jobs) and
@@ -204,7 +223,7 @@ def reproduce(preset_name: str = "quick", figures: str = "all", n_jobs: int = 1,
     from qml_core.store.cache import code_version
 
     plan = PLANS[preset_name]
-    groups = GROUPS if figures == "all" else (figures,)
+    groups = ALL_GROUPS if figures == "all" else (figures,)
 
     def mapper(func, items, stage):
         if on_start is not None:
