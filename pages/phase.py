@@ -12,9 +12,9 @@ from qml_core.experiments.capacity import capacity_finding, capacity_table, vari
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
 from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
-from qml_core.reporting.captions import phase_finding, uncrossed_label  # noqa: E402
+from qml_core.reporting.captions import phase_finding, runs_note, uncrossed_label  # noqa: E402
 from qml_core.reporting.figure_style import model_label  # noqa: E402
-from qml_core.reporting.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
+from qml_core.reporting.plots import capacity_plot, capacity_rows, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
 
 st.title("Phase diagram")
@@ -70,8 +70,7 @@ def show_capacity(rows: list[dict]) -> None:
     if finding:
         st.info(finding)
     charts.show(capacity_plot(table), "capacity")
-    st.dataframe(human_table(table, ["label", "family", "n_params", "val_acc_mean", "val_acc_std", "train_acc_mean",
-                                     "critical_alpha", "clean_val_acc", "runs"], digits=3, spread=True), hide_index=True)
+    st.dataframe(capacity_rows(table), hide_index=True)
     downloads.buttons("capacity", {"rows": rows, "capacity": table}, table)
 
 
@@ -83,9 +82,8 @@ def show_phase_diagram(rows: list[dict]) -> None:
         st.warning(collapsed_note(rows))
     charts.show(phase_diagram(summary, critical), "phase")
     complete = len(rows) == len(jobs)
-    runs = f"{len(rows)} runs{'' if complete else ' so far'}"
     for col, crit in zip(st.columns(len(critical)), critical):
-        label = model_label(crit["model"])
+        label, runs = model_label(crit["model"]), runs_note(rows, crit["model"], complete)
         if crit["crossed"] == 0:
             col.metric(f"{label} critical α", uncrossed_label(rows, crit["model"], complete))
             col.caption(f"threshold {crit['threshold']:.3f} not crossed ({runs})")

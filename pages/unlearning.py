@@ -31,7 +31,7 @@ with st.sidebar:
         st.session_state["models"] = [m for m in kept if m in MODELS] or MODELS
     chosen = url_state.choices("models", "models", MODELS, [legacy] if legacy in MODELS else MODELS, format_func=LABELS.get)
     methods = url_state.choices("methods (retraining is always shown)", "methods", [m for m in METHODS if m != "retrain"],
-                                [m for m in PAPER_METHODS if m != "retrain"])
+                                [m for m in PAPER_METHODS if m != "retrain"], format_func=METHOD_LABELS.get)
     alpha = url_state.slider("poisoned fraction α", "alpha", 0.1, 0.5, 0.3, 0.1)
     x_axis = url_state.choice("x axis", "x_axis", ["epoch", "seconds"], widget=st.radio, horizontal=True,
                               format_func={"epoch": "epoch", "seconds": "wall time"}.get)
@@ -71,7 +71,7 @@ if done:
     rows = {m: unlearn_rows(done[m]) for m in trajectories}
     tables = {m: summary_table(rows[m]) for m in rows}
     finished = [m for m in tables if sum(job[0] == m for job in specs) == len(done[m])]
-    finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS)
+    finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS, metric)
     if finding:
         st.info(finding)
     st.subheader("Final metrics (mean ± std over runs; retraining first)")

@@ -147,9 +147,10 @@ def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
     assert figure_count(at) == 1 and not at.error and not at.exception
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert chart["layout"]["xaxis"]["type"] == "log"
-    assert {t["name"] for t in chart["data"] if t.get("showlegend", True) and t.get("name")} == {
+    assert {t["legendgrouptitle"]["text"] for t in chart["data"]} == {
         "quantum: QNN", "classical: MLP", "classical: logistic regression", "classical: parameter-matched"}
     assert len(at.dataframe[0].value) == 5 and "models keep validation accuracy" in at.info[0].value
+    assert "critical α" in at.dataframe[0].value.columns and "qnn-d1" not in at.info[0].value
 
 
 def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_sweep():

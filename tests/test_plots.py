@@ -205,6 +205,8 @@ def test_epochs_to_match_is_a_number_not_a_list():
     assert epochs_to_match_text({"epochs_to_match": [5, "never"]}) == "5 (1 of 2 runs never)"
     assert epochs_to_match_text({"epochs_to_match": ["never", "never"]}) == "never"
     assert epochs_to_match_text({"method": "x"}) == "—"
+    # seen: retraining's own row read "38.5 ± 3.5" epochs to match retraining
+    assert epochs_to_match_text({"method": "retrain", "epochs_to_match": [35, 42]}) == "reference"
 
 
 def test_phase_labels_of_nearly_equal_critical_alphas_are_staggered():

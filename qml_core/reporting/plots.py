@@ -16,7 +16,7 @@ __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
            "unlearning_comparison", "weight_heatmap", "metrics_table", "METRICS_TABLE_COLUMNS", "hessian_spectrum", "spectral_density",
            "trace_ratio_bars", "interpolation_curve", "landscape_surface", "phase_diagram", "PHASE_TABLE_COLUMNS",
-           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "measured_features_plot"]
+           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "capacity_rows", "measured_features_plot"]
 
 
 def _color(model: str) -> str:
@@ -185,7 +185,10 @@ def epochs_to_match_text(entry: dict) -> str:
     """An unlearning summary entry's epochs-to-match-retrain as a number: "3" for one run (or
     runs that all took 3), "4.0 ± 1.0" (mean ± std over runs), "4.0 ± 1.0 (1 of 3 runs never)" when some runs never
     reach retraining's accuracy, "never" when none does, "—" when not measured. Uses the
-    ``epochs_to_match_mean/_std/_never`` fields of ``summary_table`` when present, else the list."""
+    ``epochs_to_match_mean/_std/_never`` fields of ``summary_table`` when present, else the list.
+    Retraining itself is the reference: "reference", never a count against itself."""
+    if entry.get("method") == "retrain":
+        return "reference"
     values = entry.get("epochs_to_match")
     if values is None:
         return "—"
@@ -541,32 +544,42 @@ def capacity_plot(table: list[dict]) -> go.Figure:
         f"validation accuracy at α = {table[0]['alpha']:g}" if table else "validation accuracy",
         "critical α (halfway from clean to chance)"))
     for family in dict.fromkeys(e["family"] for e in table):
-        rows = [e for e in table if e["family"] == family]
         symbol = QUANTUM_SYMBOL if family == "QNN" else CLASSICAL_SYMBOLS.get(family, "square")
-        marker = dict(color=[model_color(e["variant"]) for e in rows], symbol=symbol, size=MARKER_SIZE + 5,
-                      line=dict(color="#222222", width=1))
-        names = [model_label(e["variant"]) for e in rows]
-        x = [e["n_params"] for e in rows]
-        fig.add_trace(go.Scatter(x=x, y=[e["val_acc_mean"] for e in rows], mode="markers+text", marker=marker,
-                                 error_y=dict(type="data", array=[e["val_acc_std"] for e in rows], color=NEUTRAL),
-                                 text=names, textposition="top center", textfont=dict(size=FONT_SIZE - 3),
-                                 name=family_legend(family), legendgroup=family,
-                                 customdata=[[e["runs"], e["train_acc_mean"]] for e in rows],
-                                 hovertemplate="%{text}<br>%{x:,} parameters<br>validation %{y:.3f}"
-                                               "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
-                      row=1, col=1)
-        crit = [e for e in rows if np.isfinite(e["critical_alpha"])]
-        fig.add_trace(go.Scatter(x=[e["n_params"] for e in crit], y=[e["critical_alpha"] for e in crit], mode="markers",
-                                 marker={**marker, "color": [model_color(e["variant"]) for e in crit]},
-                                 error_y=dict(type="data", symmetric=False, color=NEUTRAL,
-                                              array=[max(0.0, e["critical_alpha_high"] - e["critical_alpha"]) for e in crit],
-                                              arrayminus=[max(0.0, e["critical_alpha"] - e["critical_alpha_low"]) for e in crit]),
-                                 text=[model_label(e["variant"]) for e in crit], showlegend=False, legendgroup=family,
-                                 hovertemplate="%{text}<br>%{x:,} parameters<br>critical α %{y:.2f}<extra></extra>"),
-                      row=1, col=2)
+        # one legend entry per model, grouped under its family: labels beside the markers piled up
+        # or were cut off where parameter counts are close ("N depth 1", "MLP + early st")
+        for e in (e for e in table if e["family"] == family):
+            name = model_label(e["variant"])
+            marker = dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
+                          line=dict(color="#222222", width=1))
+            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family))
+            fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["val_acc_mean"]], mode="markers", marker=marker, name=name,
+                                     error_y=dict(type="data", array=[e["val_acc_std"]], color=NEUTRAL), **group,
+                                     customdata=[[e["runs"], e["train_acc_mean"]]],
+                                     hovertemplate=f"{name}<br>%{{x:,}} parameters<br>validation %{{y:.3f}}"
+                                                   "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
+                          row=1, col=1)
+            if np.isfinite(e["critical_alpha"]):
+                fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["critical_alpha"]], mode="markers", marker=marker,
+                                         error_y=dict(type="data", symmetric=False, color=NEUTRAL,
+                                                      array=[max(0.0, e["critical_alpha_high"] - e["critical_alpha"])],
+                                                      arrayminus=[max(0.0, e["critical_alpha"] - e["critical_alpha_low"])]),
+                                         name=name, showlegend=False, **group,
+                                         hovertemplate=f"{name}<br>%{{x:,}} parameters<br>critical α %{{y:.2f}}<extra></extra>"),
+                              row=1, col=2)
     counts = [e["n_params"] for e in table]
     fig.add_hline(y=0.5, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), row=1, col=1)
     fig.update_xaxes(title_text="trainable parameters (log scale)", **log_axis(counts))
     fig.update_yaxes(title_text="accuracy (clean labels)", range=[0.3, 1.05], row=1, col=1)
     fig.update_yaxes(title_text="critical α", range=[0, 1], row=1, col=2)
-    return style(fig, height=540)
+    return style(fig, height=max(540, 160 + 26 * len(table)))
+
+
+def capacity_rows(table: list[dict]) -> list[dict]:
+    """The capacity table as a class reads it: models and columns in words, mean ± std in one
+    cell, a critical α that is not reached reads "none in the grid" (never "None" or "nan")."""
+    def critical(e):
+        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "none in the grid"
+    return [{"model": model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
+             f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
+             "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
+             "clean validation accuracy": round(e["clean_val_acc"], 3), "runs": e["runs"]} for e in table]
