@@ -7,7 +7,7 @@ import streamlit as st
 from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
-from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
@@ -58,7 +58,10 @@ except SpecError as exc:
     st.error(str(exc))
     st.stop()
 
-jobs = progress.submit([("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list])
+requests = [("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list]
+if not big_request.confirmed(requests, "phase"):
+    st.stop()  # before any job: nothing to follow yet
+jobs = progress.submit(requests)
 finished = progress.follow(jobs, "phase")
 rows = [{**result_row(run, spec, result, job.was_cached), "model": m, "variant": m}
         for (run, spec, m), job, result in zip(jobs_list, jobs, finished) if result is not None]

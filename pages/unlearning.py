@@ -7,7 +7,7 @@ import streamlit as st
 from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
-from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
 from qml_core.reporting.captions import unlearning_finding  # noqa: E402
@@ -57,8 +57,11 @@ except SpecError as exc:
 # met on one of them would leave a worker idle while the other trained it (default view: 41-43 s
 # -> 33-37 s to the last result, benchmarks/bench_unlearning_page.py)
 bases = {spec.poisoned: f"{LABELS[model]} poisoned model, run {run}" for model, _, run, spec in specs}
-jobs = progress.submit([("train", base, label) for base, label in bases.items()]
-                       + [("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
+requests = ([("train", base, label) for base, label in bases.items()]
+            + [("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
+if not big_request.confirmed(requests, "unlearning"):
+    st.stop()  # before any job: nothing to follow yet
+jobs = progress.submit(requests)
 finished = progress.follow(jobs, "unlearning")[len(bases):]
 done: dict[str, dict] = {}
 for (model, method, run, _), result in zip(specs, finished):

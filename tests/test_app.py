@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from qml_core import specs
+from qml_core.experiments.capacity import variants
 from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
 
 PAGES_DIR = pathlib.Path(__file__).resolve().parents[1] / "pages"
@@ -139,6 +140,18 @@ def test_phase_diagram_draws_any_chosen_models():
     assert {m.label for m in at.metric} == {"QNN depth 1 critical α", "logistic regression critical α",
                                             "MLP (4) critical α"}
     assert len(at.dataframe[0].value) == 15  # 5 α × 3 models
+
+
+def test_a_request_of_more_than_100_runs_asks_first_with_the_expected_time():
+    """Seen: a keystroke in the models box selected all 12 models and queued 360 runs (445 s) without a word."""
+    at = open_page("pages/phase.py", runs=3, view="capacity", models=[v.name for v in variants("quick", "mnist")])
+    assert not at.exception and not manager().running()
+    warning = at.warning[0].value
+    assert warning.startswith("This view needs 360 new runs, about ") and "worker" in warning
+    assert [b.label for b in at.button] == ["Run all 360"] and figure_count(at) == 0
+    at.session_state["_big_request_yes"] = {"phase": 360}  # the button's on_click (AppTest's click misses a page's buttons)
+    at.run()
+    assert len(manager().running()) == 360 and not at.warning
 
 
 def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
