@@ -76,6 +76,12 @@ def snapshot(jobs: list[Job]) -> list[Job]:
     return [copy.copy(job) for job in jobs]
 
 
+def keep_refreshing() -> None:
+    """Rerun the page like a page that follows jobs (``refresh``), for jobs it shows without
+    following them (prefetches it counts, which following would promote to the foreground)."""
+    st.session_state[FOLLOWING] = True
+
+
 def begin() -> None:
     """Start a run: no job followed yet (app.py calls this first)."""
     st.session_state[FOLLOWING] = False

@@ -11,7 +11,8 @@ from lab_ui import big_request, charts, controls, downloads, lesson, progress, u
 from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
-from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
+from qml_core.experiments.sweep import result_row  # noqa: E402
+from qml_core.experiments.views import phase_alphas, phase_jobs  # noqa: E402
 from qml_core.reporting.captions import phase_finding, runs_note, uncrossed_label  # noqa: E402
 from qml_core.reporting.figure_style import model_label  # noqa: E402
 from qml_core.reporting.plots import capacity_plot, capacity_rows, human_table, phase_diagram  # noqa: E402
@@ -31,7 +32,7 @@ with st.sidebar:
     if not teacher:
         runs = url_state.number("runs per α", "runs", 1, 10, 3)
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
-    alphas = [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
+    alphas = phase_alphas(step)
     try:
         catalogue = {v.name: v for v in variants(preset_name, dataset, **options)}
     except SpecError as exc:
@@ -51,9 +52,7 @@ if not models:
     st.info("Choose at least one model in the sidebar.")
     st.stop()
 try:
-    bases = {m: catalogue[m].spec.replace(attack=attack, seed=int(seed)) for m in models}
-    jobs_list = sorted(((run, spec, m) for m in models for run, spec in sweep_specs([bases[m]], alphas, int(runs))),
-                       key=lambda job: job[0])  # every α of run 0 first
+    jobs_list = phase_jobs({m: catalogue[m].spec for m in models}, attack, int(seed), alphas, int(runs))
 except SpecError as exc:
     st.error(str(exc))
     st.stop()

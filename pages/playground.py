@@ -1,8 +1,6 @@
 """Poisoning playground: choose data, attack and α; the QNN and the MLP train side by side
 in background workers (or answer from the cache), with live curves. Once both are done, the
 likely next views (α one step either way, the other attack) are computed in the background."""
-import dataclasses
-
 import streamlit as st
 
 from lab_ui import entry
@@ -14,9 +12,10 @@ from qml_core.experiments.explore import circuit_text, poisoned_examples  # noqa
 from qml_core.reporting.captions import half_flipped_note, playground_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, image_grid, training_curves  # noqa: E402
 from qml_core.runtime.prefetch import likely_next  # noqa: E402
-from qml_core.specs import EXECUTORS, SpecError, preset  # noqa: E402
+from qml_core.experiments.views import PLAYGROUND_ALPHAS, playground_specs  # noqa: E402
+from qml_core.specs import EXECUTORS, SpecError  # noqa: E402
 
-ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider
+ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = PLAYGROUND_ALPHAS  # the α slider
 st.title("Poisoning playground")
 st.caption("Drag α, the poisoned fraction of the training set: both networks train on it; validation accuracy is "
            "measured on clean labels, train accuracy on the poisoned ones. Text under the results says what they show.")
@@ -35,11 +34,7 @@ with st.sidebar:
 url_state.publish()
 
 try:
-    specs = {}
-    for model in ("qnn", "mlp"):
-        spec = preset(preset_name, dataset, model, **options).replace(  # α as prefetch.neighbours rounds it
-            attack=attack, alpha=round(float(alpha), 4), seed=int(seed))
-        specs[model] = spec.replace(model=dataclasses.replace(spec.model, executor=executor)) if model == "qnn" else spec
+    specs = playground_specs(preset_name, dataset, options, attack, float(alpha), int(seed), executor)
 except SpecError as exc:
     st.error(str(exc))
     st.stop()

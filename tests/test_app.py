@@ -60,7 +60,7 @@ def figure_count(at: AppTest) -> int:
 def test_home_page_links_every_page():
     at = open_page()
     assert "quantum" in at.title[0].value
-    assert len(at.get("page_link")) == 5
+    assert len(at.get("page_link")) == 6
 
 
 def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_circuit():
@@ -215,7 +215,8 @@ def test_unlearning_keeps_only_its_models_when_another_page_chose_capacity_varia
     assert at.multiselect(key="models").value == ["mlp"] and not at.error
 
 
-LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py"]
+LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py",
+                "pages/summary.py"]
 
 
 @pytest.mark.parametrize("page", LESSON_PAGES)
@@ -225,7 +226,7 @@ def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(pag
     at = open_page(page, teacher=True, runs=1, alpha_step=0.2)
     name = page.removeprefix("pages/").removesuffix(".py")
     step = lesson.ORDER.index(name)
-    heading = f"Lesson, step {step + 1} of 5: what to look at"
+    heading = f"Lesson, step {step + 1} of {len(lesson.ORDER)}: what to look at"
     assert any(heading in m.value for m in at.markdown), [m.value for m in at.markdown]
     bullets = next(m.value for m in at.markdown if m.value.startswith("- "))
     assert 2 <= bullets.count("\n- ") + 1 <= 4
@@ -233,7 +234,7 @@ def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(pag
     labels = [link.label for link in links]
     if step > 0:
         assert f"← Previous: {lesson.TITLES[lesson.ORDER[step - 1]]}" in labels
-    if step < 4:
+    if step < len(lesson.ORDER) - 1:
         assert f"Next: {lesson.TITLES[lesson.ORDER[step + 1]]} →" in labels
     assert all("teacher=1" in link.query_string for link in links if "Previous" in link.label or "Next" in link.label)
 
@@ -242,6 +243,35 @@ def test_teacher_mode_on_the_home_page_starts_the_lesson():
     at = open_page(teacher=True)
     start = [link.proto for link in at.get("page_link") if link.proto.label.startswith("Start the lesson")]
     assert len(start) == 1 and "teacher=1" in start[0].query_string
+
+
+def test_the_lesson_s_is_it_quantum_step_is_the_capacity_view_with_control_models():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.session_state["preset"], at.session_state["teacher"], at.session_state["runs"] = "quick", True, 1
+    at.run()
+    at.query_params["lesson"] = "quantum"  # what the phase step's "Next: Is it quantum?" link carries
+    at.query_params["teacher"] = "1"
+    at.session_state["view"] = "phase diagram"  # kept from the phase step: the link wins over it
+    at.switch_page("pages/phase.py").run()
+    assert any("Lesson, step 3 of 7" in m.value for m in at.markdown)
+    assert at.radio(key="view").value == "capacity" and "logreg" in at.multiselect(key="models").value
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert "← Previous: Phase diagram" in labels and "Next: Unlearning →" in labels
+
+
+def test_the_data_step_describes_the_data_on_screen():
+    """Seen: the lesson's data step described the XXZ gap and "large filled circles" beside MNIST."""
+    at = open_page("pages/data.py", teacher=True, dataset="mnist")
+    panel = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert "MNIST" in panel and "filled circles" not in panel
+
+
+def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
+    at = open_page("pages/summary.py", teacher=True)
+    assert any("Not all computed yet" in i.value for i in at.info) and not at.error
+    home = open_page(teacher=True)
+    assert any("Prepared lesson (quick)" in m.value and "0 of 184 runs ready" in m.value for m in home.markdown)
+    assert [b.label for b in home.button] == ["Prepare the lesson"]
 
 
 def test_without_teacher_mode_there_is_no_lesson():

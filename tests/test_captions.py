@@ -188,3 +188,34 @@ def test_a_critical_alpha_counts_its_own_model_s_runs():
     rows = [{"model": m, "alpha": a} for m in ("qnn", "mlp") for a in range(30)]
     assert runs_note(rows, "qnn", complete=True) == "30 runs"
     assert runs_note(rows[:40], "mlp", complete=False) == "10 runs so far"
+
+
+def lesson_numbers(qnn_crit, mlp_crit, classical_keeps, qnn_matches, mlp_ratio):
+    from math import nan
+
+    cap = [dict(variant="qnn", family="QNN", n_params=240, val_acc_mean=0.93, clean_val_acc=0.96, alpha=0.4,
+                critical_alpha=qnn_crit, label="QNN"),
+           dict(variant="logreg", family="logistic regression", n_params=1025, val_acc_mean=0.93 if classical_keeps else 0.7,
+                clean_val_acc=0.97, alpha=0.4, critical_alpha=nan, label="logistic regression")]
+    return {"phase": {"summary": summary("qnn", [0.96, 0.95]) + summary("mlp", [0.99, 0.9]),
+                      "critical": [{"model": "qnn", "estimate": qnn_crit}, {"model": "mlp", "estimate": mlp_crit}]},
+            "capacity": cap,
+            "unlearning": {"qnn": unlearning_table(0.9, finetune=0.9 if qnn_matches else 0.7),
+                           "mlp": unlearning_table(0.95, finetune=0.8)},
+            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio},
+                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0}]}
+
+
+def test_the_lesson_s_last_step_says_where_the_lab_agrees_with_the_paper_and_where_not():
+    from qml_core.reporting.captions import lesson_summary
+
+    paper = " ".join(lesson_summary(lesson_numbers(0.45, 0.25, False, True, 8.0)))
+    assert "**Where the lab agrees with the paper:** the QNN holds its accuracy to a larger α than the MLP" in paper
+    assert "only quantum models keep the plateau" in paper and "only the QNN has an unlearning method" in paper
+    assert "sharpens the MLP's minimum" in paper and "Where it does not" not in paper
+    opposite = " ".join(lesson_summary(lesson_numbers(0.2, 0.35, True, False, 1.0)))
+    assert "Where the lab agrees" not in opposite
+    assert "**Where it does not:** the QNN does not hold its accuracy to a larger α than the MLP" in opposite
+    assert "1 classical model keeps the plateau too, so it is not specific to the quantum model" in opposite
+    assert "the curvature does not change as the paper reports" in opposite
+    assert lesson_summary({"phase": None, "capacity": None, "unlearning": None, "curvature": None}) == []

@@ -265,6 +265,14 @@ def _listing(entries: list[dict]) -> str:
     return ", ".join(f"{_name(e)} ({e['n_params']:,} parameters)" for e in entries)
 
 
+def plateau_keepers(entries: list[dict], margin: float = PLATEAU_MARGIN) -> tuple[list[dict], list[dict], list[dict]]:
+    """(every entry that keeps validation accuracy within ``margin`` of its clean value, the
+    quantum ones, the classical ones), each by parameter count."""
+    keep = sorted((e for e in entries if e["val_acc_mean"] >= e["clean_val_acc"] - margin), key=lambda e: e["n_params"])
+    return (keep, [e for e in keep if e["family"] in QUANTUM_FAMILIES],
+            [e for e in keep if e["family"] not in QUANTUM_FAMILIES])
+
+
 def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     """The capacity table in words, computed from its numbers: which variants keep a plateau at
     the table's α (validation accuracy within ``margin`` of their clean value) and which do not,
@@ -277,10 +285,8 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     if not entries:
         return note.strip(" ()") if unable else ""
     alpha = entries[0]["alpha"]
-    keep = sorted((e for e in entries if e["val_acc_mean"] >= e["clean_val_acc"] - margin), key=lambda e: e["n_params"])
+    keep, quantum, classical = plateau_keepers(entries, margin)
     lose = sorted((e for e in entries if e not in keep), key=lambda e: e["n_params"])
-    quantum = [e for e in keep if e["family"] in QUANTUM_FAMILIES]
-    classical = [e for e in keep if e["family"] not in QUANTUM_FAMILIES]
     parts = [f"At α = {alpha:g}, {len(keep)} of {len(entries)} models keep validation accuracy within {margin:.2f} of "
              f"their clean value" + (f": {_listing(keep)}." if keep else ".")]
     if lose:

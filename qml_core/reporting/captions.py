@@ -6,7 +6,8 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
-from qml_core.reporting.figure_style import model_label
+from qml_core.experiments.capacity import LEARNS, capacity_finding, plateau_keepers
+from qml_core.reporting.figure_style import METHOD_LABELS, model_label
 
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
 TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (protocol §6)
@@ -254,3 +255,71 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
             parts.append(f"The poisoned {' and the '.join(already)} already matched retraining's validation accuracy "
                          "before any unlearning (every method at 0 epochs to match): there, unlearning had nothing to repair.")
     return " ".join(parts)
+
+
+def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
+    """(what agrees with the paper, what does not), each a clause computed from ``numbers``
+    (``lesson.lesson_numbers``); a part not computed yet says nothing."""
+    agree, disagree = [], []
+    if numbers.get("phase"):
+        crit = {c["model"]: c["estimate"] for c in numbers["phase"]["critical"]}
+        q, m = (crit.get(k, math.nan) for k in ("qnn", "mlp"))
+        q_, m_ = (v if math.isfinite(v) else math.inf for v in (q, m))  # no crossing in the grid: later than any
+        words = lambda v: f"{v:.2f}" if math.isfinite(v) else "none in the grid"
+        clause = f"critical α: QNN {words(q)}, MLP {words(m)}"
+        (agree if q_ > m_ else disagree).append(
+            f"the QNN holds its accuracy to a larger α than the MLP ({clause})" if q_ > m_
+            else f"the QNN does not hold its accuracy to a larger α than the MLP ({clause})")
+    if numbers.get("capacity"):
+        learners = [e for e in numbers["capacity"] if math.isfinite(e["val_acc_mean"]) and e["clean_val_acc"] >= LEARNS]
+        _, quantum, classical = plateau_keepers(learners)
+        alpha = numbers["capacity"][0]["alpha"]
+        if classical:
+            disagree.append(f"at α = {alpha:g} {len(classical)} classical model{'s' * (len(classical) != 1)} keep"
+                            f"{'s' * (len(classical) == 1)} the plateau too, so it is not specific to the quantum model")
+        elif quantum:
+            agree.append(f"at α = {alpha:g} only quantum models keep the plateau")
+    if numbers.get("unlearning"):
+        found = {m: _model_finding(m, t, "val_acc", {}) for m, t in numbers["unlearning"].items()}
+        matches = {m: f is not None and f[1] <= MATCHES_RETRAIN + 1e-12 for m, f in found.items()}
+        if matches.get("qnn") and not matches.get("mlp"):
+            agree.append("only the QNN has an unlearning method that matches retraining")
+        elif "qnn" in matches and "mlp" in matches:
+            disagree.append("the QNN's and the MLP's unlearning compare otherwise than in the paper "
+                            f"(a method matches retraining: QNN {'yes' if matches['qnn'] else 'no'}, "
+                            f"MLP {'yes' if matches['mlp'] else 'no'})")
+    if numbers.get("curvature"):
+        span = {}
+        for r in numbers["curvature"]:
+            if math.isfinite(r["ratio_mean"]):
+                span.setdefault(r["model"], []).append(r["ratio_mean"])
+        if "mlp" in span and "qnn" in span:
+            sharper = min(span["mlp"]) > 1.2
+            steady = 0.8 <= min(span["qnn"]) and max(span["qnn"]) <= 1.2
+            text = (f"trace ratio poisoned / clean: MLP {factor(min(span['mlp']))} to {factor(max(span['mlp']))}, "
+                    f"QNN {factor(min(span['qnn']))} to {factor(max(span['qnn']))}")
+            (agree if sharper and steady else disagree).append(
+                f"poisoning sharpens the MLP's minimum and leaves the QNN's about unchanged ({text})" if sharper and steady
+                else f"the curvature does not change as the paper reports ({text})")
+    return agree, disagree
+
+
+def lesson_summary(numbers: dict) -> list[str]:
+    """The lesson's last step: one paragraph per view the lesson computed (its own caption),
+    then where the measurements agree with the paper and where they do not, both said.
+    ``numbers``: ``lesson.lesson_numbers``; parts still None are left out."""
+    parts = []
+    if numbers.get("phase"):
+        parts.append("**Poisoning.** " + phase_finding(numbers["phase"]["summary"], numbers["phase"]["critical"]))
+    if numbers.get("capacity"):
+        parts.append("**Is it quantum?** " + capacity_finding(numbers["capacity"]))
+    if numbers.get("unlearning"):
+        parts.append("**Unlearning.** " + unlearning_finding(numbers["unlearning"], METHOD_LABELS))
+    if numbers.get("curvature"):
+        parts.append("**Curvature.** " + trace_finding(numbers["curvature"]))
+    agree, disagree = _paper_checks(numbers)
+    if agree:
+        parts.append("**Where the lab agrees with the paper:** " + "; ".join(agree) + ".")
+    if disagree:
+        parts.append("**Where it does not:** " + "; ".join(disagree) + ".")
+    return parts
