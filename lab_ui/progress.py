@@ -15,6 +15,7 @@ import streamlit as st
 
 from qml_core.runtime.eta import JobTiming, estimate
 from qml_core.runtime.jobs import ACTIVE, Job, manager
+from qml_core.runtime.rates import load, measured_seconds
 
 REFRESH_S = 1.0  # seconds between reruns of a page whose jobs run
 FOLLOWING = "_progress_following"  # a job this run follows is active
@@ -37,7 +38,9 @@ def prefetch(requests: list[tuple[str, object, str]]) -> None:
 def overall(jobs: list[Job]) -> str:
     """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.runtime.eta``)."""
     finished = sum(j.state not in ACTIVE for j in jobs)
-    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached) for j in jobs])
+    measured = load()
+    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached, j.kind,
+                               measured_seconds(j.kind, j.spec, measured)) for j in jobs])
     return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")
 
 

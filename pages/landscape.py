@@ -57,14 +57,12 @@ with right:
             st.warning("Collapsed to a constant output (reported apart, not dropped): " + ", ".join(collapsed))
 
 interpolation, slice2d = finished[len(jobs):]
-left, right = st.columns(2)
-with left:
-    st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
-    if interpolation is not None:
-        charts.show(interpolation_curve(interpolation), "interpolation")
-        downloads.buttons("interpolation", interpolation)
-with right:
-    st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
-    if slice2d is not None:
-        charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
-        downloads.buttons("slice2d", slice2d)
+st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
+if interpolation is not None:
+    charts.show(interpolation_curve(interpolation), "interpolation")
+    downloads.buttons("interpolation", interpolation)
+# the slice across the page's width: in half of it the map was about 160 px wide at 1280 × 720
+st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
+if slice2d is not None:
+    charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
+    downloads.buttons("slice2d", slice2d)

@@ -18,6 +18,7 @@ from qml_core.reporting.figure_style import model_label  # noqa: E402
 from qml_core.reporting.plots import capacity_plot, capacity_rows, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
 
+METRICS_PER_ROW = 4
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
            "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")
@@ -84,7 +85,9 @@ def show_phase_diagram(rows: list[dict]) -> None:
         st.warning(collapsed_note(rows))
     charts.show(phase_diagram(summary, critical), "phase")
     complete = len(rows) == len(jobs)
-    for col, crit in zip(st.columns(len(critical)), critical):
+    columns = [col for i in range(0, len(critical), METRICS_PER_ROW)
+               for col in st.columns(METRICS_PER_ROW)]  # rows of four: 12 in one row read "log… 0… ML…"
+    for col, crit in zip(columns, critical):
         label, runs = model_label(crit["model"]), runs_note(rows, crit["model"], complete)
         if crit["crossed"] == 0:
             col.metric(f"{label} critical α", uncrossed_label(rows, crit["model"], complete))

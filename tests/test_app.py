@@ -74,6 +74,13 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     shown = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
     for likely in (shown.replace(alpha=0.4), shown.replace(alpha=0.2), shown.replace(attack="feature-noise")):
         assert manager().get("train", likely).priority == BACKGROUND  # computing ahead of a move
+    # then the rest of the slider's grid, after the neighbours, and the page says how much is ready
+    far = manager().get("train", shown.replace(alpha=0.9, attack="feature-noise"))
+    assert far is not None and far.priority == BACKGROUND
+    assert far.order > manager().get("train", shown.replace(attack="feature-noise")).order
+    assert any(c.value.startswith("Slider grid ready: ") and "of 38 runs" in c.value for c in at.caption)
+    # the slider at the top of the page, where a projector shows it (in the sidebar it was below the fold)
+    assert not at.sidebar.slider and at.main.slider(key="alpha").value == 0.3
     at.slider(key="alpha").set_value(0.0).run()
     settle(at)
     assert any("nothing is poisoned" in m.value for m in at.markdown)

@@ -19,11 +19,9 @@ from qml_core.experiments.phase import critical_alpha, phase_summary
 from qml_core.experiments.sweep import result_row
 from qml_core.experiments.unlearn import PAPER_METHODS
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs
-from qml_core.experiments.views import (PLAYGROUND_ALPHAS, landscape_specs, phase_alphas, phase_jobs, playground_specs,
-                                        slider_alphas)
+from qml_core.experiments.views import landscape_specs, phase_alphas, phase_jobs, playground_grid, playground_specs
 from qml_core.runtime.jobs import TASKS
-from qml_core.specs import ATTACKS
-from qml_core.store.cache import lookup
+from qml_core.store.cache import cached_count, lookup
 
 STEPS = ("playground", "phase", "quantum", "unlearning", "landscape", "data", "summary")
 DATASET, OPTIONS = "mnist", {"digits": (1, 9)}  # the lesson's data: the paper's MNIST pair
@@ -52,8 +50,7 @@ def lesson_requests(preset_name: str = "paper") -> list[tuple[str, str, object]]
     """(step, kind, spec) of every run the lesson opens, in the order a class meets them (each
     step's first view, then the rest of the playground's α grid), each (kind, spec) once."""
     default = playground_specs(preset_name, DATASET, OPTIONS, "label-flip", 0.3)
-    grid = [s for attack in ATTACKS for alpha in slider_alphas(*PLAYGROUND_ALPHAS)
-            for s in playground_specs(preset_name, DATASET, OPTIONS, attack, alpha).values()]
+    grid = playground_grid(preset_name, DATASET, OPTIONS)
     unlearning = _unlearning(preset_name)
     curvature, views = landscape_specs(preset_name, LANDSCAPE["models"], LANDSCAPE["alpha"], LANDSCAPE["model"])
     ordered = ([("playground", "train", s) for s in default.values()]
@@ -73,13 +70,10 @@ def lesson_requests(preset_name: str = "paper") -> list[tuple[str, str, object]]
 
 def readiness(requests: list[tuple[str, str, object]]) -> dict[str, tuple[int, int]]:
     """step -> (runs in the cache, runs) for ``lesson_requests``' output; "all" for the whole."""
-    out: dict[str, list[int]] = {}
-    for step, kind, spec in requests:
-        for name in (step, "all"):
-            counts = out.setdefault(name, [0, 0])
-            counts[0] += lookup(kind, spec) is not None
-            counts[1] += 1
-    return {name: (ready, total) for name, (ready, total) in out.items()}
+    steps = {step: [(kind, spec) for s, kind, spec in requests if s == step] for step, _, _ in requests}
+    out = {step: (cached_count(runs), len(runs)) for step, runs in steps.items()}
+    out["all"] = (sum(ready for ready, _ in out.values()), len(requests))
+    return out
 
 
 def run_request(request: tuple[str, object]) -> bool:

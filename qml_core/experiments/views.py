@@ -11,7 +11,7 @@ import dataclasses
 from qml_core.experiments.curvature import CurvatureSpec
 from qml_core.experiments.landscape import LandscapeSpec
 from qml_core.experiments.sweep import sweep_specs
-from qml_core.specs import ExperimentSpec, preset
+from qml_core.specs import ATTACKS, ExperimentSpec, preset
 
 PLAYGROUND_ALPHAS = (0.0, 0.9, 0.1)  # the playground's α slider: low, high, step
 LANDSCAPE_POISONED = (0.2, 0.3, 0.4)
@@ -33,6 +33,15 @@ def playground_specs(preset_name: str, dataset: str, options: dict, attack: str,
                                                                       seed=int(seed))
         specs[model] = spec.replace(model=dataclasses.replace(spec.model, executor=executor)) if model == "qnn" else spec
     return specs
+
+
+def playground_grid(preset_name: str, dataset: str, options: dict, seed: int = 0,
+                    executor: str = "fused") -> list[ExperimentSpec]:
+    """Every spec the playground's slider can ask for, both attacks, in slider order (α = 0,
+    where nothing is poisoned, is one spec for both attacks: listed once)."""
+    specs = [s for attack in ATTACKS for alpha in slider_alphas(*PLAYGROUND_ALPHAS)
+             for s in playground_specs(preset_name, dataset, options, attack, alpha, seed, executor).values()]
+    return list({s.key(): s for s in specs}.values())
 
 
 def phase_alphas(step: float) -> list[float]:

@@ -347,6 +347,7 @@ def interpolation_curve(result: dict) -> go.Figure:
     return style(fig, height=420)
 
 
+SLICE_HEIGHT = 620  # px: the map square and the two-line legend below it
 SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"
 MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
@@ -374,21 +375,34 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
                                       hovertemplate=minimum_hover)])
         fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"))
         fig.update_traces(colorbar=dict(len=0.7, thickness=16), selector=dict(type="surface"))
-        return style(fig, height=540)
+        return style(fig, height=SLICE_HEIGHT)
     fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), colorscale="Viridis",
                                 colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right")),
                                 hovertemplate="direction 1 %{x:.2f}<br>direction 2 %{y:.2f}<br>loss %{z:.4g}<extra></extra>"),
                      go.Scatter(x=[a[j0]], y=[b[i0]], mode="markers", name=SOLUTION_NOTE, hovertemplate=solution_hover,
                                 marker=dict(color="#d62728", size=20, symbol="star", line=dict(color="white", width=1.5))),
+                     # an open ◆, larger than the ★: where the two coincide the ★ shows through it
                      go.Scatter(x=[a[jm]], y=[b[im]], mode="markers", name=MINIMUM_NOTE, hovertemplate=minimum_hover,
-                                marker=dict(color="white", size=16, symbol="diamond", line=dict(color="black", width=2)))])
-    fig.update_layout(xaxis_title="step along direction 1", yaxis_title="step along direction 2")
-    return style(fig, height=500)
+                                marker=dict(color="white", size=28, symbol="diamond-open", line=dict(color="white", width=3)))])
+    # the axes reach a little past the map, so that a marker on its edge is drawn whole; a square
+    # map, drawn across the page's width, keeps at least 400 px a side at 1280 × 720
+    fig.update_xaxes(title_text="step along direction 1", range=_padded(a), constrain="domain")
+    fig.update_yaxes(title_text="step along direction 2", range=_padded(b), scaleanchor="x", scaleratio=1)
+    return style(fig, height=SLICE_HEIGHT)
+
+
+def _padded(values, share: float = 0.06) -> list[float]:
+    """[low, high] of ``values`` widened by ``share`` of their span on each side."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = share * max(high - low, 1e-9)
+    return [low - pad, high + pad]
 
 
 PHASE_TABLE_COLUMNS = ["model", "attack", "alpha", "n", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std"]
 LABEL_STEP_PX = 26  # vertical distance between staggered critical-α labels
 LABEL_GAP = 0.3     # labels closer than this share of the α axis go on different levels
+MAX_LABEL_LEVELS = 3  # more staggered levels than this and the critical α labels go into the legend
+LEGEND_ENTRY_PX = 24  # height of one legend line at 16 px
 
 
 def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) -> None:
@@ -429,17 +443,23 @@ def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
     for entry in critical:
         if np.isfinite(entry["low"]):
             fig.add_vrect(x0=entry["low"], x1=entry["high"], fillcolor=_color(entry["model"]), opacity=0.10, line_width=0)
+    labelled = max(levels, default=-1) < MAX_LABEL_LEVELS  # more levels than that left the plot an empty gap
     for entry, level in zip(shown, levels):
         color, x = _color(entry["model"]), entry["estimate"]
         fig.add_vline(x=x, line=dict(color=color, dash="dot", width=LINE_WIDTH))
+        if not labelled:  # many models: the critical α goes into the legend instead
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, dash="dot", width=LINE_WIDTH),
+                                     name=f"{model_label(entry['model'])}: critical α = {x:.2f}"))
+            continue
         near = (x - alphas_all[0]) / x_span
         fig.add_annotation(x=x, y=1, xref="x", yref="paper", yanchor="bottom", yshift=4 + LABEL_STEP_PX * level,
                            xanchor="left" if near < 0.12 else "right" if near > 0.88 else "center", showarrow=False,
                            text=f"<b>{model_label(entry['model'])}: critical α = {x:.2f}</b>", font=dict(color=color, size=FONT_SIZE),
                            bgcolor="rgba(255,255,255,0.85)", name=f"critical-{entry['model']}")
     fig.update_layout(xaxis_title="poisoned fraction α", yaxis_title="accuracy", yaxis_range=[0, 1.02])
-    fig = style(fig, height=540)
-    return fig.update_layout(margin=dict(t=40 + LABEL_STEP_PX * (max(levels, default=-1) + 1)))
+    entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+    fig = style(fig, height=max(540, 120 + LEGEND_ENTRY_PX * entries))  # every legend entry in view, none scrolled
+    return fig.update_layout(margin=dict(t=40 + LABEL_STEP_PX * (max(levels, default=-1) + 1 if labelled else 0)))
 
 
 def image_grid(images, titles: list[str], columns: int = 8) -> go.Figure:

@@ -67,6 +67,12 @@ def record(kind: str, spec, seconds: float, directory: str | os.PathLike | None 
             tmp.unlink(missing_ok=True)
 
 
+def measured_seconds(kind: str, spec, rates: dict[str, list[float]]) -> float | None:
+    """The mean seconds runs of this (kind, spec)'s shape took here, None if none was measured."""
+    found = rates.get(shape(kind, spec))
+    return found[1] if found else None
+
+
 def expected(requests: list[tuple[str, object]], workers: int,
              rates: dict[str, list[float]] | None = None) -> tuple[float, int]:
     """(seconds the (kind, spec) ``requests`` should take on ``workers`` workers, runs the
