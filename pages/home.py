@@ -5,10 +5,12 @@ from lab_ui import controls, entry, lesson, prepare, url_state
 
 entry.through_app()
 st.title("Data poisoning and unlearning: quantum vs classical ML")
+teacher = url_state.teacher_mode()
+lesson_preset = controls.preset_control(teacher=True) if teacher else None  # paper unless a link says quick
 url_state.publish()  # the sidebar's controls (teacher mode, figure downloads) in the URL
 lesson.start()
-if url_state.teacher_mode():
-    prepare.panel(controls.preset_control(teacher=True))  # the lesson's preset: paper unless a link says quick
+if teacher:
+    prepare.panel(lesson_preset)
 st.markdown(
     """
 This lab reproduces and extends Chen & Zhang, *Superior resilience to poisoning and amenability

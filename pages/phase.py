@@ -100,7 +100,8 @@ def show_phase_diagram(rows: list[dict]) -> None:
     # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
     shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
     collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []
-    st.dataframe(human_table(summary, shown + collapsed, spread=True), hide_index=True)
+    named = [{**e, "model": model_label(e["model"])} for e in summary]  # "logistic regression", never "logreg"
+    st.dataframe(human_table(named, shown + collapsed, spread=True), hide_index=True)
     downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)
 
 

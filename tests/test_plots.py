@@ -295,7 +295,8 @@ def test_interpolation_marks_both_solutions():
 
 def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ():
     fig = landscape_surface(SLICE)
-    contour, solution, minimum = fig.data
+    contour, solution, minimum, key = fig.data
+    assert key.name == minimum.name and key.marker.color == "black" and minimum.showlegend is False
     assert (solution.x, solution.y) == ((0,), (0,)) and solution.marker.symbol == "star"
     assert (minimum.x, minimum.y) == ((1,), (1,))  # the lowest plotted loss, not the origin
     assert "poisoned labels" in solution.name and "clean labels" in minimum.name

@@ -347,7 +347,7 @@ def interpolation_curve(result: dict) -> go.Figure:
     return style(fig, height=420)
 
 
-SLICE_HEIGHT = 620  # px: the map square and the two-line legend below it
+SLICE_HEIGHT = 700  # px: the map square and the two-line legend below it
 SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"
 MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
@@ -358,7 +358,7 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
     """A 2-D slice (``landscape.slice_2d``) as a contour map or a 3-D surface, with the trained
     solution (the origin, ★) and the lowest plotted held-out loss (◆) marked: the loss uses
     clean labels while the solution was fitted to poisoned ones, so they need not coincide.
-    Traces: [loss, solution, minimum]."""
+    Traces: [loss, solution, minimum] (and the minimum's legend entry on the 2-D map)."""
     a, b, z = result["a"], result["b"], np.asarray(result["loss"], dtype=float)
     i0, j0 = int(np.argmin(np.abs(np.asarray(b)))), int(np.argmin(np.abs(np.asarray(a))))
     im, jm = np.unravel_index(int(np.nanargmin(z)), z.shape)
@@ -383,7 +383,11 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
                                 marker=dict(color="#d62728", size=20, symbol="star", line=dict(color="white", width=1.5))),
                      # an open ◆, larger than the ★: where the two coincide the ★ shows through it
                      go.Scatter(x=[a[jm]], y=[b[im]], mode="markers", name=MINIMUM_NOTE, hovertemplate=minimum_hover,
-                                marker=dict(color="white", size=28, symbol="diamond-open", line=dict(color="white", width=3)))])
+                                marker=dict(color="white", size=28, symbol="diamond-open", line=dict(width=3)),
+                                showlegend=False),
+                     # the legend's ◆ in black: a white one would vanish on the white page
+                     go.Scatter(x=[None], y=[None], mode="markers", name=MINIMUM_NOTE, hoverinfo="skip",
+                                marker=dict(color="black", size=20, symbol="diamond-open", line=dict(width=3)))])
     # the axes reach a little past the map, so that a marker on its edge is drawn whole; a square
     # map, drawn across the page's width, keeps at least 400 px a side at 1280 × 720
     fig.update_xaxes(title_text="step along direction 1", range=_padded(a), constrain="domain")
