@@ -22,7 +22,7 @@ url_state.publish()
 numbers = lesson_numbers(preset_name)
 missing = [STEP_OF[k] for k, v in numbers.items() if v is None]
 if missing:
-    st.info(f"Not all computed yet: {', '.join(missing)}. Open those steps, or prepare the lesson on the home page "
+    st.info(f"Not all computed yet ({', '.join(missing)}): open those steps, or prepare the lesson on the home page "
             "(or `python -m qml_core prepare-lesson`); this page then sums them up.")
 for paragraph in lesson_summary(numbers):
     st.markdown(paragraph)
