@@ -316,7 +316,7 @@ def test_capacity_view_draws_classical_models_on_measurements(tmp_path, monkeypa
                           models=["qnn", "mlp", "mlp-correlators", "logreg-probabilities", "mlp-shadows100"]))
     assert figure_count(at) == 1 and not at.error and not at.exception
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert "classical on measurements" in {t.get("name") for t in chart["data"]}
+    assert "classical on measurements" in {t.get("legendgrouptitle", {}).get("text") for t in chart["data"]}
     assert "MLP (64, 16) on correlators" in str(at.dataframe[0].value.to_dict())
 
 

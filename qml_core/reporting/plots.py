@@ -603,7 +603,7 @@ def capacity_rows(table: list[dict]) -> list[dict]:
     cell, a critical α that is not reached reads "none in the grid" (never "None" or "nan")."""
     def critical(e):
         return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "none in the grid"
-    return [{"model": model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
+    return [{"model": e.get("label") or model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
              f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
              "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
              "clean validation accuracy": round(e["clean_val_acc"], 3), "runs": e["runs"]} for e in table]
