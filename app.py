@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/unlearning.py", title="Unlearning", icon=":material/cleaning_services:"),
     st.Page("pages/landscape.py", title="Loss landscape", icon=":material/landscape:"),
     st.Page("pages/data.py", title="Data explorer", icon=":material/search:"),
+    st.Page("pages/summary.py", title="What the lab measured", icon=":material/summarize:"),
 ]
 page = st.navigation(PAGES)
 with st.sidebar:

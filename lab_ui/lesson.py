@@ -1,18 +1,36 @@
 """Teacher mode as a guided lesson: a "what to look at" panel on each page and links to the
-previous and next page of the sequence (playground → phase diagram → unlearning → landscape →
-data), which keep teacher mode on.
+previous and next step of the sequence (playground → phase diagram → is it quantum? →
+unlearning → landscape → data → what the lab measured), which keep teacher mode on. The
+phase page holds two steps (its phase diagram, then its capacity view with control models).
 
 The text says how to read a figure and what to compare, never what the figure will show: the
 findings are computed from the numbers on screen (``qml_core.reporting.captions``)."""
 import streamlit as st
 
 from lab_ui import url_state
+from qml_core.experiments.lesson import PHASE, QUANTUM, STEPS
 
-ORDER = ["playground", "phase", "unlearning", "landscape", "data"]
-TITLES = {"playground": "Poisoning playground", "phase": "Phase diagram", "unlearning": "Unlearning",
-          "landscape": "Loss landscape", "data": "Data explorer"}
-ICONS = {"playground": ":material/science:", "phase": ":material/trending_down:",
-         "unlearning": ":material/cleaning_services:", "landscape": ":material/landscape:", "data": ":material/search:"}
+ORDER = list(STEPS)
+PAGES = {"playground": "playground", "phase": "phase", "quantum": "phase", "unlearning": "unlearning",
+         "landscape": "landscape", "data": "data", "summary": "summary"}
+TITLES = {"playground": "Poisoning playground", "phase": "Phase diagram", "quantum": "Is it quantum?",
+          "unlearning": "Unlearning", "landscape": "Loss landscape", "data": "Data explorer",
+          "summary": "What the lab measured"}
+ICONS = {"playground": ":material/science:", "phase": ":material/trending_down:", "quantum": ":material/compare:",
+         "unlearning": ":material/cleaning_services:", "landscape": ":material/landscape:", "data": ":material/search:",
+         "summary": ":material/summarize:"}
+# What a step's link sets, whatever the session kept: the phase page shows two steps, and pages
+# share keys ("models", "view") whose kept values would otherwise win over the link.
+STEP_STATE = {
+    "phase": {"view": "phase diagram", "models": list(PHASE["models"]), "alpha_step": PHASE["step"],
+              "attack": PHASE["attack"], "dataset": "mnist"},
+    "quantum": {"view": "capacity", "models": list(QUANTUM["models"]), "alpha_step": QUANTUM["step"],
+                "at_alpha": QUANTUM["at_alpha"], "attack": QUANTUM["attack"], "dataset": "mnist"},
+    "unlearning": {"models": ["qnn", "mlp"], "dataset": "mnist"},
+    "landscape": {"models": ["mlp", "qnn"]},
+    "data": {"dataset": "xxz"},
+}
+ARRIVED = "lesson"  # the query parameter a lesson link carries: the step it leads to
 
 LESSON = {
     "playground": [
@@ -33,6 +51,15 @@ LESSON = {
         "α = 0 are two different ways of taking the poison.",
         "The dashed train-accuracy curves against the **1 − α** line show, α by α, whether a model fits the "
         "flipped labels or ignores them.",
+    ],
+    "quantum": [
+        "The same poisoning, now for **control models**: QNNs of other depths, smaller MLPs, logistic regression and "
+        "a classical model with as many parameters as the QNN. Left: validation accuracy at one α against the number "
+        "of parameters; right: each model's critical α.",
+        "A model **keeps the plateau** when its accuracy at that α stays close to its clean accuracy. Look for "
+        "classical models that do: if some do, the plateau is a matter of the model's size or training, not of "
+        "it being quantum.",
+        "The caption above the figure counts, from these numbers, which models keep the plateau and which fall.",
     ],
     "unlearning": [
         "**Retraining** from scratch on the clean retain set (dashed black) is the reference: a method "
@@ -55,6 +82,11 @@ LESSON = {
         "to the **poisoned** ones. See how far apart the two are.",
         "On the clean → poisoned line, look for a bump (a barrier) between the two solutions, or a smooth slope.",
     ],
+    "summary": [
+        "Each paragraph below is the caption of one step, computed again from the same runs.",
+        "The last two lines sort the measurements into **where the lab agrees with the paper** and **where it "
+        "does not**: a measurement can support a claim, or show that it holds for classical models too.",
+    ],
     "data": [
         "The **XXZ chain**: spins in a ring, each coupled to its neighbours, Δ setting the strength of the "
         "z coupling against the x and y ones. For **Δ < 1** the ground state is in the **XY phase** (label 0), "
@@ -62,44 +94,76 @@ LESSON = {
         "neighbouring spins ordered opposite along z (⟨Z₀Z₁⟩).",
         "Look at how the gap and the two correlations change as Δ crosses 1, and where the training points "
         "(large filled circles) sit: the points nearest Δ = 1 are left out of training.",
-        "**MNIST**: each 28×28 image becomes the amplitudes of a 10-qubit state (784 pixels padded to 1024); "
-        "the MLP gets the same vector, so both models see identical inputs.",
     ],
 }
+MNIST_LINES = [  # the data step's panel when the page shows MNIST
+    "**MNIST**: each 28×28 image becomes the amplitudes of a 10-qubit state (784 pixels padded to 1024); "
+    "the MLP gets the same vector, so both models see identical inputs.",
+    "Look at the digits as the models get them, and switch the dataset to the **XXZ chain** (sidebar): quantum "
+    "states, where a classical network only sees what a measurement gives.",
+]
 
 
-def _link_params() -> dict:
-    """What a lesson link carries: teacher mode, and the quick preset when the lesson uses it."""
-    params = {"teacher": "1"}
+def _link_params(step: str) -> dict:
+    """What a lesson link carries: teacher mode, the step it leads to, and the quick preset
+    when the lesson uses it."""
+    params = {"teacher": "1", ARRIVED: step}
     if st.session_state.get("preset") == "quick":
         params["preset"] = "quick"
     return params
 
 
+def arrive() -> None:
+    """On a lesson link, set the controls its step needs (``STEP_STATE``) before the page draws
+    them; the parameter is dropped from the URL at the page's next ``publish``."""
+    step = st.query_params.get(ARRIVED)
+    if step in STEP_STATE and st.session_state.get("_lesson_arrived") != (step, st.query_params.get("teacher")):
+        st.session_state["_lesson_arrived"] = (step, st.query_params.get("teacher"))
+        st.session_state.update(STEP_STATE[step])
+        st.session_state.setdefault(url_state.VALUES, {}).update(STEP_STATE[step])
+    elif step is None:
+        st.session_state.pop("_lesson_arrived", None)
+
+
+def step_of(page: str) -> str:
+    """The lesson step a page shows now: the phase page is "Is it quantum?" in its capacity view."""
+    view = st.session_state.get("view") or st.query_params.get("view")
+    return "quantum" if page == "phase" and view == "capacity" else page
+
+
+def lines(step: str) -> list[str]:
+    """The step's "what to look at" lines; the data step's follow the dataset on screen."""
+    dataset = st.session_state.get("dataset") or st.query_params.get("dataset") or "mnist"
+    return MNIST_LINES if step == "data" and dataset != "xxz" else LESSON[step]
+
+
 def panel(page: str) -> None:
-    """In teacher mode, the page's "what to look at" panel (step k of 5); nothing otherwise."""
+    """In teacher mode, the page's "what to look at" panel (step k of n); nothing otherwise."""
     if not url_state.teacher_mode():
         return
+    arrive()
+    step = step_of(page)
     with st.container(border=True):
-        st.markdown(f"**:material/school: Lesson, step {ORDER.index(page) + 1} of {len(ORDER)}: what to look at**")
-        st.markdown("\n".join(f"- {line}" for line in LESSON[page]))
+        st.markdown(f"**:material/school: Lesson, step {ORDER.index(step) + 1} of {len(ORDER)}: what to look at**")
+        st.markdown("\n".join(f"- {line}" for line in lines(step)))
+
+
+def _link(column, step: str, label: str) -> None:
+    column.page_link(f"pages/{PAGES[step]}.py", label=label, query_params=_link_params(step))
 
 
 def navigation(page: str) -> None:
-    """In teacher mode, links to the previous and the next page of the lesson (teacher=1 kept)."""
+    """In teacher mode, links to the previous and the next step of the lesson (teacher=1 kept)."""
     if not url_state.teacher_mode():
         return
-    i = ORDER.index(page)
+    i = ORDER.index(step_of(page))
     left, right = st.columns(2)
     if i > 0:
-        before = ORDER[i - 1]
-        left.page_link(f"pages/{before}.py", label=f"← Previous: {TITLES[before]}", query_params=_link_params())
+        _link(left, ORDER[i - 1], f"← Previous: {TITLES[ORDER[i - 1]]}")
     if i + 1 < len(ORDER):
-        after = ORDER[i + 1]
-        right.page_link(f"pages/{after}.py", label=f"Next: {TITLES[after]} →", query_params=_link_params())
+        _link(right, ORDER[i + 1], f"Next: {TITLES[ORDER[i + 1]]} →")
     else:
-        right.page_link(f"pages/{ORDER[0]}.py", label=f"End of the lesson. Start again: {TITLES[ORDER[0]]} ↺",
-                        query_params=_link_params())
+        _link(right, ORDER[0], f"End of the lesson. Start again: {TITLES[ORDER[0]]} ↺")
 
 
 def start() -> None:
@@ -110,4 +174,4 @@ def start() -> None:
         st.markdown(f"**:material/school: A lesson in {len(ORDER)} steps**: " + " → ".join(TITLES[p] for p in ORDER)
                     + ". Each page opens with what to look at and links to the next.")
         st.page_link(f"pages/{ORDER[0]}.py", label=f"Start the lesson: {TITLES[ORDER[0]]} →", icon=ICONS[ORDER[0]],
-                     query_params=_link_params())
+                     query_params=_link_params(ORDER[0]))

@@ -15,6 +15,7 @@ import streamlit as st
 
 from qml_core.runtime.eta import JobTiming, estimate
 from qml_core.runtime.jobs import ACTIVE, Job, manager
+from qml_core.runtime.rates import load, measured_seconds
 
 REFRESH_S = 1.0  # seconds between reruns of a page whose jobs run
 FOLLOWING = "_progress_following"  # a job this run follows is active
@@ -37,7 +38,9 @@ def prefetch(requests: list[tuple[str, object, str]]) -> None:
 def overall(jobs: list[Job]) -> str:
     """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.runtime.eta``)."""
     finished = sum(j.state not in ACTIVE for j in jobs)
-    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached) for j in jobs])
+    measured = load()
+    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached, j.kind,
+                               measured_seconds(j.kind, j.spec, measured)) for j in jobs])
     return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")
 
 
@@ -74,6 +77,12 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
 def snapshot(jobs: list[Job]) -> list[Job]:
     """Copies of the jobs as they are now (the manager's thread updates the originals)."""
     return [copy.copy(job) for job in jobs]
+
+
+def keep_refreshing() -> None:
+    """Rerun the page like a page that follows jobs (``refresh``), for jobs it shows without
+    following them (prefetches it counts, which following would promote to the foreground)."""
+    st.session_state[FOLLOWING] = True
 
 
 def begin() -> None:

@@ -1,12 +1,16 @@
 """Landing page: what the lab is and what the paper found."""
 import streamlit as st
 
-from lab_ui import entry, lesson, url_state
+from lab_ui import controls, entry, lesson, prepare, url_state
 
 entry.through_app()
 st.title("Data poisoning and unlearning: quantum vs classical ML")
+teacher = url_state.teacher_mode()
+lesson_preset = controls.preset_control(teacher=True) if teacher else None  # paper unless a link says quick
 url_state.publish()  # the sidebar's controls (teacher mode, figure downloads) in the URL
 lesson.start()
+if teacher:
+    prepare.panel(lesson_preset)
 st.markdown(
     """
 This lab reproduces and extends Chen & Zhang, *Superior resilience to poisoning and amenability
@@ -31,3 +35,5 @@ st.page_link("pages/phase.py", label="Phase diagram: accuracy vs α over runs, t
 st.page_link("pages/unlearning.py", label="Unlearning: every method against retraining, QNN and MLP side by side", icon=":material/cleaning_services:")
 st.page_link("pages/landscape.py", label="Loss landscape: Hessian spectra, trace ratios, 2-D slices", icon=":material/landscape:")
 st.page_link("pages/data.py", label="Data explorer: MNIST pairs and the XXZ chain", icon=":material/search:")
+st.page_link("pages/summary.py", label="What the lab measured: the lesson's findings, for and against the paper",
+             icon=":material/summarize:")

@@ -6,13 +6,11 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.experiments.curvature import CurvatureSpec, trace_ratios  # noqa: E402
-from qml_core.experiments.landscape import LandscapeSpec  # noqa: E402
+from qml_core.experiments.curvature import trace_ratios  # noqa: E402
+from qml_core.experiments.views import LANDSCAPE_POISONED, landscape_specs  # noqa: E402
 from qml_core.reporting.captions import trace_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars  # noqa: E402
 
-POISONED = (0.2, 0.3, 0.4)
-SETTINGS = {"quick": dict(epochs=15, seeds=1, grid=21), "paper": dict(epochs=50, seeds=5, grid=41)}
 st.title("Loss landscape")
 st.caption("How sharp is the minimum each model found, with and without poisoning? The Hessian's trace (sum of its "
            "eigenvalues) measures it; a trace ratio poisoned / clean above 1 means poisoning sharpened the minimum. "
@@ -23,7 +21,7 @@ lesson.navigation("landscape")
 with st.sidebar:
     models = url_state.choices("models (spectra, trace ratios)", "models", ["mlp", "qnn"], ["mlp", "qnn"],
                                format_func=LABELS.get)
-    alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(POISONED), 0.3, widget=st.select_slider)
+    alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(LANDSCAPE_POISONED), 0.3, widget=st.select_slider)
     model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     surface = url_state.toggle("3-D surface", "surface")
     preset_name = controls.preset_control(teacher, "paper: 50 epochs, 5 seeds, 41×41 grid; quick: 15 epochs, 1 seed, 21×21")
@@ -32,14 +30,8 @@ with st.sidebar:
         directions = url_state.choice("slice directions", "directions", ["random", "hessian"], widget=st.radio, horizontal=True,
                                       help="random: filter-normalised (MLP) or unit-RMS angles (QNN); hessian: top two eigenvectors")
 url_state.publish()
-settings = SETTINGS[preset_name]
-
-specs = [CurvatureSpec(model=m, alpha=a, seed=s, epochs=settings["epochs"])
-         for m in models for a in (0.0, *POISONED) for s in range(settings["seeds"])]
+specs, views = landscape_specs(preset_name, models, float(alpha), model, directions)
 jobs = progress.submit([("curvature", s, f"{LABELS[s.model]} α={s.alpha} seed {s.seed}") for s in specs])
-views = [LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="interpolate", grid=settings["grid"]),
-         LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="slice2d", directions=directions,
-                       grid=settings["grid"])]
 view_jobs = progress.submit([("landscape", v, f"{LABELS[model]} {v.kind}") for v in views])
 finished = progress.follow(jobs + view_jobs, "landscape")
 
@@ -65,14 +57,12 @@ with right:
             st.warning("Collapsed to a constant output (reported apart, not dropped): " + ", ".join(collapsed))
 
 interpolation, slice2d = finished[len(jobs):]
-left, right = st.columns(2)
-with left:
-    st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
-    if interpolation is not None:
-        charts.show(interpolation_curve(interpolation), "interpolation")
-        downloads.buttons("interpolation", interpolation)
-with right:
-    st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
-    if slice2d is not None:
-        charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
-        downloads.buttons("slice2d", slice2d)
+st.subheader(f"{LABELS[model]}: clean → poisoned (α={alpha})")
+if interpolation is not None:
+    charts.show(interpolation_curve(interpolation), "interpolation")
+    downloads.buttons("interpolation", interpolation)
+# the slice across the page's width: in half of it the map was about 160 px wide at 1280 × 720
+st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
+if slice2d is not None:
+    charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
+    downloads.buttons("slice2d", slice2d)

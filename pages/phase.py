@@ -7,17 +7,19 @@ import streamlit as st
 from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
-from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.devices import device_variants  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
-from qml_core.experiments.sweep import result_row, sweep_specs  # noqa: E402
-from qml_core.reporting.captions import phase_finding, uncrossed_label  # noqa: E402
+from qml_core.experiments.sweep import result_row  # noqa: E402
+from qml_core.experiments.views import phase_alphas, phase_jobs  # noqa: E402
+from qml_core.reporting.captions import phase_finding, runs_note, uncrossed_label  # noqa: E402
 from qml_core.reporting.figure_style import model_label  # noqa: E402
-from qml_core.reporting.plots import capacity_plot, human_table, phase_diagram  # noqa: E402
+from qml_core.reporting.plots import capacity_plot, capacity_rows, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
 
+METRICS_PER_ROW = 4
 st.title("Phase diagram")
 st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
            "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")
@@ -32,7 +34,7 @@ with st.sidebar:
     if not teacher:
         runs = url_state.number("runs per α", "runs", 1, 10, 3)
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
-    alphas = [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
+    alphas = phase_alphas(step)
     try:
         catalogue = {v.name: v for v in variants(preset_name, dataset, **options) + device_variants(preset_name, dataset, **options)}
     except SpecError as exc:
@@ -53,14 +55,15 @@ if not models:
     st.info("Choose at least one model in the sidebar.")
     st.stop()
 try:
-    bases = {m: catalogue[m].spec.replace(attack=attack, seed=int(seed)) for m in models}
-    jobs_list = sorted(((run, spec, m) for m in models for run, spec in sweep_specs([bases[m]], alphas, int(runs))),
-                       key=lambda job: job[0])  # every α of run 0 first
+    jobs_list = phase_jobs({m: catalogue[m].spec for m in models}, attack, int(seed), alphas, int(runs))
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
 
-jobs = progress.submit([("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list])
+requests = [("train", spec, f"{model_label(m)} α={spec.alpha} run {run}") for run, spec, m in jobs_list]
+if not big_request.confirmed(requests, "phase"):
+    st.stop()  # before any job: nothing to follow yet
+jobs = progress.submit(requests)
 finished = progress.follow(jobs, "phase")
 rows = [{**result_row(run, spec, result, job.was_cached), "model": m, "variant": m}
         for (run, spec, m), job, result in zip(jobs_list, jobs, finished) if result is not None]
@@ -72,8 +75,7 @@ def show_capacity(rows: list[dict]) -> None:
     if finding:
         st.info(finding)
     charts.show(capacity_plot(table), "capacity")
-    st.dataframe(human_table(table, ["label", "family", "n_params", "val_acc_mean", "val_acc_std", "train_acc_mean",
-                                     "critical_alpha", "clean_val_acc", "runs"], digits=3, spread=True), hide_index=True)
+    st.dataframe(capacity_rows(table), hide_index=True)
     downloads.buttons("capacity", {"rows": rows, "capacity": table}, table)
 
 
@@ -85,9 +87,10 @@ def show_phase_diagram(rows: list[dict]) -> None:
         st.warning(collapsed_note(rows))
     charts.show(phase_diagram(summary, critical), "phase")
     complete = len(rows) == len(jobs)
-    runs = f"{len(rows)} runs{'' if complete else ' so far'}"
-    for col, crit in zip(st.columns(len(critical)), critical):
-        label = model_label(crit["model"])
+    columns = [col for i in range(0, len(critical), METRICS_PER_ROW)
+               for col in st.columns(METRICS_PER_ROW)]  # rows of four: 12 in one row read "log… 0… ML…"
+    for col, crit in zip(columns, critical):
+        label, runs = model_label(crit["model"]), runs_note(rows, crit["model"], complete)
         if crit["crossed"] == 0:
             col.metric(f"{label} critical α", uncrossed_label(rows, crit["model"], complete))
             col.caption(f"threshold {crit['threshold']:.3f} not crossed ({runs})")
@@ -99,7 +102,8 @@ def show_phase_diagram(rows: list[dict]) -> None:
     # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
     shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
     collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []
-    st.dataframe(human_table(summary, shown + collapsed, spread=True), hide_index=True)
+    named = [{**e, "model": model_label(e["model"])} for e in summary]  # "logistic regression", never "logreg"
+    st.dataframe(human_table(named, shown + collapsed, spread=True), hide_index=True)
     downloads.buttons("phase", {"rows": rows, "summary": summary, "critical_alpha": critical}, rows)
 
 

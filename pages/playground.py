@@ -1,8 +1,6 @@
 """Poisoning playground: choose data, attack and α; the QNN and the MLP train side by side
 in background workers (or answer from the cache), with live curves. Once both are done, the
 likely next views (α one step either way, the other attack) are computed in the background."""
-import dataclasses
-
 import streamlit as st
 
 from lab_ui import entry
@@ -14,10 +12,19 @@ from qml_core.experiments.explore import circuit_text, poisoned_examples  # noqa
 from qml_core.reporting.captions import half_flipped_note, playground_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, image_grid, training_curves  # noqa: E402
 from qml_core.runtime.prefetch import likely_next  # noqa: E402
-from qml_core.specs import EXECUTORS, SpecError, preset  # noqa: E402
+from qml_core.experiments.views import PLAYGROUND_ALPHAS, playground_grid, playground_specs  # noqa: E402
+from qml_core.store.cache import cached_count  # noqa: E402
+from qml_core.specs import EXECUTORS, SpecError  # noqa: E402
 
-ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = 0.0, 0.9, 0.1  # the α slider
+ALPHA_LOW, ALPHA_HIGH, ALPHA_STEP = PLAYGROUND_ALPHAS  # the α slider
 st.title("Poisoning playground")
+# α and the attack at the top of the page, where a projector at 1280 × 720 shows them (in the
+# sidebar the α slider was below the fold while the lesson said "Set α = 0.5")
+slider_column, attack_column = st.columns([3, 1])
+with slider_column:
+    alpha = url_state.slider("poisoned fraction α", "alpha", ALPHA_LOW, ALPHA_HIGH, 0.3, ALPHA_STEP)
+with attack_column:
+    attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
 st.caption("Drag α, the poisoned fraction of the training set: both networks train on it; validation accuracy is "
            "measured on clean labels, train accuracy on the poisoned ones. Text under the results says what they show.")
 teacher = url_state.teacher_mode()
@@ -25,8 +32,6 @@ lesson.panel("playground")
 lesson.navigation("playground")
 with st.sidebar:
     dataset, options = controls.dataset_controls()
-    attack = url_state.choice("attack", "attack", ["label-flip", "feature-noise"], widget=st.radio, horizontal=True)
-    alpha = url_state.slider("poisoned fraction α", "alpha", ALPHA_LOW, ALPHA_HIGH, 0.3, ALPHA_STEP)
     preset_name, seed, executor = controls.preset_control(teacher), 0, "fused"
     device = controls.device_controls()
     if not teacher:
@@ -36,12 +41,7 @@ with st.sidebar:
 url_state.publish()
 
 try:
-    specs = {}
-    for model in ("qnn", "mlp"):
-        spec = preset(preset_name, dataset, model, **options).replace(  # α as prefetch.neighbours rounds it
-            attack=attack, alpha=round(float(alpha), 4), seed=int(seed))
-        specs[model] = (spec.replace(model=dataclasses.replace(spec.model, executor=executor, **device))
-                        if model == "qnn" else spec)
+    specs = playground_specs(preset_name, dataset, options, attack, float(alpha), int(seed), executor, device)
 except SpecError as exc:
     st.error(str(exc))
     st.stop()
@@ -56,9 +56,16 @@ def live_curves(running: list) -> None:
 
 
 results = dict(zip(specs, progress.follow(jobs, "playground", live=live_curves)))
+grid = playground_grid(preset_name, dataset, options, int(seed), executor, device)
 if all(result is not None for result in results.values()):
-    progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}") for s in
-                       likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH)])
+    # the neighbours first, then the rest of the slider's grid: background jobs, so they use idle
+    # cores only and the view on screen always comes first
+    upcoming = likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH) + grid
+    progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}")
+                       for s in {s.key(): s for s in upcoming}.values()])
+ready = cached_count([("train", s) for s in grid])
+st.caption(f"Slider grid ready: {ready} of {len(grid)} runs (every α, both attacks); "
+           + ("each answers at once." if ready == len(grid) else "the rest is computed in the background while the lab is idle."))
 
 columns = st.columns(2)
 for column, (model, result) in zip(columns, results.items()):

@@ -7,7 +7,7 @@ import streamlit as st
 from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
-from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
 from qml_core.reporting.captions import unlearning_finding  # noqa: E402
@@ -31,7 +31,7 @@ with st.sidebar:
         st.session_state["models"] = [m for m in kept if m in MODELS] or MODELS
     chosen = url_state.choices("models", "models", MODELS, [legacy] if legacy in MODELS else MODELS, format_func=LABELS.get)
     methods = url_state.choices("methods (retraining is always shown)", "methods", [m for m in METHODS if m != "retrain"],
-                                [m for m in PAPER_METHODS if m != "retrain"])
+                                [m for m in PAPER_METHODS if m != "retrain"], format_func=METHOD_LABELS.get)
     alpha = url_state.slider("poisoned fraction α", "alpha", 0.1, 0.5, 0.3, 0.1)
     x_axis = url_state.choice("x axis", "x_axis", ["epoch", "seconds"], widget=st.radio, horizontal=True,
                               format_func={"epoch": "epoch", "seconds": "wall time"}.get)
@@ -57,8 +57,11 @@ except SpecError as exc:
 # met on one of them would leave a worker idle while the other trained it (default view: 41-43 s
 # -> 33-37 s to the last result, benchmarks/bench_unlearning_page.py)
 bases = {spec.poisoned: f"{LABELS[model]} poisoned model, run {run}" for model, _, run, spec in specs}
-jobs = progress.submit([("train", base, label) for base, label in bases.items()]
-                       + [("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
+requests = ([("train", base, label) for base, label in bases.items()]
+            + [("unlearn", spec, f"{LABELS[model]} {method} run {run}") for model, method, run, spec in specs])
+if not big_request.confirmed(requests, "unlearning"):
+    st.stop()  # before any job: nothing to follow yet
+jobs = progress.submit(requests)
 finished = progress.follow(jobs, "unlearning")[len(bases):]
 done: dict[str, dict] = {}
 for (model, method, run, _), result in zip(specs, finished):
@@ -71,7 +74,7 @@ if done:
     rows = {m: unlearn_rows(done[m]) for m in trajectories}
     tables = {m: summary_table(rows[m]) for m in rows}
     finished = [m for m in tables if sum(job[0] == m for job in specs) == len(done[m])]
-    finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS)
+    finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS, metric)
     if finding:
         st.info(finding)
     st.subheader("Final metrics (mean ± std over runs; retraining first)")

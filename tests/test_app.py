@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from qml_core import specs
+from qml_core.experiments.capacity import variants
 from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
 
 PAGES_DIR = pathlib.Path(__file__).resolve().parents[1] / "pages"
@@ -60,7 +61,7 @@ def figure_count(at: AppTest) -> int:
 def test_home_page_links_every_page():
     at = open_page()
     assert "quantum" in at.title[0].value
-    assert len(at.get("page_link")) == 5
+    assert len(at.get("page_link")) == 6
 
 
 def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_circuit():
@@ -74,6 +75,13 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     shown = specs.preset("quick", "mnist", "qnn").replace(alpha=0.3, attack="label-flip", seed=0)
     for likely in (shown.replace(alpha=0.4), shown.replace(alpha=0.2), shown.replace(attack="feature-noise")):
         assert manager().get("train", likely).priority == BACKGROUND  # computing ahead of a move
+    # then the rest of the slider's grid, after the neighbours, and the page says how much is ready
+    far = manager().get("train", shown.replace(alpha=0.9, attack="feature-noise"))
+    assert far is not None and far.priority == BACKGROUND
+    assert far.order > manager().get("train", shown.replace(attack="feature-noise")).order
+    assert any(c.value.startswith("Slider grid ready: ") and "of 38 runs" in c.value for c in at.caption)
+    # the slider at the top of the page, where a projector shows it (in the sidebar it was below the fold)
+    assert not at.sidebar.slider and at.main.slider(key="alpha").value == 0.3
     at.slider(key="alpha").set_value(0.0).run()
     settle(at)
     assert any("nothing is poisoned" in m.value for m in at.markdown)
@@ -160,15 +168,28 @@ def test_phase_diagram_draws_device_curves_beside_the_exact_qnn():
     assert any("QNN, 100 shots" in (trace.get("name") or "") for trace in chart["data"])
 
 
+def test_a_request_of_more_than_100_runs_asks_first_with_the_expected_time():
+    """Seen: a keystroke in the models box selected all 12 models and queued 360 runs (445 s) without a word."""
+    at = open_page("pages/phase.py", runs=3, view="capacity", models=[v.name for v in variants("quick", "mnist")])
+    assert not at.exception and not manager().running()
+    warning = at.warning[0].value
+    assert warning.startswith("This view needs 360 new runs, about ") and "worker" in warning
+    assert [b.label for b in at.button] == ["Run all 360"] and figure_count(at) == 0
+    at.session_state["_big_request_yes"] = {"phase": 360}  # the button's on_click (AppTest's click misses a page's buttons)
+    at.run()
+    assert len(manager().running()) == 360 and not at.warning
+
+
 def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
     at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, view="capacity", at_alpha=0.4,
                           models=["qnn", "qnn-d1", "mlp", "logreg", "matched"]))
     assert figure_count(at) == 1 and not at.error and not at.exception
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert chart["layout"]["xaxis"]["type"] == "log"
-    assert {t["name"] for t in chart["data"] if t.get("showlegend", True) and t.get("name")} == {
+    assert {t["legendgrouptitle"]["text"] for t in chart["data"]} == {
         "quantum: QNN", "classical: MLP", "classical: logistic regression", "classical: parameter-matched"}
     assert len(at.dataframe[0].value) == 5 and "models keep validation accuracy" in at.info[0].value
+    assert "critical α" in at.dataframe[0].value.columns and "qnn-d1" not in at.info[0].value
 
 
 def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_sweep():
@@ -220,7 +241,8 @@ def test_unlearning_keeps_only_its_models_when_another_page_chose_capacity_varia
     assert at.multiselect(key="models").value == ["mlp"] and not at.error
 
 
-LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py"]
+LESSON_PAGES = ["pages/playground.py", "pages/phase.py", "pages/unlearning.py", "pages/landscape.py", "pages/data.py",
+                "pages/summary.py"]
 
 
 @pytest.mark.parametrize("page", LESSON_PAGES)
@@ -230,7 +252,7 @@ def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(pag
     at = open_page(page, teacher=True, runs=1, alpha_step=0.2)
     name = page.removeprefix("pages/").removesuffix(".py")
     step = lesson.ORDER.index(name)
-    heading = f"Lesson, step {step + 1} of 5: what to look at"
+    heading = f"Lesson, step {step + 1} of {len(lesson.ORDER)}: what to look at"
     assert any(heading in m.value for m in at.markdown), [m.value for m in at.markdown]
     bullets = next(m.value for m in at.markdown if m.value.startswith("- "))
     assert 2 <= bullets.count("\n- ") + 1 <= 4
@@ -238,7 +260,7 @@ def test_teacher_mode_gives_each_page_a_lesson_panel_and_previous_next_links(pag
     labels = [link.label for link in links]
     if step > 0:
         assert f"← Previous: {lesson.TITLES[lesson.ORDER[step - 1]]}" in labels
-    if step < 4:
+    if step < len(lesson.ORDER) - 1:
         assert f"Next: {lesson.TITLES[lesson.ORDER[step + 1]]} →" in labels
     assert all("teacher=1" in link.query_string for link in links if "Previous" in link.label or "Next" in link.label)
 
@@ -247,6 +269,35 @@ def test_teacher_mode_on_the_home_page_starts_the_lesson():
     at = open_page(teacher=True)
     start = [link.proto for link in at.get("page_link") if link.proto.label.startswith("Start the lesson")]
     assert len(start) == 1 and "teacher=1" in start[0].query_string
+
+
+def test_the_lesson_s_is_it_quantum_step_is_the_capacity_view_with_control_models():
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.session_state["preset"], at.session_state["teacher"], at.session_state["runs"] = "quick", True, 1
+    at.run()
+    at.query_params["lesson"] = "quantum"  # what the phase step's "Next: Is it quantum?" link carries
+    at.query_params["teacher"] = "1"
+    at.session_state["view"] = "phase diagram"  # kept from the phase step: the link wins over it
+    at.switch_page("pages/phase.py").run()
+    assert any("Lesson, step 3 of 7" in m.value for m in at.markdown)
+    assert at.radio(key="view").value == "capacity" and "logreg" in at.multiselect(key="models").value
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert "← Previous: Phase diagram" in labels and "Next: Unlearning →" in labels
+
+
+def test_the_data_step_describes_the_data_on_screen():
+    """Seen: the lesson's data step described the XXZ gap and "large filled circles" beside MNIST."""
+    at = open_page("pages/data.py", teacher=True, dataset="mnist")
+    panel = next(m.value for m in at.markdown if m.value.startswith("- "))
+    assert "MNIST" in panel and "filled circles" not in panel
+
+
+def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
+    at = open_page("pages/summary.py", teacher=True)
+    assert any("Not all computed yet" in i.value for i in at.info) and not at.error
+    home = open_page(teacher=True)
+    assert any("Prepared lesson (quick)" in m.value and "0 of 184 runs ready" in m.value for m in home.markdown)
+    assert [b.label for b in home.button] == ["Prepare the lesson"]
 
 
 def test_without_teacher_mode_there_is_no_lesson():
@@ -284,7 +335,7 @@ def test_capacity_view_draws_classical_models_on_measurements(tmp_path, monkeypa
                           models=["qnn", "mlp", "mlp-correlators", "logreg-probabilities", "mlp-shadows100"]))
     assert figure_count(at) == 1 and not at.error and not at.exception
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert "classical on measurements" in {t.get("name") for t in chart["data"]}
+    assert "classical on measurements" in {t.get("legendgrouptitle", {}).get("text") for t in chart["data"]}
     assert "MLP (64, 16) on correlators" in str(at.dataframe[0].value.to_dict())
 
 

@@ -111,24 +111,31 @@ def test_capacity_command_writes_the_table(tmp_path, capsys):
     assert main(["capacity", "--variants", "nope", "--out", str(out)]) == 2
 
 
+WORDS = {"qnn": "QNN, depth 5 (paper)", "logreg": "logistic regression", "mlp": "MLP (64, 16) (paper)",
+         "qnn-d1": "QNN, depth 1"}
+
+
 def entry(variant, family, n, val, clean=0.95, crit=0.45):
     return dict(variant=variant, family=family, n_params=n, val_acc_mean=val, clean_val_acc=clean, alpha=0.3,
-                critical_alpha=crit)
+                critical_alpha=crit, label=WORDS[variant])
 
 
 def test_capacity_finding_follows_the_numbers():
     classical_too = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.9),
                                       dict(entry("mlp", "MLP", 66657, 0.7, crit=0.3), train_acc_mean=0.99)])
-    assert "mlp fits 99% of the poisoned training labels" in classical_too
-    assert "2 of 3 models" in classical_too and "logreg (1,025 parameters)" in classical_too
-    assert "not specific to the quantum model" in classical_too and "mlp (66,657 parameters)" in classical_too
+    assert "MLP (64, 16) (paper) fits 99% of the poisoned training labels" in classical_too
+    assert "2 of 3 models" in classical_too and "logistic regression (1,025 parameters)" in classical_too
+    assert "not specific to the quantum model" in classical_too and "MLP (64, 16) (paper) (66,657 parameters)" in classical_too
     only_quantum = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.7),
                                      entry("mlp", "MLP", 66657, 0.7)])
-    assert "Only the QNNs keep the plateau here: none of the 2 classical models" in only_quantum
+    assert "Only the QNN keeps the plateau here: none of the 2 classical models" in only_quantum
+    # seen: "none of the 1 classical models does", and internal ids ("qnn-d3", "matched") in the caption
+    one = capacity_finding([entry("qnn", "QNN", 240, 0.93), entry("logreg", "logistic regression", 1025, 0.7)])
+    assert "Only the QNN keeps the plateau here: the one classical model does not." in one and "logreg" not in one
     assert "not specific" not in only_quantum and "Critical α (halfway from clean to chance): QNNs 0.45, classical" in only_quantum
     assert capacity_finding([]) == ""
     at_chance = capacity_finding([entry("qnn-d1", "QNN", 40, 0.5, clean=0.48), entry("qnn", "QNN", 240, 0.93)])
-    assert "1 of 1 models" in at_chance and "qnn-d1 (40 parameters) stays below 0.60 even on clean labels" in at_chance
+    assert "1 of 1 models" in at_chance and "QNN, depth 1 (40 parameters) stays below 0.60 even on clean labels" in at_chance
 
 
 def test_capacity_plot_tells_quantum_from_classical():
@@ -140,8 +147,21 @@ def test_capacity_plot_tells_quantum_from_classical():
                   train_acc_mean=0.7, critical_alpha_low=math.nan, critical_alpha_high=math.nan)]
     fig = capacity_plot(table)
     left = [t for t in fig.data if t.xaxis == "x"]
-    assert [t.name for t in left] == ["quantum: QNN", "classical: logistic regression"]
+    assert [t.name for t in left] == ["QNN", "logistic regression"]
+    assert [t.legendgrouptitle.text for t in left] == ["quantum: QNN", "classical: logistic regression"]
     assert left[0].marker.symbol != left[1].marker.symbol and left[0].marker.color != left[1].marker.color
     assert fig.layout.xaxis.type == "log" and list(left[0].error_y.array) == [0.01]
+    # seen: labels beside the markers piled up or were cut off ("N depth 1", "MLP + early st")
+    assert all(t.mode == "markers" and not t.text for t in fig.data)
     right = [t for t in fig.data if t.xaxis == "x2"]
-    assert list(right[0].y) == [0.45] and len(right[1].x) == 0  # no crossing in the grid: no marker
+    assert [list(t.y) for t in right] == [[0.45]]  # no crossing in the grid: no marker
+
+
+def test_capacity_rows_read_in_words():
+    """Seen: the table's header said "critical alpha" and a cell "None"."""
+    from qml_core.reporting.plots import capacity_rows
+
+    rows = capacity_rows([dict(entry("logreg", "logistic regression", 1025, 0.9, crit=math.nan), val_acc_std=0.02,
+                               runs=3, train_acc_mean=0.7)])
+    assert rows[0]["critical α"] == "none in the grid" and rows[0]["model"] == "logistic regression"
+    assert rows[0]["validation accuracy at α = 0.3"] == "0.900 ± 0.020" and None not in rows[0].values()

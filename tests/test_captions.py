@@ -1,6 +1,7 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
 from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, playground_finding,
-                                         trace_finding, uncrossed_label, unlearning_finding)
+                                         runs_note, trace_finding, uncrossed_label,
+                                         unlearning_finding)
 
 
 def test_playground_names_the_better_model_whichever_it_is():
@@ -10,7 +11,10 @@ def test_playground_names_the_better_model_whichever_it_is():
     assert "memorises" in paper_like and "close to the 1 − α = 70%" in paper_like
     reversed_ = playground_finding(0.5, "label-flip", {"qnn": {"val_acc": 0.18, "train_acc": 0.5},
                                                         "mlp": {"val_acc": 0.42, "train_acc": 0.99}})
-    assert "the MLP keeps 0.42" in reversed_ and "QNN gets 0.18" in reversed_
+    assert "both models are below chance (0.5) on clean validation data, the QNN at 0.18 and the MLP at 0.42" in reversed_
+    above = playground_finding(0.4, "label-flip", {"qnn": {"val_acc": 0.45, "train_acc": 0.6},
+                                                    "mlp": {"val_acc": 0.62, "train_acc": 0.99}})
+    assert "the MLP keeps 0.62" in above and "QNN gets 0.45, below chance (0.5)" in above
     level = playground_finding(0.1, "label-flip", {"qnn": {"val_acc": 0.95, "train_acc": 0.9},
                                                     "mlp": {"val_acc": 0.96, "train_acc": 0.9}})
     assert "level" in level
@@ -79,31 +83,58 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
     paper_like = unlearning_finding({"qnn": unlearning_table(0.92, finetune=0.915, scrub=0.80),
                                      "mlp": unlearning_table(0.95, finetune=0.85, scrub=0.88)},
                                     {"finetune": "fine-tune", "scrub": "SCRUB"})
-    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), at or above" in paper_like
-    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of retraining − 0.01." in paper_like
-    assert "Only the QNN has a method that matches retraining, as the paper reports (the MLP's best ends 0.070 below" in paper_like
-    above = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.97)}, {"scrub": "SCRUB"})
-    assert "QNN: every method ends above retraining (0.800); the best, SCRUB, at 0.970 (0.170 above)." in above
-    assert "closest" not in above and "MLP" not in above
+    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), within 0.01" in paper_like
+    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of 0.01 of it" in paper_like
+    assert "Only the QNN has a method that matches retraining on validation accuracy, as the paper reports (the MLP's best is 0.070 off" in paper_like
     level = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.80)})
     assert "scrub ends closest to retraining, 0.800 against 0.800 (level with retraining)" in level
 
 
+def test_unlearning_finding_names_the_closest_even_when_every_method_ends_above():
+    """Seen: the lesson asks for the method that ends closest to retraining; the caption named
+    fine-tune "the best … (0.070 above)" while gradient ascent ended closer."""
+    text = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.87, **{"grad-ascent": 0.82})},
+                              {"finetune": "fine-tune", "grad-ascent": "gradient ascent"})
+    assert "gradient ascent ends closest to retraining, 0.820 against 0.800 (0.020 above retraining)" in text
+    assert "the best, fine-tune" not in text
+
+
+def test_unlearning_finding_follows_the_metric():
+    """Seen: on "forget-set accuracy (poisoned labels)" the caption still spoke of validation accuracy."""
+    tables = {m: [{"method": "retrain", "val_acc_mean": 0.9, "forget_acc_poisoned_mean": 0.10},
+                  {"method": "finetune", "val_acc_mean": 0.9, "forget_acc_poisoned_mean": 0.60},
+                  {"method": "scrub", "val_acc_mean": 0.7, "forget_acc_poisoned_mean": 0.05}] for m in ("qnn", "mlp")}
+    text = unlearning_finding(tables, metric="forget_acc_poisoned")
+    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "within 0.01 of it or better" in text
+    assert "on forget-set accuracy on the poisoned labels" in text and "validation" not in text
+    assert "finetune ends closest" in unlearning_finding(tables)
+
+
+def test_unlearning_finding_says_when_the_poisoned_model_already_matched():
+    """Seen: "Only the QNN has a method that matches retraining" beside every QNN method at
+    "epochs to match retrain = 0": the poisoned QNN matched before any unlearning."""
+    qnn = [{**e, "epochs_to_match": [0, 0]} for e in unlearning_table(0.92, finetune=0.92, scrub=0.91)]
+    text = unlearning_finding({"qnn": qnn, "mlp": unlearning_table(0.95, finetune=0.85)})
+    assert "The poisoned QNN already matched retraining's validation accuracy before any unlearning" in text
+    assert "already" not in unlearning_finding({"qnn": unlearning_table(0.92, finetune=0.92),
+                                                "mlp": unlearning_table(0.95, finetune=0.85)})
+
+
 def test_unlearning_finding_names_a_better_method_when_the_closest_falls_short():
     text = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.78, scrub=0.85)}, {"scrub": "SCRUB"})
-    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), short of retraining − 0.01; " \
-           "SCRUB ends higher, at 0.850, at or above it." in text
+    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), short of 0.01 of it " \
+           "or better; SCRUB ends at 0.850, within 0.01 of it or better." in text
 
 
 def test_unlearning_finding_says_so_when_the_qnn_does_worse():
     text = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.70, scrub=0.75),
                                "mlp": unlearning_table(0.95, finetune=0.945)})
     assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), short of" in text
-    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), at or above" in text
-    assert "Only the MLP has a method that matches retraining (the QNN's best ends 0.150 below retraining)" in text
+    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), within" in text
+    assert "Only the MLP has a method that matches retraining on validation accuracy (the QNN's best is 0.150 off)" in text
     assert "unlike the paper" in text and "as the paper reports" not in text
     neither = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.80), "mlp": unlearning_table(0.95, finetune=0.90)})
-    assert "Neither model has a method that matches retraining (the best ends 0.100 below it for the QNN, 0.050" in neither
+    assert "Neither model has a method that matches retraining on validation accuracy (the best is 0.100 off for the QNN, 0.050" in neither
 
 
 def test_unlearning_finding_is_empty_without_a_comparison():
@@ -111,7 +142,7 @@ def test_unlearning_finding_is_empty_without_a_comparison():
     assert unlearning_finding({"qnn": unlearning_table(0.9)}) == ""  # retraining alone
     assert unlearning_finding({"qnn": [{"method": "finetune", "val_acc_mean": 0.9}]}) == ""  # no reference
     level = unlearning_finding({"qnn": unlearning_table(0.9, finetune=0.9), "mlp": unlearning_table(0.8, scrub=0.85)})
-    assert "(level with retraining)" in level and "Both models have a method that matches retraining; the paper" in level
+    assert "(level with retraining)" in level and "Both models have a method that matches retraining on" in level
 
 
 def test_a_curve_that_does_not_cross_is_said_not_to_up_to_its_last_computed_alpha():
@@ -126,3 +157,65 @@ def test_the_metric_of_an_uncrossed_curve_says_how_far_the_grid_is_computed():
     rows = [{"model": "qnn", "alpha": a} for a in (0.0, 0.1, 0.3)] + [{"model": "mlp", "alpha": 0.5}]
     assert uncrossed_label(rows, "qnn", complete=False) == "none up to α = 0.3"
     assert uncrossed_label(rows, "qnn", complete=True) == "none in the grid"
+
+
+def test_phase_finding_at_alpha_zero_alone_has_no_double_comma_and_no_resilience_claim():
+    """Seen in the first seconds of the phase page: "The QNN starts at 0.96, , does not cross
+    halfway to chance up to α = 0 … They differ most at α = 0: … so here the MLP resists"."""
+    text = phase_finding(summary("qnn", [0.96]) + summary("mlp", [0.99]),
+                         [{"model": "qnn", "estimate": float("nan")}, {"model": "mlp", "estimate": float("nan")}])
+    assert ", ," not in text and "resists" not in text and "differ most at α = 0:" not in text
+    assert text == "The QNN starts at 0.96. The MLP starts at 0.99."
+    # the largest gap at α = 0 (nothing poisoned) is not where the curves are compared
+    text = phase_finding(summary("qnn", [0.80, 0.79]) + summary("mlp", [0.99, 0.78]), [])
+    assert "differ most at α = 0:" not in text and "level everywhere" in text
+
+
+def test_no_model_resists_below_chance():
+    """Seen above α = 0.5: "the MLP keeps 0.41 … while the QNN gets 0.11", both below chance."""
+    text = playground_finding(0.7, "label-flip", {"qnn": {"val_acc": 0.11, "train_acc": 0.3},
+                                                   "mlp": {"val_acc": 0.41, "train_acc": 0.99}})
+    assert "keeps" not in text and "both models are below chance" in text and "neither resists" in text
+    clean = playground_finding(0.0, "label-flip", {"qnn": {"val_acc": 0.9, "train_acc": 0.9},
+                                                    "mlp": {"val_acc": 0.99, "train_acc": 1.0}})
+    assert "keeps" not in clean and "nothing poisoned" in clean and "the MLP reaches 0.99" in clean
+    low = phase_finding(summary("qnn", [0.6, 0.45]) + summary("mlp", [0.6, 0.30]), [])
+    assert "resists poisoning better" not in low and "neither resists" in low
+
+
+def test_a_critical_alpha_counts_its_own_model_s_runs():
+    """Seen: each model's critical α said "(60 runs)" when it had 30 (the count of both models)."""
+    rows = [{"model": m, "alpha": a} for m in ("qnn", "mlp") for a in range(30)]
+    assert runs_note(rows, "qnn", complete=True) == "30 runs"
+    assert runs_note(rows[:40], "mlp", complete=False) == "10 runs so far"
+
+
+def lesson_numbers(qnn_crit, mlp_crit, classical_keeps, qnn_matches, mlp_ratio):
+    from math import nan
+
+    cap = [dict(variant="qnn", family="QNN", n_params=240, val_acc_mean=0.93, clean_val_acc=0.96, alpha=0.4,
+                critical_alpha=qnn_crit, label="QNN"),
+           dict(variant="logreg", family="logistic regression", n_params=1025, val_acc_mean=0.93 if classical_keeps else 0.7,
+                clean_val_acc=0.97, alpha=0.4, critical_alpha=nan, label="logistic regression")]
+    return {"phase": {"summary": summary("qnn", [0.96, 0.95]) + summary("mlp", [0.99, 0.9]),
+                      "critical": [{"model": "qnn", "estimate": qnn_crit}, {"model": "mlp", "estimate": mlp_crit}]},
+            "capacity": cap,
+            "unlearning": {"qnn": unlearning_table(0.9, finetune=0.9 if qnn_matches else 0.7),
+                           "mlp": unlearning_table(0.95, finetune=0.8)},
+            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio},
+                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0}]}
+
+
+def test_the_lesson_s_last_step_says_where_the_lab_agrees_with_the_paper_and_where_not():
+    from qml_core.reporting.captions import lesson_summary
+
+    paper = " ".join(lesson_summary(lesson_numbers(0.45, 0.25, False, True, 8.0)))
+    assert "**Where the lab agrees with the paper:** the QNN holds its accuracy to a larger α than the MLP" in paper
+    assert "only quantum models keep the plateau" in paper and "only the QNN has an unlearning method" in paper
+    assert "sharpens the MLP's minimum" in paper and "Where it does not" not in paper
+    opposite = " ".join(lesson_summary(lesson_numbers(0.2, 0.35, True, False, 1.0)))
+    assert "Where the lab agrees" not in opposite
+    assert "**Where it does not:** the QNN does not hold its accuracy to a larger α than the MLP" in opposite
+    assert "1 classical model keeps the plateau too, so it is not specific to the quantum model" in opposite
+    assert "the curvature does not change as the paper reports" in opposite
+    assert lesson_summary({"phase": None, "capacity": None, "unlearning": None, "curvature": None}) == []

@@ -27,3 +27,17 @@ def test_cached_results_measure_nothing_and_jobs_without_progress_count_as_runs(
             JobTiming("running", 0, 0, 10.0), JobTiming("queued", 0, 0, 0.0)]
     eta = estimate(jobs)
     assert eta.unit == "run" and eta.rate == 30.0 and abs(eta.seconds - (20.0 + 30.0)) < 1e-9  # 10 s of 30 run
+
+
+def test_each_kind_runs_at_its_own_rate():
+    """Seen on the landscape page: "ETA 16 s" at 27 s, "ETA 7 s" at 95 s, done at 124 s: two
+    slow slice jobs were estimated at the rate of forty quick curvature runs."""
+    curvature = [JobTiming("done", 0, 0, 2.0, kind="curvature")] * 40
+    slices = [JobTiming("running", 0, 0, 60.0, kind="landscape", expected=90.0)] * 2
+    eta = estimate(curvature + slices)
+    assert abs(eta.seconds - 30.0) < 1e-9  # (90 − 60) s left of each, side by side
+    unknown = estimate(curvature + [JobTiming("running", 0, 0, 60.0, kind="landscape")])
+    assert unknown.seconds > 0  # past every rate measured: some time is still left, never "ETA 0 s"
+    mixed = estimate([JobTiming("done", 10, 10, 1.0, kind="train"), JobTiming("done", 0, 0, 50.0, kind="landscape"),
+                      JobTiming("queued", 0, 0, 0.0, kind="landscape"), JobTiming("queued", 0, 0, 0.0, kind="train")])
+    assert abs(mixed.seconds - 51.0) < 1e-9

@@ -288,3 +288,21 @@ def test_the_fork_server_preloads_the_engine_when_the_lab_starts_elsewhere(tmp_p
                            env={**env, "PYTHONPATH": server_env.get("PYTHONPATH", "")}, capture_output=True, text=True,
                            timeout=120)
     assert probe.returncode == 0, probe.stderr[-300:]
+
+
+def test_a_big_request_is_estimated_from_the_rates_measured_here(tmp_path):
+    from qml_core.runtime.rates import big_request_text, expected, load, record, shape
+    from qml_core.specs import preset
+
+    qnn, mlp = preset("quick", "mnist", "qnn"), preset("quick", "mnist", "mlp")
+    assert shape("train", qnn) == "train:QNNModel:mnist" and expected([("train", qnn)] * 4, 2, {}) == (16.0, 0)
+    record("train", qnn, 6.0, tmp_path)
+    record("train", qnn, 8.0, tmp_path)
+    record("train", mlp, 1.0, tmp_path)
+    rates = load(tmp_path)
+    assert rates["train:QNNModel:mnist"] == [2, 7.0]
+    assert expected([("train", qnn)] * 10 + [("train", mlp)] * 10, 2, rates) == (40.0, 3)
+    text = big_request_text(360, 445.0, 3, 2)
+    assert text.startswith("This view needs 360 new runs, about 7 min on 2 workers (from 3 runs measured on this machine)")
+    (tmp_path / "rates.json").write_text("not json")
+    assert load(tmp_path) == {}

@@ -191,7 +191,7 @@ def test_metrics_table_reads_in_words_and_fits_its_rows():
     assert table.header.font.size >= 16 and table.cells.font.size >= 16
     assert list(table.cells.values[0]) == ["retrain<br>(reference)", "gradient<br>ascent"]
     assert table.cells.values[1][0] == "0.900<br>± 0.010" and table.cells.values[5][0] == "—"
-    assert list(table.cells.values[-1]) == ["4.0 ± 1.0", "4.0 ± 1.0<br>(1 of 3 runs never)"]
+    assert list(table.cells.values[-1]) == ["reference", "4.0 ± 1.0<br>(1 of 3 runs never)"]
     # the height is the header plus every row (two text lines each), so the table never scrolls
     rows = 2 * (2 * 22 + 14)
     assert fig.layout.height == table.header.height + rows + 2 * fig.layout.margin.t + 8
@@ -205,6 +205,8 @@ def test_epochs_to_match_is_a_number_not_a_list():
     assert epochs_to_match_text({"epochs_to_match": [5, "never"]}) == "5 (1 of 2 runs never)"
     assert epochs_to_match_text({"epochs_to_match": ["never", "never"]}) == "never"
     assert epochs_to_match_text({"method": "x"}) == "—"
+    # seen: retraining's own row read "38.5 ± 3.5" epochs to match retraining
+    assert epochs_to_match_text({"method": "retrain", "epochs_to_match": [35, 42]}) == "reference"
 
 
 def test_phase_labels_of_nearly_equal_critical_alphas_are_staggered():
@@ -293,7 +295,8 @@ def test_interpolation_marks_both_solutions():
 
 def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ():
     fig = landscape_surface(SLICE)
-    contour, solution, minimum = fig.data
+    contour, solution, minimum, key = fig.data
+    assert key.name == minimum.name and key.marker.color == "black" and minimum.showlegend is False
     assert (solution.x, solution.y) == ((0,), (0,)) and solution.marker.symbol == "star"
     assert (minimum.x, minimum.y) == ((1,), (1,))  # the lowest plotted loss, not the origin
     assert "poisoned labels" in solution.name and "clean labels" in minimum.name
@@ -305,6 +308,10 @@ def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ()
     assert (surf.data[2].x, surf.data[2].y) == ((1,), (1,))
     centred = landscape_surface({"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1, 2], [3, 2, 3]]})
     assert (centred.data[2].x, centred.data[2].y) == ((0,), (0,))  # where they agree, both markers coincide
+    # seen at 1280 × 720: the ◆ half outside the map, the ★ hidden under it
+    assert centred.data[2].marker.symbol == "diamond-open" and centred.data[2].marker.size > centred.data[1].marker.size
+    low, high = centred.layout.xaxis.range
+    assert low < -1 and high > 1 and centred.layout.yaxis.scaleanchor == "x"
 
 
 def test_xxz_training_markers_are_drawn_over_validation():
@@ -386,3 +393,17 @@ def test_report_shows_unlearning_side_by_side_per_dataset_and_tables_that_fit():
     bars = figures[-1][1]
     assert [t.name for t in bars.data] == ["retrain (reference)", "gradient ascent"]
     assert [t.marker.color for t in bars.data] == [METHOD_COLORS["retrain"], METHOD_COLORS["grad-ascent"]]
+
+
+def test_a_phase_diagram_of_twelve_models_keeps_its_plot_area():
+    """Seen with 11-12 models: the chart was an empty gap (a label row per model above it)."""
+    names = ["qnn", "qnn-d1", "qnn-d3", "qnn-d10", "mlp", "mlp-1", "mlp-4", "mlp-16x4", "mlp-wd", "mlp-es", "logreg", "matched"]
+    rows = [r for i, m in enumerate(names) for r in summary_rows(m, {0.0: 0.95, 0.3: 0.9 - 0.02 * i, 0.6: 0.3, 0.9: 0.1})]
+    crit = [dict(model=m, estimate=0.45 + 0.005 * i, low=0.4, high=0.5, level=0.9, threshold=0.7, crossed=1.0)
+            for i, m in enumerate(names)]
+    fig = phase_diagram(rows, crit)
+    assert fig.layout.margin.t <= 40 + 3 * LABEL_STEP_PX  # the plot area keeps most of the height
+    assert not [a for a in fig.layout.annotations if "critical α" in (a.text or "")]
+    legend = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    assert "logistic regression: critical α = 0.50" in legend
+    assert fig.layout.height >= 120 + 24 * len(legend)  # every legend entry in view

@@ -216,6 +216,23 @@ def cmd_capacity(args) -> int:
     return 0
 
 
+def cmd_prepare_lesson(args) -> int:
+    """Compute every run the teacher-mode lesson opens (resumable: what is cached is skipped)."""
+    from qml_core.experiments.lesson import lesson_requests, readiness, run_request
+    from qml_core.store.cache import lookup
+
+    start = time.perf_counter()
+    requests = lesson_requests(args.preset)
+    pending = [(kind, spec) for _, kind, spec in requests if lookup(kind, spec) is None]
+    print(f"lesson ({args.preset}): {len(requests)} runs, {len(requests) - len(pending)} already in the cache")
+    map_with_bar(run_request, pending, args, "lesson")
+    ready, total = readiness(requests)["all"]
+    wall = time.perf_counter() - start
+    print(f"{ready}/{total} runs of the lesson ready ({len(pending)} computed now); wall time {wall:.0f} s "
+          f"({wall / 60:.1f} min)")
+    return 0 if ready == total else 1
+
+
 def backend_options(args) -> tuple[str, str | None]:
     """(backend, address) from --backend and --scheduler (dask) / --address (ray)."""
     backend = getattr(args, "backend", "local")

@@ -17,8 +17,8 @@ import signal
 import sys
 import threading
 
-from qml_core.cli.commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_reproduce, cmd_sweep,
-                                   cmd_train, cmd_unlearn, cmd_unlearn_grid)
+from qml_core.cli.commands import (UNLEARN_METHODS, cmd_capacity, cmd_hessian, cmd_landscape, cmd_prepare_lesson,
+                                   cmd_reproduce, cmd_sweep, cmd_train, cmd_unlearn, cmd_unlearn_grid)
 from qml_core.reporting.reproduce import GROUPS
 from qml_core.runtime.backends import BACKENDS
 from qml_core.specs import (ATTACKS, DATASETS, DEFAULT_SNAPSHOTS, FEATURES, MLP_SETUPS, MODELS, PRESETS,
@@ -281,6 +281,12 @@ def make_parser() -> argparse.ArgumentParser:
     repro.add_argument("--quiet", action="store_true")
     add_backend_arguments(repro)
     repro.set_defaults(func=cmd_reproduce)
+    prep = sub.add_parser("prepare-lesson", help="compute every view the teacher-mode lesson opens, ahead of a class "
+                                                 "(resumable; docs/teaching.md)")
+    prep.add_argument("--preset", choices=PRESETS, default="paper")
+    prep.add_argument("--jobs", type=int, default=2, help="parallel worker processes")
+    prep.add_argument("--quiet", action="store_true", help="no progress bar")
+    prep.set_defaults(func=cmd_prepare_lesson)
     land = sub.add_parser("landscape", help="loss landscape around a §5 solution (interpolation, 1-D or 2-D slice)")
     land.add_argument("--model", choices=MODELS, default="mlp")
     land.add_argument("--alpha", type=float, default=0.3)

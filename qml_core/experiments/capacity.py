@@ -256,8 +256,21 @@ def run_capacity(chosen: list[Variant], alpha: float, alphas: list[float], runs:
     return capacity_table(chosen, rows, alpha), rows
 
 
+def _name(entry: dict) -> str:
+    """A table entry's model in words (its catalogue label; the id only for a table without one)."""
+    return entry.get("label") or entry["variant"]
+
+
 def _listing(entries: list[dict]) -> str:
-    return ", ".join(f"{e['variant']} ({e['n_params']:,} parameters)" for e in entries)
+    return ", ".join(f"{_name(e)} ({e['n_params']:,} parameters)" for e in entries)
+
+
+def plateau_keepers(entries: list[dict], margin: float = PLATEAU_MARGIN) -> tuple[list[dict], list[dict], list[dict]]:
+    """(every entry that keeps validation accuracy within ``margin`` of its clean value, the
+    quantum ones, the classical ones), each by parameter count."""
+    keep = sorted((e for e in entries if e["val_acc_mean"] >= e["clean_val_acc"] - margin), key=lambda e: e["n_params"])
+    return (keep, [e for e in keep if e["family"] in QUANTUM_FAMILIES],
+            [e for e in keep if e["family"] not in QUANTUM_FAMILIES])
 
 
 def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
@@ -272,22 +285,20 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     if not entries:
         return note.strip(" ()") if unable else ""
     alpha = entries[0]["alpha"]
-    keep = sorted((e for e in entries if e["val_acc_mean"] >= e["clean_val_acc"] - margin), key=lambda e: e["n_params"])
+    keep, quantum, classical = plateau_keepers(entries, margin)
     lose = sorted((e for e in entries if e not in keep), key=lambda e: e["n_params"])
-    quantum = [e for e in keep if e["family"] in QUANTUM_FAMILIES]
-    classical = [e for e in keep if e["family"] not in QUANTUM_FAMILIES]
     parts = [f"At α = {alpha:g}, {len(keep)} of {len(entries)} models keep validation accuracy within {margin:.2f} of "
              f"their clean value" + (f": {_listing(keep)}." if keep else ".")]
     if lose:
         parts.append(f"Falling further: {_listing(lose)}.")
         memorise = [e for e in lose if e.get("train_acc_mean", 0.0) >= MEMORISES]
         if memorise:
-            parts.append("Of those, " + ", ".join(f"{e['variant']} fits {e['train_acc_mean']:.0%}" for e in memorise)
+            parts.append("Of those, " + ", ".join(f"{_name(e)} fits {e['train_acc_mean']:.0%}" for e in memorise)
                          + " of the poisoned training labels: it memorises the flips.")
     if note:
         parts.append(note.strip())
     if classical and quantum:
-        which = (f"{classical[0]['variant']}, {classical[0]['n_params']:,} parameters" if len(classical) == 1 else
+        which = (f"{_name(classical[0])}, {classical[0]['n_params']:,} parameters" if len(classical) == 1 else
                  f"the smallest with {classical[0]['n_params']:,}, the largest with {classical[-1]['n_params']:,} parameters")
         parts.append(f"Classical models keep the plateau too ({which}), so at this α the plateau is not "
                      "specific to the quantum model.")
@@ -295,7 +306,10 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
         parts.append("Only classical models keep the plateau here.")
     elif quantum:
         n_classical = sum(e["family"] not in QUANTUM_FAMILIES for e in entries)
-        parts.append(f"Only the QNNs keep the plateau here: none of the {n_classical} classical models does.")
+        who = "Only the QNNs keep" if len(quantum) > 1 else "Only the QNN keeps"
+        others = ("" if n_classical == 0 else ": the one classical model does not" if n_classical == 1
+                  else f": none of the {n_classical} classical models does")
+        parts.append(f"{who} the plateau here{others}.")
     crit = [e for e in entries if math.isfinite(e["critical_alpha"])]
     if crit:
         q = [e for e in crit if e["family"] in QUANTUM_FAMILIES]

@@ -6,11 +6,13 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
-from qml_core.reporting.figure_style import model_label
+from qml_core.experiments.capacity import LEARNS, capacity_finding, plateau_keepers
+from qml_core.reporting.figure_style import METHOD_LABELS, model_label
 
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
 TRACKS = 0.10  # train accuracy within this of 1 − α: it ignores the flipped labels (protocol §6)
 CLEAR = 0.02  # validation accuracies closer than this are called level
+CHANCE = 0.5  # a binary task's chance accuracy
 
 
 def half_flipped_note(alpha: float, attack: str) -> str | None:
@@ -41,13 +43,18 @@ def playground_finding(alpha: float, attack: str, results: dict[str, dict]) -> s
     if set(results) != {"qnn", "mlp"}:
         return ""
     qnn, mlp = results["qnn"]["val_acc"], results["mlp"]["val_acc"]
-    head = f"At α = {alpha:g} ({attack.replace('-', ' ')}), "
+    head = f"At α = {alpha:g} ({attack.replace('-', ' ')}{', nothing poisoned' if alpha == 0 else ''}), "
     if abs(qnn - mlp) < CLEAR:
         head += f"the QNN and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
+    elif max(qnn, mlp) < CHANCE:  # below chance neither resists: the higher one just follows the flips less
+        head += (f"both models are below chance (0.5) on clean validation data, the QNN at {qnn:.2f} and the MLP at "
+                 f"{mlp:.2f}: they follow the flipped labels, and neither resists the poison.")
     else:
         hi, lo = ("qnn", "mlp") if qnn > mlp else ("mlp", "qnn")
-        head += (f"the {model_label(hi)} keeps {results[hi]['val_acc']:.2f} on clean validation data while the "
-                 f"{model_label(lo)} gets {results[lo]['val_acc']:.2f}.")
+        verb = "reaches" if alpha == 0 else "keeps"  # nothing to resist at α = 0
+        below = ", below chance (0.5)" if results[lo]["val_acc"] < CHANCE else ""
+        head += (f"the {model_label(hi)} {verb} {results[hi]['val_acc']:.2f} on clean validation data while the "
+                 f"{model_label(lo)} gets {results[lo]['val_acc']:.2f}{below}.")
     fits = [f"The {model_label(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
     return " ".join([head, *fits])
 
@@ -72,6 +79,12 @@ def uncrossed_label(rows: list[dict], model: str, complete: bool) -> str:
     return f"none up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
 
 
+def runs_note(rows: list[dict], model: str, complete: bool) -> str:
+    """How many runs a model's critical α rests on: its own rows, not every model's ("30 runs",
+    "12 runs so far" while runs are missing)."""
+    return f"{sum(r['model'] == model for r in rows)} runs{'' if complete else ' so far'}"
+
+
 def phase_finding(summary: list[dict], critical: list[dict]) -> str:
     """The phase diagram in words: per model, the clean accuracy, how far its plateau reaches
     and its critical α; then which model holds up better at the α below 0.5 where they differ
@@ -86,29 +99,36 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
     for model, curve in sorted(curves.items(), reverse=True):
         curve.sort()
         end = plateau_end(curve)
-        reach = (f"stays within 0.05 of it up to α = {end:g}" if end is not None
-                 else f"drops more than 0.05 already at α = {curve[1][0]:g}" if len(curve) > 1 else "")
-        c = crit.get(model)
-        where = (f", crosses halfway to chance at α ≈ {c['estimate']:.2f}" if c and math.isfinite(c["estimate"])
-                 else f", does not cross halfway to chance up to α = {curve[-1][0]:g}" if c else "")
-        parts.append(f"The {model_label(model)} starts at {curve[0][1]:.2f}, {reach}{where}.")
+        clauses = [f"starts at {curve[0][1]:.2f}"]
+        if len(curve) > 1:  # with α = 0 alone there is no plateau and no crossing to speak of yet
+            clauses.append(f"stays within 0.05 of it up to α = {end:g}" if end is not None
+                           else f"drops more than 0.05 already at α = {curve[1][0]:g}")
+            c = crit.get(model)
+            if c and math.isfinite(c["estimate"]):
+                clauses.append(f"crosses halfway to chance at α ≈ {c['estimate']:.2f}")
+            elif c:
+                clauses.append(f"does not cross halfway to chance up to α = {curve[-1][0]:g}")
+        parts.append(f"The {model_label(model)} {', '.join(clauses)}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
-        # from α = 0.5 on, most labels are flipped and "resisting" the poison stops meaning anything
-        informative = [a for a in shared if a < 0.5 - 1e-9]
+        # at α = 0 nothing is poisoned; from α = 0.5 on most labels are flipped: "resisting" the
+        # poison means something only in between
+        informative = [a for a in shared if 1e-9 < a < 0.5 - 1e-9]
         if informative:
             values = {m: dict(curves[m]) for m in curves}
             alpha = max(informative, key=lambda a: abs(values["qnn"][a] - values["mlp"][a]))
             gap = values["qnn"][alpha] - values["mlp"][alpha]
-            restricted = len(informative) < len(shared)
+            restricted = any(a >= 0.5 - 1e-9 for a in shared)
             if abs(gap) < CLEAR:
                 parts.append("Below α = 0.5 the two curves are level within 0.02." if restricted
                              else "The two curves are level everywhere within 0.02.")
             else:
                 hi, lo = ("qnn", "mlp") if gap > 0 else ("mlp", "qnn")
                 lead = "Below α = 0.5 they" if restricted else "They"
+                verdict = (f"so here the {model_label(hi)} resists poisoning better" if values[hi][alpha] >= CHANCE
+                           else "both below chance (0.5): neither resists")
                 parts.append(f"{lead} differ most at α = {alpha:g}: {model_label(hi)} {values[hi][alpha]:.2f} against "
-                             f"{model_label(lo)} {values[lo][alpha]:.2f}, so here the {model_label(hi)} resists poisoning better.")
+                             f"{model_label(lo)} {values[lo][alpha]:.2f}, {verdict}.")
     return " ".join(parts)
 
 
@@ -138,72 +158,108 @@ def trace_finding(ratios: list[dict]) -> str:
 
 
 MATCHES_RETRAIN = 0.01  # ends at or above retraining − this: it matches retraining (claims.CRITERIA.unlearn_slack)
+# Which way is better on each unlearning metric: higher accuracy on clean labels, lower accuracy on
+# the poisoned labels of the forget set (the flips unlearnt); anything else should sit near retraining.
+HIGHER_BETTER = ("val_acc", "retain_acc", "forget_acc_true")
+LOWER_BETTER = ("forget_acc_poisoned",)
+METRIC_WORDS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
+                "forget_acc_true": "forget-set accuracy on the true labels",
+                "forget_acc_poisoned": "forget-set accuracy on the poisoned labels", "mia_auc": "membership-inference AUC"}
 
 
-def _final_accuracies(table: list[dict]) -> tuple[dict[str, float], float] | None:
-    """({approximate method: mean final validation accuracy}, retraining's) from a
-    ``summary_table``; None without retraining or without another method."""
-    by_method = {e["method"]: e["val_acc_mean"] for e in table if "val_acc_mean" in e}
+def _final_values(table: list[dict], metric: str) -> tuple[dict[str, float], float] | None:
+    """({approximate method: mean final ``metric``}, retraining's) from a ``summary_table``;
+    None without retraining or without another method."""
+    by_method = {e["method"]: e[f"{metric}_mean"] for e in table if f"{metric}_mean" in e}
     reference = by_method.pop("retrain", None)
     if reference is None or not by_method:
         return None
     return by_method, reference
 
 
-def _matches(value: float, reference: float) -> bool:
-    return value >= reference - MATCHES_RETRAIN - 1e-12
+def _shortfall(value: float, reference: float, metric: str) -> float:
+    """How far ``value`` is on the wrong side of retraining (0 on the right side or level)."""
+    if metric in HIGHER_BETTER:
+        return max(0.0, reference - value)
+    if metric in LOWER_BETTER:
+        return max(0.0, value - reference)
+    return abs(value - reference)
 
 
-def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, str] | None = None) -> str:
-    """The unlearning comparison in words. tables: model -> ``unlearn_summary.summary_table``
-    (final validation accuracy, mean over runs). Per model: which method ends closest to
-    retraining, by how much and whether it ends at or above retraining − 0.01, and the best
-    method when that one ends higher and matches where the closest does not; when every method
-    ends above retraining, that and the best. With both models: which of them has a method that
-    matches retraining, compared with the paper (the QNN's matches, the MLP's lags), said
-    plainly when the numbers disagree with it."""
+def _matches(value: float, reference: float, metric: str = "val_acc") -> bool:
+    return _shortfall(value, reference, metric) <= MATCHES_RETRAIN + 1e-12
+
+
+def _matched_from_the_start(table: list[dict]) -> bool:
+    """Every approximate method matches retraining's validation accuracy at epoch 0, before any
+    unlearning (``summary_table``'s per-run epochs-to-match all 0)."""
+    counts = [e.get("epochs_to_match") for e in table if e["method"] != "retrain"]
+    return bool(counts) and all(c and all(v == 0 for v in c) for c in counts)
+
+
+def _model_finding(model: str, table: list[dict], metric: str, names: dict[str, str]) -> tuple[str, float] | None:
+    """One model's sentence: the method that ends closest to retraining on ``metric`` (the
+    lesson's question), whether it matches, and a better one when that one does not; and the
+    model's shortfall (its best method's distance on the wrong side of retraining)."""
+    found = _final_values(table, metric)
+    if found is None:
+        return None
+    by_method, reference = found
+    closest = min(by_method, key=lambda m: (abs(by_method[m] - reference), _shortfall(by_method[m], reference, metric)))
+    best = min(by_method, key=lambda m: (_shortfall(by_method[m], reference, metric), abs(by_method[m] - reference)))
+    value, gap = by_method[closest], by_method[closest] - reference
+    side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
+    text = f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
+    if metric in HIGHER_BETTER + LOWER_BETTER:
+        text += f", {'within' if _matches(value, reference, metric) else 'short of'} {MATCHES_RETRAIN:g} of it or better"
+    if not _matches(value, reference, metric) and _matches(by_method[best], reference, metric):
+        text += f"; {names.get(best, best)} ends at {by_method[best]:.3f}, within {MATCHES_RETRAIN:g} of it or better"
+    return text + ".", _shortfall(by_method[best], reference, metric)
+
+
+def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, str] | None = None,
+                       metric: str = "val_acc") -> str:
+    """The unlearning comparison in words, on the ``metric`` the page shows. tables: model ->
+    ``unlearn_summary.summary_table`` (final metrics, mean over runs). Per model: which method
+    ends closest to retraining, by how much, whether it matches (within 0.01 of retraining, or
+    better: higher accuracy on clean labels, lower on the poisoned ones), and a method that does
+    when the closest does not. With both models: which of them has a method that matches
+    retraining, compared with the paper (the QNN's matches, the MLP's lags), said plainly when
+    the numbers disagree with it, and when a model's poisoned starting point already matched
+    retraining (then unlearning had nothing to do)."""
     names = method_names or {}
     shortfall, parts = {}, []
     for model, table in tables.items():
-        found = _final_accuracies(table)
-        if found is None:
-            continue
-        by_method, reference = found
-        closest = min(by_method, key=lambda m: (abs(by_method[m] - reference), -by_method[m]))
-        best = max(by_method, key=by_method.get)
-        value, gap = by_method[closest], by_method[closest] - reference
-        shortfall[model] = max(0.0, reference - by_method[best])
-        side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
-        verdict = f"{'at or above' if _matches(value, reference) else 'short of'} retraining − {MATCHES_RETRAIN:g}"
-        if all(v - reference >= 0.0005 for v in by_method.values()):  # "closest" would name the weakest
-            text = (f"{model_label(model)}: every method ends above retraining ({reference:.3f}); the best, "
-                    f"{names.get(best, best)}, at {by_method[best]:.3f} ({by_method[best] - reference:.3f} above)")
-        else:
-            text = (f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, "
-                    f"{value:.3f} against {reference:.3f} ({side} retraining), {verdict}")
-        if not _matches(value, reference) and _matches(by_method[best], reference):
-            text += f"; {names.get(best, best)} ends higher, at {by_method[best]:.3f}, at or above it"
-        parts.append(text + ".")
+        found = _model_finding(model, table, metric, names)
+        if found is not None:
+            parts.append(found[0])
+            shortfall[model] = found[1]
+    words = METRIC_WORDS.get(metric, metric)
     if {"qnn", "mlp"} <= set(shortfall):
         qnn, mlp = (shortfall[m] <= MATCHES_RETRAIN + 1e-12 for m in ("qnn", "mlp"))
         if qnn and not mlp:
-            parts.append(f"Only the QNN has a method that matches retraining, as the paper reports "
-                         f"(the MLP's best ends {shortfall['mlp']:.3f} below retraining).")
+            parts.append(f"Only the QNN has a method that matches retraining on {words}, as the paper reports "
+                         f"(the MLP's best is {shortfall['mlp']:.3f} off).")
         elif mlp and not qnn:
-            parts.append(f"Only the MLP has a method that matches retraining (the QNN's best ends {shortfall['qnn']:.3f} "
-                         "below retraining): unlike the paper, where the QNN's approximate unlearning matches retraining "
-                         "and the MLP's lags.")
+            parts.append(f"Only the MLP has a method that matches retraining on {words} (the QNN's best is "
+                         f"{shortfall['qnn']:.3f} off): unlike the paper, where the QNN's approximate unlearning matches "
+                         "retraining and the MLP's lags.")
         elif qnn and mlp:
-            parts.append("Both models have a method that matches retraining; the paper reports the MLP's lagging.")
+            parts.append(f"Both models have a method that matches retraining on {words}; the paper reports the MLP's lagging.")
         else:
-            parts.append(f"Neither model has a method that matches retraining (the best ends {shortfall['qnn']:.3f} below "
-                         f"it for the QNN, {shortfall['mlp']:.3f} for the MLP); the paper reports the QNN's matching.")
+            parts.append(f"Neither model has a method that matches retraining on {words} (the best is {shortfall['qnn']:.3f} "
+                         f"off for the QNN, {shortfall['mlp']:.3f} for the MLP); the paper reports the QNN's matching.")
+    if metric == "val_acc" and parts:
+        already = [model_label(m) for m, t in tables.items() if m in shortfall and _matched_from_the_start(t)]
+        if already:
+            parts.append(f"The poisoned {' and the '.join(already)} already matched retraining's validation accuracy "
+                         "before any unlearning (every method at 0 epochs to match): there, unlearning had nothing to repair.")
     return " ".join(parts)
 
 
 def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05) -> str | None:
     """Does the QNN's resilience survive a device? From ``devices.device_summary`` entries: at
-    ``alpha`` (the plateau of PROTOCOL §6), each device setting's mean validation accuracy
+    ``alpha`` (the plateau of protocol §6), each device setting's mean validation accuracy
     against the exact QNN's; a setting keeps the resilience when it is within ``margin`` of
     it. None without the exact QNN at that α."""
     at = {e["device"]: e["val_acc_mean"] for e in summary if abs(e["alpha"] - alpha) < 1e-9}
@@ -218,3 +274,71 @@ def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05
     if lost:
         parts.append(f"More than {margin:.2f} below it, it does not: {', '.join(lost)}.")
     return " ".join(parts)
+
+
+def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
+    """(what agrees with the paper, what does not), each a clause computed from ``numbers``
+    (``lesson.lesson_numbers``); a part not computed yet says nothing."""
+    agree, disagree = [], []
+    if numbers.get("phase"):
+        crit = {c["model"]: c["estimate"] for c in numbers["phase"]["critical"]}
+        q, m = (crit.get(k, math.nan) for k in ("qnn", "mlp"))
+        q_, m_ = (v if math.isfinite(v) else math.inf for v in (q, m))  # no crossing in the grid: later than any
+        words = lambda v: f"{v:.2f}" if math.isfinite(v) else "none in the grid"
+        clause = f"critical α: QNN {words(q)}, MLP {words(m)}"
+        (agree if q_ > m_ else disagree).append(
+            f"the QNN holds its accuracy to a larger α than the MLP ({clause})" if q_ > m_
+            else f"the QNN does not hold its accuracy to a larger α than the MLP ({clause})")
+    if numbers.get("capacity"):
+        learners = [e for e in numbers["capacity"] if math.isfinite(e["val_acc_mean"]) and e["clean_val_acc"] >= LEARNS]
+        _, quantum, classical = plateau_keepers(learners)
+        alpha = numbers["capacity"][0]["alpha"]
+        if classical:
+            disagree.append(f"at α = {alpha:g} {len(classical)} classical model{'s' * (len(classical) != 1)} keep"
+                            f"{'s' * (len(classical) == 1)} the plateau too, so it is not specific to the quantum model")
+        elif quantum:
+            agree.append(f"at α = {alpha:g} only quantum models keep the plateau")
+    if numbers.get("unlearning"):
+        found = {m: _model_finding(m, t, "val_acc", {}) for m, t in numbers["unlearning"].items()}
+        matches = {m: f is not None and f[1] <= MATCHES_RETRAIN + 1e-12 for m, f in found.items()}
+        if matches.get("qnn") and not matches.get("mlp"):
+            agree.append("only the QNN has an unlearning method that matches retraining")
+        elif "qnn" in matches and "mlp" in matches:
+            disagree.append("the QNN's and the MLP's unlearning compare otherwise than in the paper "
+                            f"(a method matches retraining: QNN {'yes' if matches['qnn'] else 'no'}, "
+                            f"MLP {'yes' if matches['mlp'] else 'no'})")
+    if numbers.get("curvature"):
+        span = {}
+        for r in numbers["curvature"]:
+            if math.isfinite(r["ratio_mean"]):
+                span.setdefault(r["model"], []).append(r["ratio_mean"])
+        if "mlp" in span and "qnn" in span:
+            sharper = min(span["mlp"]) > 1.2
+            steady = 0.8 <= min(span["qnn"]) and max(span["qnn"]) <= 1.2
+            text = (f"trace ratio poisoned / clean: MLP {factor(min(span['mlp']))} to {factor(max(span['mlp']))}, "
+                    f"QNN {factor(min(span['qnn']))} to {factor(max(span['qnn']))}")
+            (agree if sharper and steady else disagree).append(
+                f"poisoning sharpens the MLP's minimum and leaves the QNN's about unchanged ({text})" if sharper and steady
+                else f"the curvature does not change as the paper reports ({text})")
+    return agree, disagree
+
+
+def lesson_summary(numbers: dict) -> list[str]:
+    """The lesson's last step: one paragraph per view the lesson computed (its own caption),
+    then where the measurements agree with the paper and where they do not, both said.
+    ``numbers``: ``lesson.lesson_numbers``; parts still None are left out."""
+    parts = []
+    if numbers.get("phase"):
+        parts.append("**Poisoning.** " + phase_finding(numbers["phase"]["summary"], numbers["phase"]["critical"]))
+    if numbers.get("capacity"):
+        parts.append("**Is it quantum?** " + capacity_finding(numbers["capacity"]))
+    if numbers.get("unlearning"):
+        parts.append("**Unlearning.** " + unlearning_finding(numbers["unlearning"], METHOD_LABELS))
+    if numbers.get("curvature"):
+        parts.append("**Curvature.** " + trace_finding(numbers["curvature"]))
+    agree, disagree = _paper_checks(numbers)
+    if agree:
+        parts.append("**Where the lab agrees with the paper:** " + "; ".join(agree) + ".")
+    if disagree:
+        parts.append("**Where it does not:** " + "; ".join(disagree) + ".")
+    return parts

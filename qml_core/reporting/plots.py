@@ -16,7 +16,7 @@ __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
            "unlearning_comparison", "weight_heatmap", "metrics_table", "METRICS_TABLE_COLUMNS", "hessian_spectrum", "spectral_density",
            "trace_ratio_bars", "interpolation_curve", "landscape_surface", "phase_diagram", "PHASE_TABLE_COLUMNS",
-           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "measured_features_plot"]
+           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "capacity_rows", "measured_features_plot"]
 
 
 def _color(model: str) -> str:
@@ -185,7 +185,10 @@ def epochs_to_match_text(entry: dict) -> str:
     """An unlearning summary entry's epochs-to-match-retrain as a number: "3" for one run (or
     runs that all took 3), "4.0 ± 1.0" (mean ± std over runs), "4.0 ± 1.0 (1 of 3 runs never)" when some runs never
     reach retraining's accuracy, "never" when none does, "—" when not measured. Uses the
-    ``epochs_to_match_mean/_std/_never`` fields of ``summary_table`` when present, else the list."""
+    ``epochs_to_match_mean/_std/_never`` fields of ``summary_table`` when present, else the list.
+    Retraining itself is the reference: "reference", never a count against itself."""
+    if entry.get("method") == "retrain":
+        return "reference"
     values = entry.get("epochs_to_match")
     if values is None:
         return "—"
@@ -344,6 +347,7 @@ def interpolation_curve(result: dict) -> go.Figure:
     return style(fig, height=420)
 
 
+SLICE_HEIGHT = 700  # px: the map square and the two-line legend below it
 SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"
 MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
@@ -354,7 +358,7 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
     """A 2-D slice (``landscape.slice_2d``) as a contour map or a 3-D surface, with the trained
     solution (the origin, ★) and the lowest plotted held-out loss (◆) marked: the loss uses
     clean labels while the solution was fitted to poisoned ones, so they need not coincide.
-    Traces: [loss, solution, minimum]."""
+    Traces: [loss, solution, minimum] (and the minimum's legend entry on the 2-D map)."""
     a, b, z = result["a"], result["b"], np.asarray(result["loss"], dtype=float)
     i0, j0 = int(np.argmin(np.abs(np.asarray(b)))), int(np.argmin(np.abs(np.asarray(a))))
     im, jm = np.unravel_index(int(np.nanargmin(z)), z.shape)
@@ -371,21 +375,38 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
                                       hovertemplate=minimum_hover)])
         fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"))
         fig.update_traces(colorbar=dict(len=0.7, thickness=16), selector=dict(type="surface"))
-        return style(fig, height=540)
+        return style(fig, height=SLICE_HEIGHT)
     fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), colorscale="Viridis",
                                 colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right")),
                                 hovertemplate="direction 1 %{x:.2f}<br>direction 2 %{y:.2f}<br>loss %{z:.4g}<extra></extra>"),
                      go.Scatter(x=[a[j0]], y=[b[i0]], mode="markers", name=SOLUTION_NOTE, hovertemplate=solution_hover,
                                 marker=dict(color="#d62728", size=20, symbol="star", line=dict(color="white", width=1.5))),
+                     # an open ◆, larger than the ★: where the two coincide the ★ shows through it
                      go.Scatter(x=[a[jm]], y=[b[im]], mode="markers", name=MINIMUM_NOTE, hovertemplate=minimum_hover,
-                                marker=dict(color="white", size=16, symbol="diamond", line=dict(color="black", width=2)))])
-    fig.update_layout(xaxis_title="step along direction 1", yaxis_title="step along direction 2")
-    return style(fig, height=500)
+                                marker=dict(color="white", size=28, symbol="diamond-open", line=dict(width=3)),
+                                showlegend=False),
+                     # the legend's ◆ in black: a white one would vanish on the white page
+                     go.Scatter(x=[None], y=[None], mode="markers", name=MINIMUM_NOTE, hoverinfo="skip",
+                                marker=dict(color="black", size=20, symbol="diamond-open", line=dict(width=3)))])
+    # the axes reach a little past the map, so that a marker on its edge is drawn whole; a square
+    # map, drawn across the page's width, keeps at least 400 px a side at 1280 × 720
+    fig.update_xaxes(title_text="step along direction 1", range=_padded(a), constrain="domain")
+    fig.update_yaxes(title_text="step along direction 2", range=_padded(b), scaleanchor="x", scaleratio=1)
+    return style(fig, height=SLICE_HEIGHT)
+
+
+def _padded(values, share: float = 0.06) -> list[float]:
+    """[low, high] of ``values`` widened by ``share`` of their span on each side."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = share * max(high - low, 1e-9)
+    return [low - pad, high + pad]
 
 
 PHASE_TABLE_COLUMNS = ["model", "attack", "alpha", "n", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std"]
 LABEL_STEP_PX = 26  # vertical distance between staggered critical-α labels
 LABEL_GAP = 0.3     # labels closer than this share of the α axis go on different levels
+MAX_LABEL_LEVELS = 3  # more staggered levels than this and the critical α labels go into the legend
+LEGEND_ENTRY_PX = 24  # height of one legend line at 16 px
 
 
 def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) -> None:
@@ -426,17 +447,23 @@ def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
     for entry in critical:
         if np.isfinite(entry["low"]):
             fig.add_vrect(x0=entry["low"], x1=entry["high"], fillcolor=_color(entry["model"]), opacity=0.10, line_width=0)
+    labelled = max(levels, default=-1) < MAX_LABEL_LEVELS  # more levels than that left the plot an empty gap
     for entry, level in zip(shown, levels):
         color, x = _color(entry["model"]), entry["estimate"]
         fig.add_vline(x=x, line=dict(color=color, dash="dot", width=LINE_WIDTH))
+        if not labelled:  # many models: the critical α goes into the legend instead
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, dash="dot", width=LINE_WIDTH),
+                                     name=f"{model_label(entry['model'])}: critical α = {x:.2f}"))
+            continue
         near = (x - alphas_all[0]) / x_span
         fig.add_annotation(x=x, y=1, xref="x", yref="paper", yanchor="bottom", yshift=4 + LABEL_STEP_PX * level,
                            xanchor="left" if near < 0.12 else "right" if near > 0.88 else "center", showarrow=False,
                            text=f"<b>{model_label(entry['model'])}: critical α = {x:.2f}</b>", font=dict(color=color, size=FONT_SIZE),
                            bgcolor="rgba(255,255,255,0.85)", name=f"critical-{entry['model']}")
     fig.update_layout(xaxis_title="poisoned fraction α", yaxis_title="accuracy", yaxis_range=[0, 1.02])
-    fig = style(fig, height=540)
-    return fig.update_layout(margin=dict(t=40 + LABEL_STEP_PX * (max(levels, default=-1) + 1)))
+    entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+    fig = style(fig, height=max(540, 120 + LEGEND_ENTRY_PX * entries))  # every legend entry in view, none scrolled
+    return fig.update_layout(margin=dict(t=40 + LABEL_STEP_PX * (max(levels, default=-1) + 1 if labelled else 0)))
 
 
 def image_grid(images, titles: list[str], columns: int = 8) -> go.Figure:
@@ -541,32 +568,42 @@ def capacity_plot(table: list[dict]) -> go.Figure:
         f"validation accuracy at α = {table[0]['alpha']:g}" if table else "validation accuracy",
         "critical α (halfway from clean to chance)"))
     for family in dict.fromkeys(e["family"] for e in table):
-        rows = [e for e in table if e["family"] == family]
         symbol = QUANTUM_SYMBOL if family == "QNN" else CLASSICAL_SYMBOLS.get(family, "square")
-        marker = dict(color=[model_color(e["variant"]) for e in rows], symbol=symbol, size=MARKER_SIZE + 5,
-                      line=dict(color="#222222", width=1))
-        names = [model_label(e["variant"]) for e in rows]
-        x = [e["n_params"] for e in rows]
-        fig.add_trace(go.Scatter(x=x, y=[e["val_acc_mean"] for e in rows], mode="markers+text", marker=marker,
-                                 error_y=dict(type="data", array=[e["val_acc_std"] for e in rows], color=NEUTRAL),
-                                 text=names, textposition="top center", textfont=dict(size=FONT_SIZE - 3),
-                                 name=family_legend(family), legendgroup=family,
-                                 customdata=[[e["runs"], e["train_acc_mean"]] for e in rows],
-                                 hovertemplate="%{text}<br>%{x:,} parameters<br>validation %{y:.3f}"
-                                               "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
-                      row=1, col=1)
-        crit = [e for e in rows if np.isfinite(e["critical_alpha"])]
-        fig.add_trace(go.Scatter(x=[e["n_params"] for e in crit], y=[e["critical_alpha"] for e in crit], mode="markers",
-                                 marker={**marker, "color": [model_color(e["variant"]) for e in crit]},
-                                 error_y=dict(type="data", symmetric=False, color=NEUTRAL,
-                                              array=[max(0.0, e["critical_alpha_high"] - e["critical_alpha"]) for e in crit],
-                                              arrayminus=[max(0.0, e["critical_alpha"] - e["critical_alpha_low"]) for e in crit]),
-                                 text=[model_label(e["variant"]) for e in crit], showlegend=False, legendgroup=family,
-                                 hovertemplate="%{text}<br>%{x:,} parameters<br>critical α %{y:.2f}<extra></extra>"),
-                      row=1, col=2)
+        # one legend entry per model, grouped under its family: labels beside the markers piled up
+        # or were cut off where parameter counts are close ("N depth 1", "MLP + early st")
+        for e in (e for e in table if e["family"] == family):
+            name = model_label(e["variant"])
+            marker = dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
+                          line=dict(color="#222222", width=1))
+            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family))
+            fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["val_acc_mean"]], mode="markers", marker=marker, name=name,
+                                     error_y=dict(type="data", array=[e["val_acc_std"]], color=NEUTRAL), **group,
+                                     customdata=[[e["runs"], e["train_acc_mean"]]],
+                                     hovertemplate=f"{name}<br>%{{x:,}} parameters<br>validation %{{y:.3f}}"
+                                                   "<br>train (poisoned) %{customdata[1]:.3f}<br>%{customdata[0]} runs<extra></extra>"),
+                          row=1, col=1)
+            if np.isfinite(e["critical_alpha"]):
+                fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["critical_alpha"]], mode="markers", marker=marker,
+                                         error_y=dict(type="data", symmetric=False, color=NEUTRAL,
+                                                      array=[max(0.0, e["critical_alpha_high"] - e["critical_alpha"])],
+                                                      arrayminus=[max(0.0, e["critical_alpha"] - e["critical_alpha_low"])]),
+                                         name=name, showlegend=False, **group,
+                                         hovertemplate=f"{name}<br>%{{x:,}} parameters<br>critical α %{{y:.2f}}<extra></extra>"),
+                              row=1, col=2)
     counts = [e["n_params"] for e in table]
     fig.add_hline(y=0.5, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), row=1, col=1)
     fig.update_xaxes(title_text="trainable parameters (log scale)", **log_axis(counts))
     fig.update_yaxes(title_text="accuracy (clean labels)", range=[0.3, 1.05], row=1, col=1)
     fig.update_yaxes(title_text="critical α", range=[0, 1], row=1, col=2)
-    return style(fig, height=540)
+    return style(fig, height=max(540, 160 + 26 * len(table)))
+
+
+def capacity_rows(table: list[dict]) -> list[dict]:
+    """The capacity table as a class reads it: models and columns in words, mean ± std in one
+    cell, a critical α that is not reached reads "none in the grid" (never "None" or "nan")."""
+    def critical(e):
+        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "none in the grid"
+    return [{"model": e.get("label") or model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
+             f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
+             "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
+             "clean validation accuracy": round(e["clean_val_acc"], 3), "runs": e["runs"]} for e in table]

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 from qml_core.runtime.cpu_load import OtherLoad
 from qml_core.runtime.lifetime import exit_with, identity
+from qml_core.runtime.rates import record
 from qml_core.store.cache import cache_dir, lookup
 
 TASKS = {  # kind -> (module, cached function taking (spec) and returning (result, was_cached))
@@ -392,6 +393,8 @@ class JobManager:
                     setattr(job, name, value)
                 job.finished = time.time()
                 job.state = state
+                if state == "done" and not job.was_cached:  # what a big request's estimate quotes (rates.py)
+                    record(job.kind, job.spec, job.elapsed(), self.directory)
         self._share_threads()
         self._schedule()
 

@@ -465,6 +465,11 @@ def lookup(kind: str, spec) -> dict | None:
     return _read(open_cache(), result_key(kind, spec))
 
 
+def cached_count(requests: list[tuple[str, object]]) -> int:
+    """How many of the (kind, spec) ``requests`` the cache holds (a count, nothing computed)."""
+    return sum(lookup(kind, spec) is not None for kind, spec in requests)
+
+
 def _process_state(pid: int) -> tuple[str, int] | None:
     """(state letter, start time in clock ticks) of a live process from /proc, else None."""
     try:
