@@ -1,6 +1,7 @@
 """Backends: the same sweep rows locally, on a local 2-worker Dask cluster and on a local 2-CPU
 Ray; remote results stored in the client's cache; one-line errors."""
 import math
+import os
 
 import pytest
 
@@ -113,3 +114,15 @@ def test_a_worker_hands_its_freed_heap_back_after_a_job():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     kept, released = map(int, out.stdout.split())
     assert kept - released > 500, (kept, released)  # MiB
+
+
+def test_omp_num_threads_caps_the_threads_of_each_local_worker(monkeypatch):
+    """A fixed thread count gives the same single-precision numbers on every backend and load."""
+    from qml_core.runtime.backends import threads_per_worker
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert threads_per_worker(1) == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert threads_per_worker(1) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert threads_per_worker(1) == max(1, os.cpu_count() or 1)

@@ -30,8 +30,6 @@ BACKENDS = ("local", "dask", "ray")
 QUIET_TRACKER = "ignore:resource_tracker:UserWarning"
 
 
-
-
 def _call(index: int, func: Callable, item, threads: int, owner: dict | None = None):
     """A local job: (index, func(item)) on ``threads`` torch threads. ``owner``: the process
     that started the worker (``lifetime.identity``); the worker ends if the owner dies."""
@@ -54,11 +52,23 @@ def _call(index: int, func: Callable, item, threads: int, owner: dict | None = N
         release_freed_memory()  # loky would take the freed heap a big job leaves for a leak
 
 
+def threads_per_worker(n_jobs: int) -> int:
+    """Torch threads for each of ``n_jobs`` local workers: the cores shared out, at most
+    OMP_NUM_THREADS when the user set it (as Dask's and Ray's workers honour it). The thread
+    count changes a single-precision run's rounding, so a user who fixes it gets the same
+    numbers on every backend and at every load."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+    try:
+        return max(1, min(threads, int(os.environ["OMP_NUM_THREADS"])))
+    except (KeyError, ValueError):
+        return threads
+
+
 def _local(func: Callable, items: list, n_jobs: int):
     """(index, output) pairs as jobs finish, on n_jobs loky processes (or in this process)."""
     from joblib import Parallel, delayed
 
-    threads = max(1, (os.cpu_count() or 1) // max(1, n_jobs))
+    threads = threads_per_worker(n_jobs)
     if n_jobs == 1:
         yield from (_call(i, func, item, threads) for i, item in enumerate(items))
         return
