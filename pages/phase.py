@@ -84,7 +84,7 @@ def show_phase_diagram(rows: list[dict]) -> None:
     critical = critical_alpha(rows)
     st.info(phase_finding(summary, critical))
     if collapsed_note(rows):
-        st.warning(collapsed_note(rows))
+        st.warning(collapsed_note(rows, model_label))
     charts.show(phase_diagram(summary, critical), "phase")
     complete = len(rows) == len(jobs)
     columns = [col for i in range(0, len(critical), METRICS_PER_ROW)

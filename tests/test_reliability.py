@@ -346,6 +346,9 @@ def test_statistics_keep_collapsed_runs_apart():
     note = collapsed_note(trained + dead)
     assert note.startswith("2 of 10 runs collapsed and are left out of the means and the critical α (e.g. mlp at "
                            "α = 0.00, seed 3): constant output")
+    from qml_core.reporting.figure_style import model_label
+
+    assert "(e.g. MLP at α = 0.00" in collapsed_note(trained + dead, model_label)  # the page names models in words
 
 
 # --- SIGTERM and orphans -----------------------------------------------------------------------

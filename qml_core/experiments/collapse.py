@@ -52,13 +52,14 @@ def is_collapsed(row: dict) -> bool:
     return row.get("status", OK) == COLLAPSED
 
 
-def collapsed_note(rows: list[dict]) -> str:
+def collapsed_note(rows: list[dict], name=str) -> str:
     """One sentence for a page: how many of ``rows`` (results or sweep rows) collapsed, that they
-    are kept out of the statistics, and the first one's reason; "" when none did."""
+    are kept out of the statistics, and the first one's reason; "" when none did. ``name``: a
+    model id in words (a page passes ``figure_style.model_label``)."""
     collapsed = [row for row in rows if is_collapsed(row)]
     if not collapsed:
         return ""
     first = collapsed[0]
-    where = f" (e.g. {first['model']} at α = {first['alpha']:.2f}, seed {first['seed']})" if "seed" in first else ""
+    where = f" (e.g. {name(first['model'])} at α = {first['alpha']:.2f}, seed {first['seed']})" if "seed" in first else ""
     return (f"{len(collapsed)} of {len(rows)} runs collapsed and are left out of the means and the critical α"
             f"{where}: {first['collapse']}.")
