@@ -138,12 +138,14 @@ def lines(step: str) -> list[str]:
 
 
 def panel(page: str) -> None:
-    """In teacher mode, the page's "what to look at" panel (step k of n); nothing otherwise."""
+    """In teacher mode, the page's "what to look at" panel (step k of n), at the top of the
+    sidebar: in the main area it pushed each step's view below the fold of a 720-px projector.
+    Nothing otherwise."""
     if not url_state.teacher_mode():
         return
     arrive()
     step = step_of(page)
-    with st.container(border=True):
+    with st.sidebar, st.container(border=True):
         st.markdown(f"**:material/school: Lesson, step {ORDER.index(step) + 1} of {len(ORDER)}: what to look at**")
         st.markdown("\n".join(f"- {line}" for line in lines(step)))
 
