@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from probes import stored_runs
 from qml_core.specs import ExperimentSpec
 from qml_core.store import cache
 from qml_core.training.train import Cancelled, TrainingDiverged
@@ -121,16 +122,6 @@ def start_sweep(code, cache_dir, out):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def stored_results(cache_dir) -> int:
-    if not (cache_dir / "cache.db").exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{cache_dir / 'cache.db'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM Cache WHERE key LIKE 'train:%'").fetchone()[0]
-    except sqlite3.OperationalError:  # the table is not created yet
-        return 0
-
-
 def read_rows(path) -> list[dict]:
     """Rows without what legitimately differs between a resumed and a fresh sweep."""
     return [{k: v for k, v in row.items() if k not in ("cached", "seconds")} for row in csv.DictReader(path.open())]
@@ -141,12 +132,12 @@ def test_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path, code_sn
     fresh = start_sweep(code_snapshot, fresh_cache, tmp_path / "fresh.csv")  # the uninterrupted reference
     victim = start_sweep(code_snapshot, killed_cache, tmp_path / "resumed.csv")
     deadline = time.monotonic() + 60
-    while stored_results(killed_cache) < 3 and victim.poll() is None and time.monotonic() < deadline:
+    while stored_runs(killed_cache) < 3 and victim.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert victim.poll() is None, "the sweep ended before it could be killed"
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
-    finished = stored_results(killed_cache)
+    finished = stored_runs(killed_cache)
     assert 3 <= finished < N_RUNS
 
     store = cache._open(str(killed_cache))

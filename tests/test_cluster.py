@@ -28,6 +28,8 @@ import time
 
 import pytest
 
+from probes import stored_runs
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SWEEP = ["sweep", "--preset", "quick", "--models", "qnn,mlp", "--alphas", "0,0.3", "--runs", "1", "--quiet"]
 VOLATILE = {"seconds", "cached"}  # wall time, and whether the client found the run in its cache
@@ -292,17 +294,6 @@ def test_ray_node_with_another_code_version_is_one_line(ray_cluster, code, other
 
 LONG_SWEEP = ["sweep", "--preset", "quick", "--models", "qnn,mlp", "--alphas", "0:0.9:0.1", "--runs", "3", "--quiet"]
 LOST_WITHIN_S = 30
-
-
-def stored_runs(cache_dir: pathlib.Path) -> int:
-    """Training results in the cache at ``cache_dir`` (read-only; 0 before it exists)."""
-    import sqlite3
-
-    try:
-        with sqlite3.connect(f"file:{cache_dir / 'cache.db'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM Cache WHERE key LIKE 'train:%'").fetchone()[0]
-    except sqlite3.OperationalError:  # no database or no table yet
-        return 0
 
 
 def start_long_sweep(tmp_path, options: list[str], env: dict) -> subprocess.Popen:

@@ -23,6 +23,7 @@ import time
 import numpy as np
 import pytest
 
+from probes import session_processes, stored_runs
 from qml_core.cli.main import float_list, main
 from qml_core.experiments.collapse import collapse_reason, collapsed_note
 from qml_core.experiments.phase import critical_alpha, phase_summary
@@ -367,25 +368,9 @@ def start_sweep(code, cache_dir, out, jobs: int = 2):
                             start_new_session=True)
 
 
-def stored(cache_dir) -> int:
-    try:
-        with sqlite3.connect(f"file:{cache_dir / 'cache.db'}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT count(*) FROM Cache WHERE key LIKE 'train:%'").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
 def alive_in_session(sid: int) -> list[int]:
     """Live (not zombie) processes of session ``sid``."""
-    pids = []
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] not in "ZX":
-            pids.append(int(stat.parent.name))
-    return pids
+    return [pid for pid, state in session_processes(sid).items() if state not in "ZX"]
 
 
 def wait_for(condition, timeout: float) -> bool:
@@ -403,7 +388,7 @@ def rows_of(path) -> list[dict]:
 
 def test_sigterm_mid_sweep_leaves_no_process_and_the_resumed_sweep_gives_the_same_rows(tmp_path, code_snapshot):
     victim = start_sweep(code_snapshot, tmp_path / "killed", tmp_path / "resumed.csv")
-    assert wait_for(lambda: stored(tmp_path / "killed") >= 4 or victim.poll() is not None, 120)
+    assert wait_for(lambda: stored_runs(tmp_path / "killed") >= 4 or victim.poll() is not None, 120)
     assert victim.poll() is None, "the sweep ended before it could be stopped"
     os.kill(victim.pid, signal.SIGTERM)  # the parent alone, as a service manager would
     _, err = victim.communicate(timeout=60)
@@ -411,7 +396,7 @@ def test_sigterm_mid_sweep_leaves_no_process_and_the_resumed_sweep_gives_the_sam
     assert err.strip().splitlines()[-1] == ("terminated (SIGTERM): finished runs are in the cache; run the same command "
                                             "again to resume")
     assert wait_for(lambda: not alive_in_session(victim.pid), 10), alive_in_session(victim.pid)
-    finished = stored(tmp_path / "killed")
+    finished = stored_runs(tmp_path / "killed")
     resumed = start_sweep(code_snapshot, tmp_path / "killed", tmp_path / "resumed.csv")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
@@ -440,7 +425,7 @@ def test_resources_left_by_killed_workers_are_removed_without_a_line_after_the_c
 
 def test_workers_do_not_outlive_a_killed_parent(tmp_path, code_snapshot):
     victim = start_sweep(code_snapshot, tmp_path / "cache", tmp_path / "rows.csv")
-    assert wait_for(lambda: stored(tmp_path / "cache") >= 1 or victim.poll() is not None, 120)
+    assert wait_for(lambda: stored_runs(tmp_path / "cache") >= 1 or victim.poll() is not None, 120)
     assert victim.poll() is None and len(alive_in_session(victim.pid)) > 1  # the parent and its workers
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
@@ -449,15 +434,7 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path, code_snapshot):
 
 def zombies_in_session(sid: int) -> set[int]:
     """Defunct (exited, not reaped) processes of session ``sid``."""
-    found = set()
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] == "Z":
-            found.add(int(stat.parent.name))
-    return found
+    return {pid for pid, state in session_processes(sid).items() if state == "Z"}
 
 
 def test_a_local_sweep_reaps_its_workers_as_they_finish(tmp_path, code_snapshot):

@@ -118,6 +118,11 @@ def cancel_reason(exc: BaseException) -> str:
     return reason or "its jobs were cancelled"
 
 
+def ray_where(address: str | None) -> str:
+    """How a line names a Ray cluster: its address, or this machine for a local Ray."""
+    return f"the Ray cluster at {address or 'this machine'}"
+
+
 def head_answers(host: str, port: int) -> bool:
     """Whether a TCP connection to the Ray head's GCS port opens."""
     try:
@@ -135,7 +140,7 @@ def ray_results(ray, refs: list, address: str | None, gone_s: float = HEAD_GONE_
 
     lost_job = (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.ObjectLostError,
                 exceptions.RaySystemError, exceptions.GetTimeoutError)
-    where = f"the Ray cluster at {address or 'this machine'}"
+    where = ray_where(address)
     head = None
     if address not in (None, "auto"):
         host, _, port = address.rpartition(":")

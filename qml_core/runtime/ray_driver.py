@@ -19,12 +19,8 @@ import signal
 import threading
 from collections.abc import Callable
 
-from qml_core.runtime.cluster_watch import POLL_S, BackendError, ClusterLost, ray_results
+from qml_core.runtime.cluster_watch import POLL_S, BackendError, ClusterLost, ray_results, ray_where
 from qml_core.runtime.remote import check_reachable, check_version, remote_call, store_missing, version_probe
-
-
-def where(address: str | None) -> str:
-    return f"the Ray cluster at {address or 'this machine'}"
 
 
 def results(func: Callable, items: list, n_jobs: int, address: str | None):
@@ -59,7 +55,7 @@ def results(func: Callable, items: list, n_jobs: int, address: str | None):
                 raise payload
             yield payload
         child.join(POLL_S)
-        raise ClusterLost(where(address), f"Ray ended the driver process, exit code {child.exitcode}")
+        raise ClusterLost(ray_where(address), f"Ray ended the driver process, exit code {child.exitcode}")
     finally:
         if child.is_alive():
             child.terminate()
