@@ -6,6 +6,8 @@ import dataclasses
 import json
 import pathlib
 import sqlite3
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -298,6 +300,7 @@ def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
     home = open_page(teacher=True)
     assert any("Prepared lesson (quick)" in m.value and "0 of 184 runs ready" in m.value for m in home.markdown)
     assert [b.label for b in home.button] == ["Prepare the lesson"]
+    assert figure_count(home) == 1  # the readiness bars (and plotly's code loaded before step 1 needs it)
 
 
 def test_without_teacher_mode_there_is_no_lesson():
@@ -433,3 +436,11 @@ def test_an_unreadable_cache_entry_a_page_meets_is_one_line_on_the_page():
     lines = [w.value for w in at.warning if "quarantine" in w.value]
     assert len(lines) == 1 and "a pickled value" in lines[0] and "computing it again" in lines[0]
     assert len(at.metric) == 4  # and the run was computed again
+
+
+def test_the_engine_s_objects_are_frozen_out_of_the_garbage_collector_once_imported():
+    """Streamlit's full collection after every script run would scan them all (lab_ui/warm.py)."""
+    code = "import gc; from lab_ui import warm; warm._import_and_freeze(); print(warm.ready(), gc.get_freeze_count())"
+    ready, frozen = subprocess.run([sys.executable, "-c", code], cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                                   check=True).stdout.split()
+    assert ready == "True" and int(frozen) > 100_000
