@@ -1,10 +1,12 @@
-"""The home page's view of the prepared lesson: how much of it is in the cache, and a button
-that computes the rest in the background (prefetches: the views on screen still come first,
-and leaving the page does not stop them)."""
+"""The home page's view of the prepared lesson: how much of it is in the cache (in all, and a
+bar per step), and a button that computes the rest in the background (prefetches: the views on
+screen still come first, and leaving the page does not stop them)."""
 import streamlit as st
 
-from lab_ui import progress
+from lab_ui import charts, progress
+from lab_ui.lesson import TITLES
 from qml_core.experiments.lesson import lesson_requests, readiness
+from qml_core.reporting.plots import readiness_bars
 from qml_core.runtime.jobs import ACTIVE, manager
 
 
@@ -16,8 +18,8 @@ def panel(preset_name: str) -> None:
     ready, total = counts["all"]
     jobs = [j for j in (manager().get(kind, spec) for _, kind, spec in requests) if j is not None]
     with st.container(border=True):
-        st.markdown(f"**:material/inventory: Prepared lesson ({preset_name})**: {ready} of {total} runs ready, "
-                    + ", ".join(f"{step} {a}/{b}" for step, (a, b) in counts.items() if step != "all") + ".")
+        st.markdown(f"**:material/inventory: Prepared lesson ({preset_name})**: {ready} of {total} runs ready.")
+        charts.show(readiness_bars(counts, TITLES), "lesson-readiness")
         if any(j.state in ACTIVE for j in jobs):
             st.progress(ready / total, text=f"preparing: {progress.overall(jobs)}")
             progress.keep_refreshing()

@@ -11,7 +11,7 @@ from qml_core.reporting.figure_style import (AXIS_TITLE_SIZE, FIGURE_CONFIG, FIG
                                              HUMAN_COLUMNS, LINE_WIDTH, METHOD_COLORS, PALETTE, figure_config,
                                              human_table, log_axis, log_ticks, stagger_levels, tick_text)
 from qml_core.reporting.plots import (LABEL_STEP_PX, epochs_to_match_text, hessian_spectrum, image_grid,
-                                      interpolation_curve, landscape_surface, metrics_table, phase_diagram,
+                                      interpolation_curve, landscape_surface, metrics_table, phase_diagram, readiness_bars,
                                       spectral_density, trace_ratio_bars, training_curves, unlearning_comparison,
                                       unlearning_trajectories, upload_figure, weight_heatmap, xxz_overview)
 
@@ -407,3 +407,13 @@ def test_a_phase_diagram_of_twelve_models_keeps_its_plot_area():
     legend = [t.name for t in fig.data if t.name and t.showlegend is not False]
     assert "logistic regression: critical α = 0.50" in legend
     assert fig.layout.height >= 120 + 24 * len(legend)  # every legend entry in view
+
+
+def test_readiness_bars_show_each_step_s_ready_share_in_lesson_order_top_down():
+    counts = {"playground": (36, 36), "phase": (2, 60), "landscape": (0, 10), "all": (38, 106)}
+    fig = readiness_bars(counts, {"playground": "Poisoning playground", "phase": "Phase diagram"})
+    ready, missing = fig.data
+    assert list(ready.y) == ["landscape", "Phase diagram", "Poisoning playground"]  # plotly's bottom-up: the first step on top
+    assert list(ready.x) == pytest.approx([0.0, 2 / 60, 1.0]) and list(missing.x) == pytest.approx([1.0, 58 / 60, 0.0])
+    assert [a.text for a in fig.layout.annotations] == ["0 / 10", "2 / 60", "36 / 36"] and fig.layout.barmode == "stack"
+

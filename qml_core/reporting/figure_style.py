@@ -23,6 +23,7 @@ METHOD_LABELS = {"retrain": "retrain (reference)", "finetune": "fine-tune", "scr
                  "l1-sparse": "ℓ1-sparse"}
 NEUTRAL = "#555555"
 CHANCE_COLOR = "#888888"
+READY_COLOR, MISSING_COLOR = "#2e8540", "#dddddd"  # a lesson step's runs in the cache / still to compute
 
 FONT_SIZE = 16          # ticks, legend, hover, table cells
 AXIS_TITLE_SIZE = 18    # axis titles and subplot titles

@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 
 from qml_core.reporting.figure_style import (CHANCE_COLOR, CLASSICAL_SYMBOLS, FIGURE_CONFIG, FIGURE_CONFIG_SVG,
                                              FONT_SIZE, HUMAN_COLUMNS, LABELS, LINE_WIDTH, MARKER_SIZE, METHOD_COLORS,
-                                             METHOD_LABELS, METRIC_NAMES, NEUTRAL, PALETTE, QUANTUM_SYMBOL,
-                                             figure_config, human_name, human_table, log_axis, method_label,
+                                             METHOD_LABELS, METRIC_NAMES, MISSING_COLOR, NEUTRAL, PALETTE, QUANTUM_SYMBOL,
+                                             READY_COLOR, figure_config, human_name, human_table, log_axis, method_label,
                                              model_color, model_label, plus_minus, shade, stagger_levels, style,
                                              subplots)
 
@@ -16,7 +16,8 @@ __all__ = ["PALETTE", "LABELS", "METHOD_COLORS", "METHOD_LABELS", "HUMAN_COLUMNS
            "figure_config", "human_table", "epochs_to_match_text", "training_curves", "unlearning_trajectories",
            "unlearning_comparison", "weight_heatmap", "metrics_table", "METRICS_TABLE_COLUMNS", "hessian_spectrum", "spectral_density",
            "trace_ratio_bars", "interpolation_curve", "landscape_surface", "phase_diagram", "PHASE_TABLE_COLUMNS",
-           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "capacity_rows", "measured_features_plot"]
+           "image_grid", "xxz_overview", "upload_figure", "capacity_plot", "capacity_rows", "measured_features_plot",
+           "readiness_bars"]
 
 
 def _color(model: str) -> str:
@@ -607,3 +608,24 @@ def capacity_rows(table: list[dict]) -> list[dict]:
              f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
              "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
              "clean validation accuracy": round(e["clean_val_acc"], 3), "runs": e["runs"]} for e in table]
+
+
+def readiness_bars(counts: dict[str, tuple[int, int]], titles: dict[str, str]) -> go.Figure:
+    """How much of each lesson step is in the cache (``lesson.readiness``' step -> (ready, runs),
+    "all" left out): one bar per step, filled to its ready share, "ready / runs" beside it, the
+    steps top to bottom in lesson order. A teacher reads at a glance which steps still compute."""
+    steps = [step for step in counts if step != "all"][::-1]  # plotly draws the first category at the bottom
+    ready = [counts[s][0] / counts[s][1] if counts[s][1] else 1.0 for s in steps]
+    names = [titles.get(s, s) for s in steps]
+    fig = go.Figure([
+        go.Bar(y=names, x=ready, orientation="h", name="ready", marker_color=READY_COLOR,
+               hovertemplate="%{y}: %{x:.0%} of its runs ready<extra></extra>"),
+        go.Bar(y=names, x=[1 - r for r in ready], orientation="h", name="to compute", marker_color=MISSING_COLOR,
+               hoverinfo="skip")])
+    for step, name in zip(steps, names):
+        fig.add_annotation(x=1, y=name, text=f"{counts[step][0]} / {counts[step][1]}", xanchor="left", showarrow=False,
+                           xshift=8, font=dict(size=FONT_SIZE))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="share of the step's runs in the cache")
+    style(fig, height=90 + 34 * len(steps), legend="none")
+    return fig.update_layout(margin=dict(t=10, r=110))  # room for "ready / runs" right of the bars
