@@ -155,8 +155,9 @@ def test_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path, code_sn
     assert read_rows(tmp_path / "resumed.csv") == read_rows(tmp_path / "fresh.csv")
 
 
-def test_the_code_version_covers_every_subpackage_file(tmp_path):
-    """A results key must change with any change to the code, wherever the file sits."""
+def test_the_code_version_covers_every_file_that_computes_and_no_presentation_file(tmp_path):
+    """A results key must change with any change to the code that computes results, wherever the
+    file sits; a figure's or a caption's change keeps every cached result."""
     package = tmp_path / "qml_core"
     shutil.copytree(pathlib.Path(cache.__file__).parents[1], package,
                     ignore=shutil.ignore_patterns("__pycache__"))
@@ -167,6 +168,10 @@ def test_the_code_version_covers_every_subpackage_file(tmp_path):
 
     before = version()
     assert before == cache.code_version()
+    for presentation in ("reporting/plots.py", "cli/main.py"):
+        with open(package / presentation, "a") as f:
+            f.write("\n# a figure's or a command's change\n")
+    assert version() == before
     with open(package / "sim" / "statevector.py", "a") as f:
         f.write("\n# a change deep in a subpackage\n")
     assert version() != before

@@ -112,6 +112,16 @@ def test_the_cycle_finder_finds_cycles(graph, cycle):
     assert find_cycle(graph) == cycle
 
 
+def test_no_layer_that_computes_imports_a_presentation_layer():
+    """The code version leaves the presentation subpackages out of results' keys (store/cache.py):
+    sound only while nothing that computes a result can import them."""
+    from qml_core.store.cache import PRESENTATION
+
+    leaks = {unit: allowed & set(PRESENTATION) for unit, allowed in declared_imports().items()
+             if unit not in PRESENTATION and allowed & set(PRESENTATION)}
+    assert not leaks, leaks
+
+
 def test_the_library_never_imports_the_ui():
     ui = [f"{p.relative_to(ROOT)}: {name}" for p in sources() for node in ast.walk(ast.parse(p.read_text()))
           for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else

@@ -52,14 +52,22 @@ LOCK_EXPIRE_S = 6 * 3600  # a lock whose holder cannot be checked (another host)
 LOCK_POLL_S = 0.05  # how often a waiter looks at the lock and its holder
 
 
+PRESENTATION = ("reporting", "cli")  # subpackages that read results and never make them
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """VERSION plus the first 12 hex digits of the SHA-256 of every qml_core source file, in
-    every subpackage (each file's path inside the package is hashed with its text)."""
+    """VERSION plus the first 12 hex digits of the SHA-256 of every qml_core source file a result
+    can depend on, in every subpackage (each file's path inside the package is hashed with its
+    text). The presentation subpackages (``PRESENTATION``: figures, captions, the command line)
+    are left out: no layer that computes imports them (their "Imports from:" lines, checked by
+    tests/test_layering.py), and a fixed caption must not throw away a prepared lesson."""
     digest = hashlib.sha256()
     package = pathlib.Path(__file__).parent.parent
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+        relative = path.relative_to(package)
+        if relative.parts[0] not in PRESENTATION:
+            digest.update(relative.as_posix().encode() + path.read_bytes())
     return f"{VERSION}+{digest.hexdigest()[:12]}"
 
 
