@@ -444,3 +444,11 @@ def test_the_engine_s_objects_are_frozen_out_of_the_garbage_collector_once_impor
     ready, frozen = subprocess.run([sys.executable, "-c", code], cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True,
                                    check=True).stdout.split()
     assert ready == "True" and int(frozen) > 100_000
+
+
+@pytest.mark.parametrize("page", ["pages/phase.py", "pages/unlearning.py", "pages/landscape.py"])
+def test_no_multiselect_offers_a_bulk_select_all_entry(page):
+    """Enter after typing a name took the highlighted bulk entry ("Select all": 12 models at once)."""
+    at = open_page(page)
+    boxes = at.get("multiselect")
+    assert boxes and all(box.proto.select_all == 0 for box in boxes)

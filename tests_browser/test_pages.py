@@ -86,3 +86,19 @@ def test_a_deep_link_as_a_fresh_servers_first_request_runs_through_app_py(page):
         assert "Poisoning playground" in nav and "Phase diagram" in nav
         assert tab.inner_text("h1") == "Phase diagram"
         assert "alpha_step=0.2" in tab.url
+
+
+def test_typing_a_model_s_name_and_enter_adds_that_model_only(page):
+    """Streamlit's multiselect put "Select 2 matches" first for "MLP (1)" (also "MLP (16, 4)"), and
+    "Select all" (12 models) while the typed text had not reached the filter: Enter took it."""
+    page.goto(f"{page.base_url}/phase?preset=quick&runs=1&alpha_step=0.2")
+    wait_idle(page)
+    box = page.locator("[data-testid='stMultiSelect']").first
+    box.locator("input").first.click()
+    assert not [o for o in page.locator("[role='option']").all_inner_texts() if o.startswith("Select ")]
+    box.locator("input").first.type("MLP (1)", delay=50)
+    page.wait_for_function("document.querySelectorAll(\"[role='option']\").length === 1", timeout=10_000)
+    box.locator("input").first.press("Enter")
+    page.wait_for_url("**models=qnn%2Cmlp%2Cmlp-1&**", timeout=30_000)
+    wait_idle(page)
+    assert "models=qnn%2Cmlp%2Cmlp-1&" in page.url and page.locator(ERRORS).count() == 0
