@@ -2,7 +2,8 @@
 
 While a page's jobs run, the page reruns itself every ``REFRESH_S`` (``refresh``, at the end
 of the script), so progress, live curves and finished results appear as they come (controls
-keep their values through those reruns: ``url_state``). Each rerun marks the page's jobs as
+keep their values through those reruns: ``url_state``). A user's move never waits for that
+pause: it ends as soon as Streamlit has a rerun request (``pause``). Each rerun marks the page's jobs as
 watched: jobs of a page nobody looks at any more yield to the views in front of users
 (``qml_core.runtime.jobs``).
 """
@@ -18,7 +19,9 @@ from qml_core.runtime.jobs import ACTIVE, Job, manager
 from qml_core.runtime.rates import load, measured_seconds
 
 REFRESH_S = 1.0  # seconds between reruns of a page whose jobs run
-FOLLOWING = "_progress_following"  # a job this run follows is active
+COUNT_REFRESH_S = 5.0  # ... of a page that only counts background jobs (the playground's grid fill)
+FOLLOWING = "_progress_following"  # seconds to the next rerun: a job this run follows is active (else False)
+PAUSE_SLICE_S = 0.05  # how often a pause looks for a user's rerun request
 SHOWN = 4  # individual bars drawn for the running jobs; the rest are in the overall bar
 
 
@@ -61,7 +64,7 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
             manager().submit(job.kind, job.spec, job.label, restart=True)
         st.rerun()
     if any(j.state in ACTIVE for j in seen):
-        st.session_state[FOLLOWING] = True
+        keep_refreshing()
         manager().watch(jobs)
         st.progress(sum(j.fraction for j in seen) / len(seen), text=overall(seen))
         for job in [j for j in seen if j.state == "running"][:SHOWN]:
@@ -74,15 +77,23 @@ def follow(jobs: list[Job], key: str, live: Callable[[list[Job]], None] | None =
     return results(seen)
 
 
+def any_active(requests: list[tuple[str, object]]) -> bool:
+    """Whether any (kind, spec) of ``requests`` is queued or running as a job of this server
+    (a prefetch, say, that a page counts without following it)."""
+    jobs = manager()
+    return any(job is not None and job.state in ACTIVE for job in (jobs.get(kind, spec) for kind, spec in requests))
+
+
 def snapshot(jobs: list[Job]) -> list[Job]:
     """Copies of the jobs as they are now (the manager's thread updates the originals)."""
     return [copy.copy(job) for job in jobs]
 
 
-def keep_refreshing() -> None:
-    """Rerun the page like a page that follows jobs (``refresh``), for jobs it shows without
-    following them (prefetches it counts, which following would promote to the foreground)."""
-    st.session_state[FOLLOWING] = True
+def keep_refreshing(every_s: float = REFRESH_S) -> None:
+    """Rerun the page within ``every_s`` like a page that follows jobs (``refresh``), also for
+    jobs it shows without following them (prefetches it counts, which following would promote
+    to the foreground). The shortest interval asked for in a run wins."""
+    st.session_state[FOLLOWING] = min(every_s, st.session_state.get(FOLLOWING) or every_s)
 
 
 def begin() -> None:
@@ -100,9 +111,21 @@ def refresh() -> None:
     (``ScriptRequests.request_rerun`` refuses), so the page would freeze while its jobs run and
     then lose them (``jobs.ABANDON_S``); tests/test_app.py checks every page's source for it.
     ``QML_LAB_PAGE_POLL=0`` turns it off (AppTests rerun the page themselves)."""
-    if st.session_state.get(FOLLOWING) and os.environ.get("QML_LAB_PAGE_POLL", "1") != "0":
-        time.sleep(REFRESH_S)
+    interval = st.session_state.get(FOLLOWING)
+    if interval and os.environ.get("QML_LAB_PAGE_POLL", "1") != "0":
+        pause(interval)
         st.rerun()
+
+
+def pause(seconds: float) -> None:
+    """Sleep up to ``seconds`` in slices of ``PAUSE_SLICE_S``, each reading the session state:
+    Streamlit checks there for a pending rerun request (a click, a slider move) and starts that
+    run at once (by raising in this thread, as at any ``st`` call). A plain ``time.sleep`` made a
+    user's move wait out the rest of the pause."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(min(PAUSE_SLICE_S, max(0.0, end - time.monotonic())))
+        _ = FOLLOWING in st.session_state  # a yield point: a pending rerun interrupts here
 
 
 def results(jobs: list[Job]) -> list[dict | None]:
