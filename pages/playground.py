@@ -64,8 +64,13 @@ if all(result is not None for result in results.values()):
     progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}")
                        for s in {s.key(): s for s in upcoming}.values()])
 ready = cached_count([("train", s) for s in grid])
+filling = ready < len(grid) and progress.any_active([("train", s) for s in grid])
+if filling:  # the count follows the fill (a rerun every few seconds; a user's move still answers at once)
+    progress.keep_refreshing(progress.COUNT_REFRESH_S)
 st.caption(f"Slider grid ready: {ready} of {len(grid)} runs (every α, both attacks); "
-           + ("each answers at once." if ready == len(grid) else "the rest is computed in the background while the lab is idle."))
+           + ("each answers at once." if ready == len(grid) else
+              "the rest is being computed in the background on idle cores." if filling else
+              "the rest is computed in the background once the runs on screen are done."))
 
 columns = st.columns(2)
 for column, (model, result) in zip(columns, results.items()):

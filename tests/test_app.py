@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lab_ui import progress
 from qml_core import specs
 from qml_core.experiments.capacity import variants
 from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
@@ -82,6 +83,9 @@ def test_playground_trains_both_models_and_shows_metrics_curves_examples_and_cir
     assert far is not None and far.priority == BACKGROUND
     assert far.order > manager().get("train", shown.replace(attack="feature-noise")).order
     assert any(c.value.startswith("Slider grid ready: ") and "of 38 runs" in c.value for c in at.caption)
+    # and keeps that count current while the grid fills: a rerun every few seconds
+    assert any("being computed in the background" in c.value for c in at.caption)
+    assert at.session_state[progress.FOLLOWING] == progress.COUNT_REFRESH_S
     # the slider at the top of the page, where a projector shows it (in the sidebar it was below the fold)
     assert not at.sidebar.slider and at.main.slider(key="alpha").value == 0.3
     at.slider(key="alpha").set_value(0.0).run()
