@@ -7,7 +7,7 @@ tree):
   filled). From the home page in teacher mode, follow each step's "Next" link and time the click
   until the step's view is on screen (its first figure drawn; the summary's text for the last
   step); then every α of the playground's slider, both attacks, from the keypress until both
-  models' metrics are shown from the cache. Photographs of each step go to ``--shots``.
+  models' metrics at the new α are shown. Photographs of each step go to ``--shots``.
 - ``idle``: no preparation (an empty cache). Open the playground, leave it idle for
   ``--idle-s`` seconds (the background fill of its α grid), then time every α as above.
 
@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from qml_core.experiments.lesson import STEPS  # noqa: E402
 from qml_core.experiments.views import PLAYGROUND_ALPHAS, slider_alphas  # noqa: E402
-from tests_browser.lab_server import (BUSY_JS, ERRORS, FIGURE, alpha_slider, browser, cpu_hog, lab,  # noqa: E402
+from tests_browser.lab_server import (ERRORS, FIGURE, alpha_slider, browser, cpu_hog, lab,  # noqa: E402
                                       wait_idle)
 
 METRIC = "[data-testid='stMetricValue']"
@@ -73,14 +73,26 @@ def walk_steps(page, url: str, shots: pathlib.Path | None) -> list[dict]:
     return rows
 
 
+def both_shown(page, before: list[str] | None = None) -> None:
+    """Wait until both models' metrics are on screen, other than ``before``, and no job the page
+    follows is running (no Cancel button shown; an earlier run's, hidden as stale, does not
+    count). Not until the script is idle: while the grid fills, the page reruns every few
+    seconds to update its count."""
+    page.wait_for_function(
+        f"""(before) => !Array.from(document.querySelectorAll('button')).some(b => b.innerText.trim() === 'Cancel'
+                                                                            && b.getClientRects().length > 0)
+            && document.querySelectorAll({METRIC!r}).length === 4
+            && JSON.stringify(Array.from(document.querySelectorAll({METRIC!r})).map(e => e.innerText)) !== before""",
+        arg=json.dumps(before), timeout=300_000, polling=20)
+
+
 def alpha_moves(page, url: str) -> list[dict]:
     """Every α of the playground's slider for both attacks, one keypress each: seconds until
     both models' metrics at the new α are shown, and whether they came from the cache."""
     rows = []
     for attack in ("label-flip", "feature-noise"):
         page.goto(f"{url}/playground?teacher=1&alpha={ALPHAS[0]}&attack={attack}")
-        page.wait_for_selector(METRIC, timeout=300_000)
-        wait_idle(page, 300, settle_s=0.5)
+        both_shown(page)
         for alpha in ALPHAS[1:]:
             before = page.locator(METRIC).all_inner_texts()
             slider = alpha_slider(page)
@@ -88,16 +100,27 @@ def alpha_moves(page, url: str) -> list[dict]:
             start = time.perf_counter()
             slider.press("ArrowRight")
             page.wait_for_url(f"**alpha={alpha}**", timeout=30_000)
-            page.wait_for_function(
-                f"""(before) => !({BUSY_JS}) && document.querySelectorAll({METRIC!r}).length === 4
-                    && JSON.stringify(Array.from(document.querySelectorAll({METRIC!r})).map(e => e.innerText)) !== before""",
-                arg=json.dumps(before), timeout=300_000, polling=20)
+            both_shown(page, before)
             seconds = time.perf_counter() - start
-            cached = page.get_by_text("from the cache").count()
-            rows.append({"attack": attack, "alpha": alpha, "seconds": round(seconds, 2), "from_cache": cached,
+            sources = [t.split(", ", 1)[1] for t in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+                       if " parameters, " in t]  # "from the cache" or "trained in 5.1 s" (in the background)
+            rows.append({"attack": attack, "alpha": alpha, "seconds": round(seconds, 2), "sources": sources,
                          "errors": errors(page)})
             print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def idle(page, seconds: float) -> tuple[str | None, float | None]:
+    """Leave the page open for ``seconds``, reading its "Slider grid ready" line every second:
+    the last line, and after how many seconds it first said the whole grid is ready."""
+    start, line, filled = time.perf_counter(), None, None
+    while time.perf_counter() - start < seconds:
+        line = next((t for t in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+                     if t.startswith("Slider grid ready")), line)
+        if filled is None and line and "each answers at once" in line:
+            filled = round(time.perf_counter() - start, 1)
+        time.sleep(1.0)
+    return line, filled
 
 
 def summary(out: dict) -> dict:
@@ -132,11 +155,8 @@ def main() -> None:
             out["steps"] = walk_steps(page, url, args.shots)
         else:
             page.goto(f"{url}/playground?teacher=1")
-            page.wait_for_selector(METRIC, timeout=300_000)
-            wait_idle(page, 300, settle_s=0.5)
-            time.sleep(args.idle_s)
-            out["ready_line"] = next((t for t in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
-                                      if t.startswith("Slider grid ready")), None)
+            both_shown(page)  # the view on screen; the idle time starts now
+            out["ready_line"], out["grid_filled_after_s"] = idle(page, args.idle_s)
         out["alphas"] = alpha_moves(page, url)
     out["load_after"] = os.getloadavg()[0]
     out = summary(out)
