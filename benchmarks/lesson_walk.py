@@ -6,8 +6,9 @@ tree):
 - ``walk``: a prepared lesson (``--cache``, a cache ``python -m qml_core prepare-lesson``
   filled). From the home page in teacher mode, follow each step's "Next" link and time the click
   until the step's view is on screen (its first figure drawn; the summary's text for the last
-  step); then every α of the playground's slider, both attacks, from the keypress until both
-  models' metrics at the new α are shown. Photographs of each step go to ``--shots``.
+  step); then each step's link opened as a whole page load (a reload, or a shared link: a new
+  session), in a browser that has the lab's code cached and in a new profile; then every α of the playground's slider, both attacks, from the keypress
+  until both models' metrics at the new α are shown. Photographs of each step go to ``--shots``.
 - ``idle``: no preparation (an empty cache). Open the playground, leave it idle for
   ``--idle-s`` seconds (the background fill of its α grid), then time every α as above.
 
@@ -66,7 +67,7 @@ def walk_steps(page, url: str, shots: pathlib.Path | None) -> list[dict]:
         seconds = time.perf_counter() - start
         wait_idle(page, 120, settle_s=0.5)
         rows.append({"step": step, "seconds": round(seconds, 2), "figures": page.locator(FIGURE).count(),
-                     "errors": errors(page), "url": page.url.split("?", 1)[-1]})
+                     "errors": errors(page), "link": page.url})
         print(json.dumps(rows[-1]), flush=True)
         if shots:
             page.screenshot(path=shots / f"step{k + 1}_{step}.png")
@@ -84,6 +85,27 @@ def both_shown(page, before: list[str] | None = None) -> None:
             && document.querySelectorAll({METRIC!r}).length === 4
             && JSON.stringify(Array.from(document.querySelectorAll({METRIC!r})).map(e => e.innerText)) !== before""",
         arg=json.dumps(before), timeout=300_000, polling=20)
+
+
+def opened_as_links(page, steps: list[dict]) -> list[dict]:
+    """Each step's link (the URL the walk reached it at) opened as a whole page load, a new
+    session: in the walk's tab (``warm``: the browser has the lab's code cached, as after a
+    reload) and in a new browser profile (``cold``: a first visit downloads and compiles it)."""
+    rows = []
+    for k, step in enumerate(steps):
+        row = {"step": step["step"], "errors": []}
+        tab = page.context.browser.new_page(viewport={"width": 1280, "height": 720})
+        for name, where in (("warm", page), ("cold", tab)):
+            start = time.perf_counter()
+            where.goto(step["link"])
+            shown(where, k + 1, step["step"])
+            row[f"{name}_s"] = round(time.perf_counter() - start, 2)
+            row["errors"] += errors(where)
+        tab.close()
+        wait_idle(page, 120, settle_s=0.5)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
 
 
 def alpha_moves(page, url: str) -> list[dict]:
@@ -129,7 +151,9 @@ def summary(out: dict) -> dict:
     out["slowest_alpha_s"] = max(r["seconds"] for r in moves)
     out["alphas_over_goal"] = [f"{r['attack']} {r['alpha']}: {r['seconds']} s" for r in moves if r["seconds"] > ALPHA_GOAL_S]
     out["steps_over_goal"] = [f"{r['step']}: {r['seconds']} s" for r in steps if r["seconds"] > STEP_GOAL_S]
-    out["error_boxes"] = sum(len(r["errors"]) for r in steps + moves)
+    out["slowest_link_warm_s"] = max((r["warm_s"] for r in out.get("links", [])), default=None)
+    out["slowest_link_cold_s"] = max((r["cold_s"] for r in out.get("links", [])), default=None)
+    out["error_boxes"] = sum(len(r["errors"]) for r in steps + moves + out.get("links", []))
     return out
 
 
@@ -153,6 +177,7 @@ def main() -> None:
     with lab(clone=not args.here) as url, browser(1280, 720) as page, (cpu_hog() if args.busy else contextlib.nullcontext()):
         if args.mode == "walk":
             out["steps"] = walk_steps(page, url, args.shots)
+            out["links"] = opened_as_links(page, out["steps"])
         else:
             page.goto(f"{url}/playground?teacher=1")
             both_shown(page)  # the view on screen; the idle time starts now
