@@ -2,10 +2,10 @@
 
 While a page's jobs run, the page reruns itself every ``REFRESH_S`` (``refresh``, at the end
 of the script), so progress, live curves and finished results appear as they come (controls
-keep their values through those reruns: ``url_state``). A user's move never waits for that
-pause: it ends as soon as Streamlit has a rerun request (``pause``). Each rerun marks the page's jobs as
-watched: jobs of a page nobody looks at any more yield to the views in front of users
-(``qml_core.runtime.jobs``).
+keep their values through those reruns: ``url_state``). A user's move never waits for the
+pause between them: it ends as soon as Streamlit has a rerun request (``pause``). Each rerun
+marks the page's jobs as watched: jobs of a page nobody looks at any more yield to the views in
+front of users (``qml_core.runtime.jobs``).
 """
 import copy
 import os

@@ -127,8 +127,8 @@ def choices(label: str, key: str, options: list, default: list, **kwargs) -> lis
     """A multiselect whose values are among ``options`` (a link must name at least one), with a
     filter that matches typed text as a substring and no bulk "Select all" / "Select N matches"
     entry: Streamlit puts that entry first and highlights it, so Enter after typing a model's
-    name selected every match ("MLP (1)" also matches "MLP (16, 4)"), or every option when the
-    text had not reached the filter yet (all 12 models, 360 runs, on the phase page)."""
+    name selected every match ("MLP (1)" also matches "MLP (16, 4)"), and Enter with nothing
+    typed (yet) selected every option: all 12 models, 360 runs, on the phase page."""
     seed(key, list(default), lambda v: all(item in options for item in v),
          "one or more of " + ", ".join(_format(o) for o in options) + ", comma-separated")
     return st.multiselect(label, options, key=key, **{"select_all": False, "filter_mode": "contains", **kwargs})
