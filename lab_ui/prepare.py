@@ -20,8 +20,13 @@ def panel(preset_name: str) -> None:
     with st.container(border=True):
         st.markdown(f"**:material/inventory: Prepared lesson ({preset_name})**: {ready} of {total} runs ready.")
         charts.show(readiness_bars(counts, TITLES), "lesson-readiness")
+        # the same elements in the same places while preparing as before it (a bar for the
+        # caption, a disabled button for the button): the page reruns every second until the
+        # lesson is ready, and an element a rerun no longer draws stays on screen, faded, until
+        # a run ends without a rerun (seen: "Prepare the lesson" still there while preparing)
         if any(j.state in ACTIVE for j in jobs):
             st.progress(ready / total, text=f"preparing: {progress.overall(jobs)}")
+            st.button("Preparing the lesson…", key="prepare-lesson", icon=":material/hourglass_top:", disabled=True)
             progress.keep_refreshing()
         elif ready < total:
             st.caption("Preparing computes every view the lesson opens, so that each answers at once in class "

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from lab_ui import progress
 from qml_core import specs
 from qml_core.experiments.capacity import variants
+from qml_core.experiments.lesson import lesson_requests
 from qml_core.runtime.jobs import BACKGROUND, FOREGROUND, manager
 
 PAGES_DIR = pathlib.Path(__file__).resolve().parents[1] / "pages"
@@ -456,3 +457,12 @@ def test_no_multiselect_offers_a_bulk_select_all_entry(page):
     at = open_page(page)
     boxes = at.get("multiselect")
     assert boxes and all(box.proto.select_all == 0 for box in boxes)
+
+
+def test_while_the_lesson_is_prepared_the_home_page_keeps_its_elements_in_place():
+    """The page reruns every second while preparing: an element a rerun no longer drew stayed on
+    screen, faded ("Prepare the lesson" beside the progress bar)."""
+    manager().prefetch([(kind, spec, "lesson") for _, kind, spec in lesson_requests("quick")])
+    home = open_page(teacher=True)
+    assert [(b.label, b.disabled) for b in home.button] == [("Preparing the lesson…", True)]
+    assert len(home.get("progress")) == 1 and not home.caption
