@@ -628,4 +628,4 @@ def readiness_bars(counts: dict[str, tuple[int, int]], titles: dict[str, str]) -
     fig.update_layout(barmode="stack")
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="share of the step's runs in the cache")
     style(fig, height=90 + 34 * len(steps), legend="none")
-    return fig.update_layout(margin=dict(t=10, r=110))  # room for "ready / runs" right of the bars
+    return fig.update_layout(margin=dict(r=110))  # room for "ready / runs" right of the bars (the top keeps the modebar off them)
