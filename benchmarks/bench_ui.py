@@ -22,9 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from tests_browser.lab_server import BUSY_JS, FIGURE, alpha_slider, browser, lab, wait_idle  # noqa: E402
+from tests_browser.lab_server import BUSY_JS, FIGURE, METRIC, alpha_slider, browser, lab, wait_idle  # noqa: E402
 
-METRIC = "[data-testid='stMetricValue']"
 PROGRESS = "[data-testid='stProgress']"
 FRESH_SEEDS = 3  # views to start fresh moves from; two moves each
 IDLE_S = 30.0  # how long the view stays idle before a move to a neighbouring α

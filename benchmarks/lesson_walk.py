@@ -7,8 +7,9 @@ tree):
   filled). From the home page in teacher mode, follow each step's "Next" link and time the click
   until the step's view is on screen (its first figure drawn; the summary's text for the last
   step); then each step's link opened as a whole page load (a reload, or a shared link: a new
-  session), in a browser that has the lab's code cached and in a new profile; then every α of the playground's slider, both attacks, from the keypress
-  until both models' metrics at the new α are shown. Photographs of each step go to ``--shots``.
+  session), in a browser that has the lab's code cached and in a new profile; then every α of
+  the playground's slider, both attacks, from the keypress until both models' metrics at the
+  new α are shown. Photographs of each step go to ``--shots``.
 - ``idle``: no preparation (an empty cache). Open the playground, leave it idle for
   ``--idle-s`` seconds (the background fill of its α grid), then time every α as above.
 
@@ -29,10 +30,9 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from qml_core.experiments.lesson import STEPS  # noqa: E402
 from qml_core.experiments.views import PLAYGROUND_ALPHAS, slider_alphas  # noqa: E402
-from tests_browser.lab_server import (ERRORS, FIGURE, alpha_slider, browser, cpu_hog, lab,  # noqa: E402
+from tests_browser.lab_server import (ERRORS, FIGURE, METRIC, alpha_slider, browser, cpu_hog, lab,  # noqa: E402
                                       wait_idle)
 
-METRIC = "[data-testid='stMetricValue']"
 ALPHAS = slider_alphas(*PLAYGROUND_ALPHAS)
 STEP_GOAL_S, ALPHA_GOAL_S = 2.0, 1.0
 
@@ -110,7 +110,8 @@ def opened_as_links(page, steps: list[dict]) -> list[dict]:
 
 def alpha_moves(page, url: str) -> list[dict]:
     """Every α of the playground's slider for both attacks, one keypress each: seconds until
-    both models' metrics at the new α are shown, and whether they came from the cache."""
+    both models' metrics at the new α are shown, and where each came from ("from the cache",
+    or "trained in 5.1 s": by a background job of this server)."""
     rows = []
     for attack in ("label-flip", "feature-noise"):
         page.goto(f"{url}/playground?teacher=1&alpha={ALPHAS[0]}&attack={attack}")
@@ -125,7 +126,7 @@ def alpha_moves(page, url: str) -> list[dict]:
             both_shown(page, before)
             seconds = time.perf_counter() - start
             sources = [t.split(", ", 1)[1] for t in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
-                       if " parameters, " in t]  # "from the cache" or "trained in 5.1 s" (in the background)
+                       if " parameters, " in t]
             rows.append({"attack": attack, "alpha": alpha, "seconds": round(seconds, 2), "sources": sources,
                          "errors": errors(page)})
             print(json.dumps(rows[-1]), flush=True)

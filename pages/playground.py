@@ -63,8 +63,9 @@ if all(result is not None for result in results.values()):
     upcoming = likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH) + grid
     progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}")
                        for s in {s.key(): s for s in upcoming}.values()])
-ready = cached_count([("train", s) for s in grid])
-filling = ready < len(grid) and progress.any_active([("train", s) for s in grid])
+grid_runs = [("train", s) for s in grid]
+ready = cached_count(grid_runs)
+filling = ready < len(grid) and progress.any_active(grid_runs)
 if filling:  # the count follows the fill (a rerun every few seconds; a user's move still answers at once)
     progress.keep_refreshing(progress.COUNT_REFRESH_S)
 st.caption(f"Slider grid ready: {ready} of {len(grid)} runs (every α, both attacks); "

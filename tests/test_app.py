@@ -446,7 +446,7 @@ def test_an_unreadable_cache_entry_a_page_meets_is_one_line_on_the_page():
 def test_the_engine_s_objects_are_frozen_out_of_the_garbage_collector_once_imported():
     """Streamlit's full collection after every script run would scan them all (lab_ui/warm.py)."""
     code = "import gc; from lab_ui import warm; warm._import_and_freeze(); print(warm.ready(), gc.get_freeze_count())"
-    ready, frozen = subprocess.run([sys.executable, "-c", code], cwd=pathlib.Path(__file__).resolve().parents[1], capture_output=True, text=True,
+    ready, frozen = subprocess.run([sys.executable, "-c", code], cwd=PAGES_DIR.parent, capture_output=True, text=True,
                                    check=True).stdout.split()
     assert ready == "True" and int(frozen) > 100_000
 

@@ -416,4 +416,3 @@ def test_readiness_bars_show_each_step_s_ready_share_in_lesson_order_top_down():
     assert list(ready.y) == ["landscape", "Phase diagram", "Poisoning playground"]  # plotly's bottom-up: the first step on top
     assert list(ready.x) == pytest.approx([0.0, 2 / 60, 1.0]) and list(missing.x) == pytest.approx([1.0, 58 / 60, 0.0])
     assert [a.text for a in fig.layout.annotations] == ["0 / 10", "2 / 60", "36 / 36"] and fig.layout.barmode == "stack"
-

@@ -20,6 +20,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 FIGURE = "[data-testid='stPlotlyChart'] .main-svg"
+METRIC = "[data-testid='stMetricValue']"  # a metric's value (the playground shows four)
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from tests_browser.lab_server import ERRORS, FIGURE, alpha_slider, browser, lab, wait_idle
+from tests_browser.lab_server import ERRORS, FIGURE, METRIC, alpha_slider, browser, lab, wait_idle
 
 SHOTS = pathlib.Path(os.environ.get("QML_LAB_SCREENSHOTS", pathlib.Path(__file__).parent / "screenshots"))
 PAGES = {  # path (some controls in the URL, as a shared link has them; quick, paper being the default) -> figures
@@ -52,14 +52,14 @@ def test_every_page_renders_its_figures_without_an_error(page, path):
 def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):
     page.goto(f"{page.base_url}/playground?preset=quick&alpha=0.3")
     wait_idle(page)
-    before = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    before = page.locator(METRIC).all_inner_texts()
     slider = alpha_slider(page)
     slider.focus()
     slider.press("ArrowRight")
     page.wait_for_url("**alpha=0.4**", timeout=30_000)
     wait_idle(page)
     page.wait_for_selector(FIGURE)
-    after = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    after = page.locator(METRIC).all_inner_texts()
     page.screenshot(path=SHOTS / "playground-alpha-0.4.png", full_page=True)
     assert page.locator(ERRORS).count() == 0
     assert len(after) == 4 and after != before  # new runs at α = 0.4 replaced the α = 0.3 metrics
