@@ -30,6 +30,8 @@ MLP_SETUPS = ("torch", "keras")
 FEATURES = ("amplitudes", "probabilities", "correlators", "shadows")  # as measurements.KINDS
 MAX_SNAPSHOTS = 100_000
 DEFAULT_SNAPSHOTS = 1000  # the CLI's and the app's --snapshots when shadows are asked for without a count
+READOUTS = ("free", "bounded")  # MLPModel.readout: sigmoid(z), or the QNN's sigmoid(5·tanh z)
+MAX_QUADRATIC_RANK = 64
 SHOT_GRADIENTS = ("fast", "parameter-shift")  # as sim/device.py's estimators
 MAX_SHOTS = 10 ** 7
 MAX_TRAJECTORIES = 1024
@@ -277,14 +279,23 @@ class MLPModel:
     the computational basis), ``correlators`` (⟨X_iX_j⟩, ⟨Y_iY_j⟩, ⟨Z_iZ_j⟩ for all pairs
     i < j), both exact, or ``shadows`` (those correlators from ``snapshots`` classical-shadow
     snapshots and the probabilities from ``snapshots`` Z-basis shots per state).
+
+    Two of the QNN's ingredients, for classical controls (``capacity.ingredient_variants``):
+    ``readout`` ``bounded`` gives p = sigmoid(5·tanh z) instead of sigmoid(z), so that the
+    logit is bounded by 5 as the QNN's 5·⟨Z⟩ is; ``quadratic`` r > 0 (with ``hidden=()``)
+    replaces the network by the QNN's function class, a quadratic form of the input:
+    p = sigmoid(5·xᵀMx) with M = Q diag(tanh s) Qᵀ of rank r (Q: r orthonormal columns), so
+    M's eigenvalues lie in [−1, 1] as those of the QNN's U†ZU do.
     """
     hidden: tuple[int, ...] = (64, 16)
     pca: int = 0
     setup: str = "torch"
     features: str = "amplitudes"
     snapshots: int = 0
+    readout: str = "free"
+    quadratic: int = 0
     name: str = field(default="mlp", init=False)
-    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca", "setup", "features", "snapshots")
+    KEY_OPTIONAL: ClassVar[tuple[str, ...]] = ("pca", "setup", "features", "snapshots", "readout", "quadratic")
 
     def __post_init__(self):
         require(isinstance(self.hidden, tuple) and len(self.hidden) <= 6
@@ -298,6 +309,11 @@ class MLPModel:
         else:
             require(self.snapshots == 0, f"snapshots applies only to features shadows, got snapshots={self.snapshots!r} "
                                          f"with features {self.features!r}")
+        require(self.readout in READOUTS, f"readout must be one of {READOUTS}, got {self.readout!r}")
+        require_int("quadratic", self.quadratic, 0, MAX_QUADRATIC_RANK)
+        require(not self.quadratic or (self.hidden == () and self.readout == "free"),
+                f"quadratic (a rank-r quadratic form with its own bounded readout) takes no hidden layers and "
+                f"no readout setting, got hidden={self.hidden!r}, readout={self.readout!r}")
 
 
 @dataclass(frozen=True)

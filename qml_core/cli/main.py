@@ -181,6 +181,11 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     add_xxz_representation(parser)
 
 
+CATALOGUE_MODEL_HELP = ("qnn, mlp (protocol §4's models) or any capacity-catalogue id: logreg, matched, mlp-es, "
+                        "qnn-d10, logreg-correlators, ... (python -m qml_core capacity --help lists them)")
+CURVATURE_SETTINGS = ("protocol", "catalogue")
+
+
 def names(allowed):
     """Parse 'a,b' into a list, each checked against ``allowed``."""
     def parse(text: str) -> list[str]:
@@ -233,7 +238,7 @@ def make_parser() -> argparse.ArgumentParser:
     capacity.set_defaults(func=cmd_capacity)
     unlearn = sub.add_parser("unlearn", help="unlearning methods after label flipping, compared with retraining")
     add_data_arguments(unlearn)
-    unlearn.add_argument("--model", choices=MODELS, default="qnn")
+    unlearn.add_argument("--model", default="qnn", help=CATALOGUE_MODEL_HELP)
     unlearn.add_argument("--preset", choices=PRESETS, default="paper")
     unlearn.add_argument("--alpha", type=float, default=0.3)
     unlearn.add_argument("--methods", type=names(UNLEARN_METHODS), default=["retrain", "finetune", "scrub", "grad-ascent"])
@@ -252,7 +257,7 @@ def make_parser() -> argparse.ArgumentParser:
     grid.add_argument("--method", choices=["scrub", "grad-ascent"], default="scrub")
     grid.add_argument("--weights", type=float_list, default=float_list("0:0.9:0.1"))
     add_data_arguments(grid)
-    for name, kwargs in [("--model", dict(choices=MODELS, default="qnn")),
+    for name, kwargs in [("--model", dict(default="qnn", help=CATALOGUE_MODEL_HELP)),
                          ("--preset", dict(choices=PRESETS, default="paper")), ("--alpha", dict(type=float, default=0.3)),
                          ("--runs", dict(type=int, default=1)), ("--seed", dict(type=int, default=0)),
                          ("--epochs", dict(type=int)), ("--jobs", dict(type=int, default=2)),
@@ -262,7 +267,13 @@ def make_parser() -> argparse.ArgumentParser:
     add_backend_arguments(grid)
     grid.set_defaults(func=cmd_unlearn_grid)
     hessian = sub.add_parser("hessian", help="protocol §5: Hessian spectra and trace ratios poisoned/clean")
-    hessian.add_argument("--models", type=names(MODELS), default=list(MODELS))
+    hessian.add_argument("--setting", choices=CURVATURE_SETTINGS, default="protocol",
+                         help="protocol: §5's MLP (8, 2) and CNOT-ring QNN on MNIST; catalogue: any capacity-catalogue "
+                              "model on mnist or xxz, trained at its own settings (the phase diagram's runs)")
+    hessian.add_argument("--models", type=lambda text: text.split(","), default=list(MODELS),
+                         help="qnn,mlp (protocol) or catalogue ids, e.g. qnn,mlp,logreg,matched,mlp-es")
+    hessian.add_argument("--dataset", choices=("mnist", "xxz"), default="mnist", help="catalogue setting only")
+    hessian.add_argument("--preset", choices=PRESETS, default="paper", help="catalogue setting only")
     hessian.add_argument("--alphas", type=float_list, default=[0.2, 0.3, 0.4], help="poisoned fractions (clean is added)")
     hessian.add_argument("--runs", type=int, default=5, help="seeds 0..runs-1")
     hessian.add_argument("--epochs", type=int)

@@ -29,7 +29,10 @@ from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training, preset
 
 QUANTUM_FAMILIES = ("QNN",)
 MEASURED_FAMILY = "classical on measurements"
-FAMILIES = ("QNN", "MLP", "regularised MLP", "logistic regression", "parameter-matched", MEASURED_FAMILY)
+INGREDIENT_FAMILY = "QNN ingredient"
+FAMILIES = ("QNN", "MLP", "regularised MLP", "logistic regression", "parameter-matched", MEASURED_FAMILY,
+            INGREDIENT_FAMILY)
+QUADRATIC_RANK = 4  # the rank of the quadratic-form control's M
 MEASURED_VIEWS = (("probabilities", 0), ("correlators", 0), ("shadows", 100), ("shadows", 1000))  # (features, snapshots)
 MLP_SIZES = ((1,), (4,), (16, 4))  # besides the paper's (64, 16)
 WEIGHT_DECAY = 0.01  # L2 strength of mlp-wd (torch Adam's weight_decay)
@@ -94,6 +97,8 @@ def n_params(spec: ExperimentSpec) -> int:
     width = model_width(spec)
     if spec.model.name == "qnn":
         return math.prod(weight_shape(spec.model.ansatz, spec.model.depth, width.bit_length() - 1))
+    if spec.model.quadratic:
+        return (width + 1) * spec.model.quadratic
     sizes = (width, *spec.model.hidden, 1)
     return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
 
@@ -142,6 +147,20 @@ def on_features(variant: Variant, features: str, snapshots: int) -> Variant:
                    f"{variant.label} on {measured_label(features, snapshots)}", variant.spec.replace(model=model))
 
 
+def ingredient_variants(mlp: ExperimentSpec) -> list[Variant]:
+    """Classical controls that each take one ingredient of the QNN, to find what makes its
+    curvature differ (issue "all three claims", item 4). Every amplitude model already reads
+    the QNN's unit-norm inputs (amplitude encoding, ``encoding.amplitude_encode``), so that
+    ingredient is shared; ``logreg-bounded`` adds the QNN's bounded readout sigmoid(5·tanh z)
+    to logistic regression; ``quadratic`` is the QNN's function class, sigmoid(5·xᵀMx) with
+    M of rank ``QUADRATIC_RANK`` and eigenvalues in [−1, 1] (``MLPModel.quadratic``). Not in
+    the default catalogue: asked for by id."""
+    return [Variant(INGREDIENT_FAMILY, "logreg-bounded", "logistic regression, bounded readout",
+                    mlp.replace(model=MLPModel(hidden=(), readout="bounded"))),
+            Variant(INGREDIENT_FAMILY, "quadratic", f"quadratic form xᵀMx, rank {QUADRATIC_RANK}",
+                    mlp.replace(model=MLPModel(hidden=(), quadratic=QUADRATIC_RANK)))]
+
+
 def variants(preset_name: str, dataset: str, names: list[str] | None = None, features: str = "amplitudes",
              snapshots: int = 0, **data_options) -> list[Variant]:
     """The catalogue for a preset and dataset (``names``: a subset of ids, in catalogue order;
@@ -172,6 +191,7 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
         out += measured_variants(mlp)
     if names is None:
         return out
+    out += [on_features(v, features, snapshots) for v in ingredient_variants(mlp)]
     known = [v.name for v in out]
     unknown = [n for n in names if n not in known]
     require(not unknown, f"variant {unknown[0] if unknown else ''!r} is not in the catalogue (variants: {', '.join(known)})")

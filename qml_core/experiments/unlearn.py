@@ -158,17 +158,33 @@ METHODS = {
 PAPER_METHODS = ("retrain", "finetune", "scrub", "grad-ascent")
 
 
+def poisoned_base(name: str, dataset: str, model: str, **data_options) -> ExperimentSpec:
+    """The poisoned model's spec before α and seed: ``qnn`` and ``mlp`` as protocol §4 trains
+    them (its MLP is (16, 4) on MNIST at the paper preset), any other capacity-catalogue id
+    (``logreg``, ``matched``, ``mlp-es``, ``qnn-d10``, ``logreg-correlators``…) as the catalogue
+    trains it, so that unlearning starts from the same runs as the phase diagram's controls."""
+    if model in ("qnn", "mlp"):
+        base = preset(name, dataset, model, **data_options)
+        if model == "mlp" and name == "paper":
+            mnist = dataset == "mnist"
+            hidden, training = ((16, 4), Training(100, 128, 0.01)) if mnist else ((64, 16), Training(400, 32, 0.01))
+            base = base.replace(model=MLPModel(hidden=hidden), training=training)
+        return base
+    from qml_core.experiments.capacity import variants
+
+    return variants(name, dataset, [model], **data_options)[0].spec
+
+
 def unlearn_preset(name: str, dataset: str, model: str, method: str = "finetune", alpha: float = 0.3,
                    seed: int = 0, **data_options) -> UnlearnSpec:
     """protocol §4 (``paper``) or a seconds-long demo (``quick``): label flipping at α, the
-    poisoned model's training and the unlearning optimiser of that section; ``data_options``
-    as for ``preset`` (digit pair, chain length, upload digest)."""
-    base = preset(name, dataset, model, **data_options).replace(attack="label-flip", alpha=alpha, seed=seed)
+    poisoned model's training (``poisoned_base``: §4's for ``qnn`` and ``mlp``, the catalogue's
+    for any other model id) and the unlearning optimiser of that section (a quantum model
+    unlearns as the QNN, a classical one as the MLP); ``data_options`` as for ``preset``
+    (digit pair, chain length, upload digest)."""
+    base = poisoned_base(name, dataset, model, **data_options).replace(attack="label-flip", alpha=alpha, seed=seed)
     paper, mnist = name == "paper", dataset == "mnist"
-    if model == "mlp" and paper:
-        hidden, training = ((16, 4), Training(100, 128, 0.01)) if mnist else ((64, 16), Training(400, 32, 0.01))
-        base = base.replace(model=MLPModel(hidden=hidden), training=training)
-    if model == "qnn":
+    if base.model.name == "qnn":
         settings = dict(batch_size=256, lr=0.005) if paper else dict(batch_size=32, lr=0.02)
     else:
         settings = dict(batch_size=0, lr=0.001 if (mnist and paper) else 0.01)
@@ -220,6 +236,8 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
 
     Returns plain data: ``trajectory`` (a list per TRAJECTORY_FIELDS; entry 0 is the start;
     ``objective`` is the method's own loss averaged over the epoch's batches),
+    ``poisoned_val_acc`` and ``flip_fit`` (the poisoned model's validation accuracy and its
+    accuracy on the flipped samples w.r.t. the flipped labels: how much there is to unlearn),
     the final values of those fields, ``mia_auc``, ``val_pred`` and ``forget_pred`` (0/1
     predictions, for agreement with retraining), ``seconds`` (the unlearning alone, trajectory
     evaluations included), ``code_version``.
@@ -258,12 +276,16 @@ def unlearn_experiment(spec: UnlearnSpec, progress=None, device=None) -> dict:
         if progress is not None:
             progress(epoch, spec.epochs, values)
 
+    with torch.no_grad():  # the poisoned model: how much of the poison there is to unlearn
+        poisoned_val = accuracy(teacher(prep.x_val), prep.y_val)
+        flip_fit = accuracy(teacher(prep.x_train[forget]), prep.y_train[forget]) if len(forget) else math.nan
     record(0, {"loss": float("nan")})  # the starting model; no objective evaluated yet
     fit(student, batch_loss, n_samples, spec.epochs, spec.batch_size or n_samples, spec.lr, base.seed, record)
     val_pred = (latest["val"] >= 0.5).long().cpu().numpy()
     forget_pred = (latest["train"][forget] >= 0.5).long().cpu().numpy()
     result = {name: trajectory[name][-1] for name in TRAJECTORY_FIELDS}
     result.update(trajectory=trajectory, mia_auc=membership_auc(student, prep, base, device), val_pred=val_pred,
+                  poisoned_val_acc=poisoned_val, flip_fit=flip_fit,
                   forget_pred=forget_pred, seconds=time.perf_counter() - start, code_version=code_version())
     return result
 

@@ -6,7 +6,9 @@ import numpy as np
 
 from qml_core.experiments.unlearn import UnlearnSpec, unlearn_preset
 
-ROW_METRICS = ("val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned", "mia_auc", "seconds")
+ROW_METRICS = ("val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned", "mia_auc", "seconds",
+               "flip_fit", "poisoned_val_acc")
+GAPS = ("gap_start", "gap_end")  # validation accuracy minus retraining's final: the poisoned model's, the method's
 SLACK = 0.01
 
 
@@ -42,8 +44,11 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
-    """One row per (method, run): final metrics, epochs-to-match and prediction agreement
-    with the retrained model of the same run (validation and forget set)."""
+    """One row per (method, run): final metrics, epochs-to-match, prediction agreement with the
+    retrained model of the same run (validation and forget set), and how far from retraining
+    the run started and ended (``GAPS``: the poisoned model's validation accuracy, then the
+    method's final one, minus retraining's final; ``flip_fit`` says how much of the poison the
+    poisoned model had fitted, i.e. how much there was to unlearn)."""
     rows = []
     for (method, run), result in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         row = {"method": method, "run": run, **{k: result[k] for k in ROW_METRICS}}
@@ -51,6 +56,8 @@ def unlearn_rows(results: dict[tuple[str, int], dict]) -> list[dict]:
         if reference is not None:
             match = epochs_to_match(result["trajectory"]["val_acc"], reference["val_acc"])
             row.update(epochs_to_match="never" if match is None else match,
+                       gap_start=result["poisoned_val_acc"] - reference["val_acc"],
+                       gap_end=result["val_acc"] - reference["val_acc"],
                        agreement_val=agreement(result["val_pred"], reference["val_pred"]),
                        agreement_forget=agreement(result["forget_pred"], reference["forget_pred"]))
         rows.append(row)
@@ -68,7 +75,7 @@ def summary_table(rows: list[dict]) -> list[dict]:
     for method in methods:
         mine = [r for r in rows if r["method"] == method]
         entry = {"method": method, "runs": len(mine)}
-        for key in ROW_METRICS + ("agreement_val", "agreement_forget"):
+        for key in ROW_METRICS + ("agreement_val", "agreement_forget") + GAPS:
             values = [r[key] for r in mine if key in r]
             if values:
                 entry[f"{key}_mean"], entry[f"{key}_std"] = float(np.mean(values)), float(np.std(values))

@@ -38,12 +38,19 @@ class QNN(nn.Module):
         return torch.sigmoid(5.0 * self.executor(self.weights, x))
 
 
+def readout(z: torch.Tensor, bounded: bool) -> torch.Tensor:
+    """p from a logit z: sigmoid(z), or with ``bounded`` the QNN's sigmoid(5·tanh z)."""
+    return torch.sigmoid(5.0 * torch.tanh(z) if bounded else z)
+
+
 class MLP(nn.Module):
-    """Dense ReLU layers, sigmoid output; Glorot-uniform weights and zero biases (the Keras
-    defaults of the paper's code), drawn from ``generator``."""
+    """Dense ReLU layers, sigmoid output (or the bounded readout of ``MLPModel.readout``);
+    Glorot-uniform weights and zero biases (the Keras defaults of the paper's code), drawn
+    from ``generator``."""
 
     def __init__(self, spec: MLPModel, n_inputs: int, generator: torch.Generator, device=None):
         super().__init__()
+        self.bounded = spec.readout == "bounded"
         sizes = (n_inputs, *spec.hidden, 1)
         layers = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -56,7 +63,31 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers[:-1]).to(device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x).squeeze(-1))
+        return readout(self.net(x).squeeze(-1), self.bounded)
+
+
+def quadratic_form(x: torch.Tensor, basis: torch.Tensor, strengths: torch.Tensor) -> torch.Tensor:
+    """5·xᵀMx for M = Q diag(tanh s) Qᵀ, Q the orthonormalised ``basis`` (QR): x (..., batch, d),
+    basis (..., d, r), strengths (..., r) -> (..., batch). |xᵀMx| ≤ |x|², so on unit-norm inputs
+    the logit is bounded by 5, as the QNN's."""
+    q = torch.linalg.qr(basis).Q
+    return 5.0 * ((x @ q) ** 2 * torch.tanh(strengths).unsqueeze(-2)).sum(-1)
+
+
+class QuadraticForm(nn.Module):
+    """The QNN's function class as a classical model (``MLPModel.quadratic``): p =
+    sigmoid(5·xᵀMx), M of rank r with eigenvalues in [−1, 1]. ``basis`` (d, r) starts
+    Glorot-uniform, ``strengths`` (r,) at N(0, 0.01²), as the QNN's small angles: M ≈ 0, p ≈ 0.5."""
+
+    def __init__(self, spec: MLPModel, n_inputs: int, generator: torch.Generator, device=None):
+        super().__init__()
+        bound = (6.0 / (n_inputs + spec.quadratic)) ** 0.5
+        basis = (torch.rand(n_inputs, spec.quadratic, generator=generator, dtype=torch.float64) * 2 - 1) * bound
+        self.basis = nn.Parameter(basis.to(device))
+        self.strengths = nn.Parameter((0.01 * torch.randn(spec.quadratic, generator=generator, dtype=torch.float64)).to(device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(quadratic_form(x, self.basis, self.strengths))
 
 
 def build_model(spec: QNNModel | MLPModel, width: int, seed: int, device=None) -> nn.Module:
@@ -65,6 +96,8 @@ def build_model(spec: QNNModel | MLPModel, width: int, seed: int, device=None) -
     generator = torch.Generator().manual_seed(seed)
     if isinstance(spec, QNNModel):
         return QNN(spec, width.bit_length() - 1, generator, device)
+    if spec.quadratic:
+        return QuadraticForm(spec, width, generator, device)
     return MLP(spec, width, generator, device)
 
 
@@ -128,6 +161,7 @@ class StackedMLP(nn.Module):
         self.tensors = nn.ParameterList(nn.Parameter(torch.stack([m.state_dict()[name] for m in models]))
                                         for name in self.names)
         self.columns: torch.Tensor | None = None
+        self.bounded = models[0].bounded
 
     def read_only(self, columns: torch.Tensor) -> None:
         """From now on take inputs holding only these input ``columns`` (the others are zero in
@@ -146,7 +180,7 @@ class StackedMLP(nn.Module):
             h = StackedLinear.apply(h, self.tensors[2 * i], self.tensors[2 * i + 1])
             if i < layers - 1:
                 h = torch.relu(h)
-        return torch.sigmoid(h.squeeze(-1))
+        return readout(h.squeeze(-1), self.bounded)
 
     def run_params(self, run: int) -> dict:
         tensors = [t[run].detach() for t in self.tensors]
@@ -157,6 +191,24 @@ class StackedMLP(nn.Module):
         return {name: t.cpu().numpy() for name, t in zip(self.names, tensors)}
 
 
-def stack_models(models: list[nn.Module]) -> StackedQNN | StackedMLP:
+class StackedQuadratic(nn.Module):
+    """R ``QuadraticForm`` runs as one module: basis (R, d, r), strengths (R, r); forward
+    (R, batch, d) -> (R, batch)."""
+
+    def __init__(self, models: list[QuadraticForm]):
+        super().__init__()
+        self.basis = nn.Parameter(torch.stack([m.basis.detach() for m in models]))
+        self.strengths = nn.Parameter(torch.stack([m.strengths.detach() for m in models]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(quadratic_form(x, self.basis, self.strengths))
+
+    def run_params(self, run: int) -> dict:
+        return {"basis": self.basis[run].detach().cpu().numpy(), "strengths": self.strengths[run].detach().cpu().numpy()}
+
+
+def stack_models(models: list[nn.Module]) -> StackedQNN | StackedMLP | StackedQuadratic:
     """The stacked form of R freshly built models of one architecture."""
-    return StackedQNN(models) if isinstance(models[0], QNN) else StackedMLP(models)
+    if isinstance(models[0], QNN):
+        return StackedQNN(models)
+    return StackedQuadratic(models) if isinstance(models[0], QuadraticForm) else StackedMLP(models)
