@@ -33,6 +33,9 @@ class Criteria:
     unlearn_slack: float = 0.01          # QNN: the best approximate method ends ≥ retraining − this
     mlp_sharpening: float = 10.0         # MLP: median trace ratio poisoned/clean ≥ this at every poisoned α
     qnn_flat: float = 1.2                # QNN: mean trace ratio ≤ this at every poisoned α
+    flat_band: tuple[float, float] = (0.8, 1.25)  # with controls: the QNN's median trace ratio stays in here ...
+    sharpened: float = 1.25              # ... while classical models fitting no more flips exceed this
+    fit_margin: float = 0.05             # "fits no more of the flipped labels": flip fit ≤ the QNN's + this
 
 
 CRITERIA = Criteria()
@@ -216,3 +219,74 @@ def landscape_claims(ratios: list[dict], dataset: str = "mnist", criteria: Crite
                       for r in rows]
         claims.append(c)
     return claims
+
+
+def _comparable(fits: dict[str, float], quantum: set[str], qnn: str, margin: float) -> list[str]:
+    """The classical ids whose fit of the flipped labels is at most the QNN's + ``margin``."""
+    return sorted(m for m, fit in fits.items() if m not in quantum and fit <= fits[qnn] + margin)
+
+
+def unlearning_control_claim(dataset: str, summaries: dict[str, list[dict]], quantum: set[str], qnn: str = "qnn",
+                             criteria: Criteria = CRITERIA) -> Claim:
+    """Claim 2 with its controls. ``summaries``: model id -> ``unlearn_summary.summary_table``
+    (with ``flip_fit`` and the gaps to retraining). A model "matches" when its best approximate
+    method ends at or above retraining − ``unlearn_slack``. Holds when the QNN matches and no
+    classical model that fitted no more of the flipped labels does (there must be one)."""
+    k = criteria
+    approximate = {m: [e for e in table if e["method"] != "retrain"] for m, table in summaries.items()}
+    fits = {m: float(np.mean([e["flip_fit_mean"] for e in es])) for m, es in approximate.items() if es}
+    best = {m: max(e["gap_end_mean"] for e in es) for m, es in approximate.items() if es}
+    matches = {m: gap >= -k.unlearn_slack for m, gap in best.items()}
+    c = Claim("unlearning-quantum", "§6 unlearning, with controls", dataset,
+              "Approximate unlearning matches retraining for the QNN and not for classical models that fit no more "
+              "of the flipped labels.",
+              f"the QNN's best approximate method ends ≥ retraining − {k.unlearn_slack} (final validation accuracy, "
+              f"mean over runs), and that of every classical model whose fit of the flipped labels is ≤ the QNN's + "
+              f"{k.fit_margin} ends below it")
+    if qnn not in best:
+        c.measured = ["no QNN unlearning in these results"]
+        return c
+    peers = _comparable(fits, quantum, qnn, k.fit_margin)
+    c.measured = [f"{m}: fits {fits[m]:.2f} of the flipped labels; best method ends {best[m]:+.3f} from retraining "
+                  f"(started {approximate[m][0]['gap_start_mean']:+.3f}): {'matches' if matches[m] else 'does not match'}"
+                  for m in sorted(best, key=lambda m: (m != qnn, m not in quantum, m))]
+    if not peers:
+        c.measured.append("no classical model fits as little of the flipped labels: not judged")
+    c.holds = bool(matches[qnn] and peers and not any(matches[m] for m in peers))
+    return c
+
+
+def flatness_control_claim(dataset: str, ratios: list[dict], quantum: set[str], qnn: str = "qnn",
+                           criteria: Criteria = CRITERIA) -> Claim:
+    """Claim 3 with its controls. ``ratios``: ``control_curvature.ratio_table`` rows (median trace
+    ratio poisoned/clean per model and α, with the mean fit of the flipped labels). Holds when
+    the QNN's median ratio lies in ``flat_band`` at every α and every classical model that fits
+    no more of the flipped labels (at that α) exceeds ``sharpened`` at every α."""
+    k = criteria
+    lo, hi = k.flat_band
+    c = Claim("flatness-quantum", "§6 landscape, with controls", dataset,
+              f"Poisoning leaves the QNN's held-out curvature flat (median trace ratio in [{lo}, {hi}]) while classical "
+              f"models that fit no more of the flipped labels sharpen (> {k.sharpened}).",
+              f"at every poisoned α: the QNN's median trace ratio poisoned/clean in [{lo}, {hi}], and that of every "
+              f"classical model whose fit of the flipped labels is ≤ the QNN's + {k.fit_margin} above {k.sharpened}")
+    alphas = sorted({r["alpha"] for r in ratios if r["variant"] == qnn})
+    if not alphas:
+        c.measured = ["no QNN curvature in these results"]
+        return c
+    holds, judged = True, False
+    for alpha in alphas:
+        at = {r["variant"]: r for r in ratios if r["alpha"] == alpha}
+        peers = _comparable({m: r["flip_fit_mean"] for m, r in at.items()}, quantum, qnn, k.fit_margin)
+        q = at[qnn]["ratio_median"]
+        flat = lo <= q <= hi
+        sharp = [m for m in peers if at[m]["ratio_median"] > k.sharpened]
+        judged = judged or bool(peers)
+        holds = holds and flat and bool(peers) and len(sharp) == len(peers)
+        c.measured.append(f"α={alpha:.2f}: QNN {q:.2f} ({'flat' if flat else 'outside the band'}); classical models fitting "
+                          f"no more flips: " + (", ".join(f"{m} {at[m]['ratio_median']:.2f}" for m in peers) or "none")
+                          + "; others: " + (", ".join(f"{m} {r['ratio_median']:.2f}" for m, r in sorted(at.items())
+                                                      if m != qnn and m not in peers) or "none"))
+    if not judged:
+        c.measured.append("no classical model fits as little of the flipped labels: not judged")
+    c.holds = bool(holds)
+    return c
