@@ -35,32 +35,18 @@ def sweep_specs(bases: Iterable[ExperimentSpec], alphas: Iterable[float], runs: 
 
 def model_id(spec: ExperimentSpec) -> str:
     """A row's model: "qnn" or "mlp"; for a QNN on a device its setting too ("qnn-shots-100",
-    ``device_suffix``), for a classical model on measured XXZ features the features
+    ``QNNModel.device_suffix``), for a classical model on measured XXZ features the features
     ("mlp-correlators", "mlp-shadows100"), so that a table or a phase diagram of several keeps
     them apart."""
     features = getattr(spec.model, "features", "amplitudes")
     if features == "amplitudes":
-        return spec.model.name + device_suffix(spec.model)
+        return spec.model.name + (spec.model.device_suffix() if isinstance(spec.model, QNNModel) else "")
     return f"{spec.model.name}-{features}{spec.model.snapshots or ''}"
 
 
-# a QNN model id's device setting, in the order device_suffix writes it
+# a QNN model id's device setting, in the order QNNModel.device_suffix writes it
 DEVICE_ID = re.compile(r"qnn(?:-p(?P<depolarizing>[0-9.]+(?:e-\d+)?))?(?:-shots-(?P<shots>\d+))?"
                        r"(?:-readout(?P<readout_error>[0-9.]+(?:e-\d+)?))?(?:-k(?P<trajectories>\d+))?(?P<shift>-shift)?")
-
-
-def device_suffix(model) -> str:
-    """A QNN's device setting as its model id says it: "-p0.01-shots-1000" (depolarising p,
-    shots), "-readout0.02", "-k4" (trajectories other than the default 16), "-shift" (the
-    parameter-shift gradient); "" on the exact simulator and for other models. The phase
-    diagram's device variants (``devices.DEVICE_SETTINGS``) carry the same ids."""
-    if not isinstance(model, QNNModel):
-        return ""
-    parts = [f"p{model.depolarizing:g}" if model.depolarizing else "", f"shots-{model.shots}" if model.shots else "",
-             f"readout{model.readout_error:g}" if model.readout_error else "",
-             f"k{model.trajectories}" if model.depolarizing and model.trajectories != QNNModel.trajectories else "",
-             "shift" if model.shot_gradient == "parameter-shift" else ""]
-    return "".join(f"-{part}" for part in parts if part)
 
 
 def device_setting(model: str) -> dict | None:
