@@ -333,3 +333,19 @@ def test_runs_on_a_device_are_priced_by_their_cost_until_measured_and_a_long_req
     assert "60 of a kind not measured here yet" in text and "K trajectories as K runs" in text
     record("train", noisy, 50.0, tmp_path)
     assert expected([("train", noisy)] * 2, 2, load(tmp_path)) == (50.0, 2, 0)  # measured: its own mean
+
+
+def test_a_job_measuring_features_shows_it_and_keeps_its_curves_clean(tiny_mlp_spec, private_cache):
+    """A run measuring classical shadows reports states (stage MEASURING): its bar says so with
+    an ETA of that stage, and the live curves hold epochs only."""
+    from qml_core.data.measurements import MEASURING
+    from qml_core.runtime.jobs import Job
+
+    jobs = JobManager(str(private_cache), max_workers=1)
+    job = Job("train", tiny_mlp_spec, "MLP", state="running", started=time.time() - 10)
+    jobs._jobs[job.key] = job
+    jobs._apply(("progress", job.key, 5, 20, {"stage": MEASURING}, 1))
+    assert job.records == [] and job.status().startswith("MLP: measuring states 5/20, 10 s, ETA ")
+    jobs._apply(("progress", job.key, 1, 3, {"epoch": 1, "train_acc": 0.5}, 1))
+    assert job.stage == "training" and job.records == [{"epoch": 1, "train_acc": 0.5}]
+    assert job.status().startswith("MLP: running 1/3") and job.eta() < 1  # the epochs' own pace, not the measuring's
