@@ -33,9 +33,9 @@ OVERHEAD = 64 * 2 ** 20  # allocator slack, compiled circuits, thread buffers (m
 # One noise trajectory of a training step keeps, per sample, two states per Schrödinger layer
 # (its input and the layer's product) and TRAJECTORY_STATES more (the input's copy in the
 # executor's layout, the tail's slices, O x and the output), plus its fused layer matrices
-# and TRAJECTORY_OVERHEAD (autograd nodes, its drawn Paulis). Measured per trajectory (peak
-# RSS, K = 16..300, docs/device.md): quick MNIST 3.4 MiB (modelled 4.5), paper MNIST 17.4 MiB
-# (21.7), paper XXZ 5.9 MiB (6.5), quick XXZ 0.44 MiB (0.67).
+# and TRAJECTORY_OVERHEAD (autograd nodes, its drawn Paulis). Measured per trajectory (the
+# run's peak resident memory, K = 16..300, docs/device.md): quick MNIST 3.3 MiB (modelled 4.5),
+# paper MNIST 17.9 MiB (21.7), paper XXZ 5.9 MiB (6.5), quick XXZ 0.44 MiB (0.67).
 TRAJECTORY_STATES = 4
 TRAJECTORY_OVERHEAD = 2 ** 19
 # part -> (what it is, what makes it smaller)
