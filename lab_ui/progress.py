@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from qml_core.data.measurements import MEASURING
 from qml_core.runtime.eta import JobTiming, estimate
 from qml_core.runtime.jobs import ACTIVE, Job, manager
 from qml_core.runtime.rates import load, measured_seconds
@@ -42,8 +43,9 @@ def overall(jobs: list[Job]) -> str:
     """'k/n finished' with an ETA from the rates the jobs' own runs measured (``qml_core.runtime.eta``)."""
     finished = sum(j.state not in ACTIVE for j in jobs)
     measured = load()
-    left = estimate([JobTiming(j.state, j.done, j.total, j.elapsed(), j.was_cached, j.kind,
-                               measured_seconds(j.kind, j.spec, measured)) for j in jobs])
+    left = estimate([JobTiming(j.state, *((0, 0) if j.stage == MEASURING else (j.done, j.total)),  # states are no epochs
+                               j.elapsed(), j.was_cached, j.kind, measured_seconds(j.kind, j.spec, measured))
+                     for j in jobs])
     return f"{finished}/{len(jobs)} finished" + (f", {left.text()}" if left is not None else "")
 
 

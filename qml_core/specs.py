@@ -232,6 +232,17 @@ class QNNModel:
             object.__setattr__(self, "precision", "double")
         self.check_device()
 
+    def device_suffix(self) -> str:
+        """The device setting as a model id says it: "-p0.01-shots-1000" (depolarising p, shots),
+        "-readout0.02", "-k4" (trajectories other than the default 16), "-shift" (the
+        parameter-shift gradient); "" on the exact simulator. Sweep rows ("qnn-shots-100"), the
+        phase diagram's device curves and the measured rates of runs use it."""
+        parts = [f"p{self.depolarizing:g}" if self.depolarizing else "", f"shots-{self.shots}" if self.shots else "",
+                 f"readout{self.readout_error:g}" if self.readout_error else "",
+                 f"k{self.trajectories}" if self.depolarizing and self.trajectories != QNNModel.trajectories else "",
+                 "shift" if self.shot_gradient == "parameter-shift" else ""]
+        return "".join(f"-{part}" for part in parts if part)
+
     def check_device(self) -> None:
         """The device fields: each invalid value, or one that does not apply, is one line."""
         require(self.shots is None or (is_int(self.shots) and 1 <= self.shots <= MAX_SHOTS),

@@ -187,6 +187,22 @@ def test_a_request_of_more_than_100_runs_asks_first_with_the_expected_time():
     assert len(manager().running()) == 360 and not at.warning
 
 
+def test_a_link_to_long_device_curves_asks_first_by_expected_time():
+    """Seen: /phase?models=qnn-p0.01,qnn-p0.01-shots-1000 started 60 runs (ETA 11 363 s) without a
+    question, being under 100 runs. By expected time it asks, and starts nothing until confirmed."""
+    at = open_page("pages/phase.py", preset=None, models=["qnn-p0.01", "qnn-p0.01-shots-1000"])
+    assert not at.exception and not manager().running() and figure_count(at) == 0
+    warning = at.warning[0].value
+    assert warning.startswith("This view needs 60 new runs, about ") and " h on " in warning
+    assert "60 of a kind not measured here yet" in warning
+    assert [b.label for b in at.button] == ["Run all 60"]
+    at.run()  # a rerun without an answer still starts nothing
+    assert not manager().running() and [b.label for b in at.button] == ["Run all 60"]
+    at.session_state["_big_request_yes"] = {"phase": 60}  # the button's on_click (AppTest's click misses a page's buttons)
+    at.run()
+    assert len(manager().running()) == 60 and not at.warning
+
+
 def test_capacity_view_plots_accuracy_and_critical_alpha_against_parameters():
     at = settle(open_page("pages/phase.py", runs=1, alpha_step=0.2, view="capacity", at_alpha=0.4,
                           models=["qnn", "qnn-d1", "mlp", "logreg", "matched"]))

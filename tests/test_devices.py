@@ -43,3 +43,44 @@ def test_the_report_section_states_the_finding_above_the_means():
     html = device_section(rows({("exact", 0.0, 0.3): 0.95, (100, 0.0, 0.3): 0.70}))
     assert html.startswith("<h2 id='device'>Does the resilience survive a device?</h2><p>At α = 0.3")
     assert "100 shots" in html and "<table" in html
+
+
+def test_device_ids_are_what_sweep_rows_say():
+    """The phase diagram's device variants carry the model id a sweep row of the same QNN gets,
+    and every id reads back as its fields and its words."""
+    import dataclasses
+
+    from qml_core.experiments.sweep import device_setting, model_id
+    from qml_core.specs import QNNModel
+
+    for v in device_variants("quick", "mnist"):
+        assert model_id(v.spec) == v.name and device_setting(v.name) == DEVICE_SETTINGS[v.name][0]
+    assert model_id(preset("quick", "mnist", "qnn")) == "qnn" and device_setting("qnn") is None
+    odd = QNNModel(shots=50, depolarizing=0.001, readout_error=0.02, trajectories=4, shot_gradient="parameter-shift")
+    name = model_id(preset("quick", "mnist", "qnn").replace(model=odd))
+    assert name == "qnn-p0.001-shots-50-readout0.02-k4-shift"
+    assert dataclasses.replace(QNNModel(), **device_setting(name)) == odd
+    assert model_label(name) == "QNN, p = 0.001, 50 shots, readout error 0.02, 4 trajectories, parameter-shift gradient"
+    assert model_color(name) not in (model_color("qnn"), model_color("mlp"))
+
+
+def test_sweep_rows_name_the_device_and_the_phase_diagram_keeps_them_apart(tmp_path):
+    """``sweep --shots 100`` wrote model "qnn", indistinguishable from exact runs; its rows now
+    say "qnn-shots-100" in the CSV and the JSON, and a phase summary of both sweeps has two curves."""
+    import csv
+    import json
+
+    from qml_core.cli.main import main
+    from qml_core.experiments.phase import critical_alpha, phase_summary
+
+    tiny = ["sweep", "--models", "qnn,mlp", "--depth", "1", "--hidden", "4", "--alphas", "0,0.5", "--runs", "1",
+            "--quiet", "--n-train-per-class", "8", "--n-val", "16", "--epochs", "2", "--batch-size", "8"]
+    assert main([*tiny, "--out", str(tmp_path / "exact.csv")]) == 0
+    assert main([*tiny, "--shots", "100", "--out", str(tmp_path / "shots.json")]) == 0
+    exact = list(csv.DictReader((tmp_path / "exact.csv").open()))
+    shots = json.loads((tmp_path / "shots.json").read_text())
+    assert {r["model"] for r in exact} == {"qnn", "mlp"} and {r["model"] for r in shots} == {"qnn-shots-100", "mlp"}
+    rows = [{**r, "alpha": float(r["alpha"]), "val_acc": float(r["val_acc"]), "train_acc": float(r["train_acc"])}
+            for r in exact] + shots
+    assert sorted({e["model"] for e in phase_summary(rows)}) == ["mlp", "qnn", "qnn-shots-100"]
+    assert sorted(e["model"] for e in critical_alpha(rows, n_boot=10)) == ["mlp", "qnn", "qnn-shots-100"]

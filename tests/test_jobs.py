@@ -295,14 +295,57 @@ def test_a_big_request_is_estimated_from_the_rates_measured_here(tmp_path):
     from qml_core.specs import preset
 
     qnn, mlp = preset("quick", "mnist", "qnn"), preset("quick", "mnist", "mlp")
-    assert shape("train", qnn) == "train:QNNModel:mnist" and expected([("train", qnn)] * 4, 2, {}) == (16.0, 0)
+    assert shape("train", qnn) == "train:QNNModel:mnist" and expected([("train", qnn)] * 4, 2, {}) == (16.0, 0, 4)
     record("train", qnn, 6.0, tmp_path)
     record("train", qnn, 8.0, tmp_path)
     record("train", mlp, 1.0, tmp_path)
     rates = load(tmp_path)
     assert rates["train:QNNModel:mnist"] == [2, 7.0]
-    assert expected([("train", qnn)] * 10 + [("train", mlp)] * 10, 2, rates) == (40.0, 3)
-    text = big_request_text(360, 445.0, 3, 2)
+    assert expected([("train", qnn)] * 10 + [("train", mlp)] * 10, 2, rates) == (40.0, 3, 0)
+    text = big_request_text(360, 445.0, 3, 0, 2)
     assert text.startswith("This view needs 360 new runs, about 7 min on 2 workers (from 3 runs measured on this machine)")
     (tmp_path / "rates.json").write_text("not json")
     assert load(tmp_path) == {}
+
+
+def test_runs_on_a_device_are_priced_by_their_cost_until_measured_and_a_long_request_asks(tmp_path):
+    """Noisy QNN runs were priced as exact ones (a link to two noisy curves: 60 runs, about 3 h,
+    started without a question). Unmeasured, a device run costs the exact run's mean times its
+    device's cost; once measured, its own mean; a request asks above BIG_SECONDS however few runs."""
+    import dataclasses
+
+    from qml_core.runtime.rates import BIG_SECONDS, big_request_text, expected, is_big, load, record, shape
+    from qml_core.specs import preset
+
+    qnn = preset("quick", "mnist", "qnn")
+    noisy = qnn.replace(model=dataclasses.replace(qnn.model, depolarizing=0.01))
+    both = noisy.replace(model=dataclasses.replace(noisy.model, shots=1000))
+    assert shape("train", both) == "train:QNNModel:mnist-p0.01-shots-1000"
+    record("train", qnn, 8.0, tmp_path)
+    rates = load(tmp_path)
+    link = [("train", noisy)] * 30 + [("train", both)] * 30
+    seconds, measured, assumed = expected(link, 2, rates)
+    assert seconds == (30 * 8.0 * 16 + 30 * 8.0 * 16 * 2) / 2 and (measured, assumed) == (1, 60)
+    assert is_big(60, seconds) and not is_big(60, expected([("train", qnn)] * 60, 2, rates)[0])
+    assert is_big(1, BIG_SECONDS + 1) and is_big(101, 1.0)
+    text = big_request_text(60, seconds, measured, assumed, 2)
+    assert text.startswith("This view needs 60 new runs, about 1.6 h on 2 workers (from 1 run measured")
+    assert "60 of a kind not measured here yet" in text and "K trajectories as K runs" in text
+    record("train", noisy, 50.0, tmp_path)
+    assert expected([("train", noisy)] * 2, 2, load(tmp_path)) == (50.0, 2, 0)  # measured: its own mean
+
+
+def test_a_job_measuring_features_shows_it_and_keeps_its_curves_clean(tiny_mlp_spec, private_cache):
+    """A run measuring classical shadows reports states (stage MEASURING): its bar says so with
+    an ETA of that stage, and the live curves hold epochs only."""
+    from qml_core.data.measurements import MEASURING
+    from qml_core.runtime.jobs import Job
+
+    jobs = JobManager(str(private_cache), max_workers=1)
+    job = Job("train", tiny_mlp_spec, "MLP", state="running", started=time.time() - 10)
+    jobs._jobs[job.key] = job
+    jobs._apply(("progress", job.key, 5, 20, {"stage": MEASURING}, 1))
+    assert job.records == [] and job.status().startswith("MLP: measuring states 5/20, 10 s, ETA ")
+    jobs._apply(("progress", job.key, 1, 3, {"epoch": 1, "train_acc": 0.5}, 1))
+    assert job.stage == "training" and job.records == [{"epoch": 1, "train_acc": 0.5}]
+    assert job.status().startswith("MLP: running 1/3") and job.eta() < 1  # the epochs' own pace, not the measuring's

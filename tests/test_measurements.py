@@ -1,5 +1,6 @@
 """Measured features of quantum states: exact values against dense Pauli matrices, the
 shadow and shot estimators' bias and spread against their theory, seeding, storage."""
+import dataclasses
 import functools
 
 import numpy as np
@@ -131,3 +132,66 @@ def test_feature_noise_rows_are_measured_afresh(tmp_path, monkeypatch):
     assert np.array_equal(train[kept], stored[kept]) and not np.allclose(train[replaced], stored[replaced])
     unchanged, _ = measurements.poisoned_features(data, "correlators", 0, noise, replaced[:0], seed=3)
     assert np.array_equal(unchanged, stored)
+
+
+def test_measuring_reports_each_state_and_the_rate_prices_it():
+    """Shadows of many snapshots ran silently for hours: ``measure`` reports each state done, an
+    exception from the callback stops it (a cancel), and the time is priced beforehand from a
+    snapshot rate measured here, linear in states and snapshots."""
+    seen = []
+    measure(np.stack([random_state(3, s) for s in range(3)]), "shadows", 64, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        measure(random_state(3, 0)[None], "shadows", 64, progress=stop)
+    assert measurements.snapshot_rate(6) > measurements.snapshot_rate(10) > 0  # wider states, slower snapshots
+    one = measurements.shadow_seconds(10, 6, 1000)
+    assert one > 0 and measurements.shadow_seconds(20, 6, 3000) == pytest.approx(6 * one)
+
+
+TINY_XXZ = ["--dataset", "xxz", "--preset", "quick", "--spins", "6", "--n-grid", "21", "--model", "mlp",
+            "--hidden", "4", "--epochs", "2", "--features", "shadows", "--alpha", "0.4"]
+
+
+def test_a_long_shadow_measurement_is_refused_in_one_line_and_measured_with_a_bar_when_asked(tmp_path, monkeypatch,
+                                                                                           capsys):
+    """Priced above BIG_SECONDS (a slow machine: 1 snapshot/s), the CLI refuses before any work
+    with the time, the rate and both ways on; with --yes it measures the dataset's states with a
+    "measure" bar, and the run its own feature-noise states with another."""
+    from qml_core.cli.main import main
+    from qml_core.experiments.measuring import shadow_work
+    from qml_core.specs import preset
+
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path))
+    monkeypatch.setattr(measurements, "snapshot_rate", lambda n_qubits: 1.0)
+    data = XXZData(spins=6, n_grid=21)
+    assert main(["train", *TINY_XXZ, "--snapshots", "50", "--attack", "feature-noise"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: measuring 50 classical-shadow snapshots of each of 24 XXZ states would take about 20 min "
+                   "here (1 snapshots/s measured on 6 qubits); add --yes to measure them anyway, or use "
+                   "--snapshots 20 (under 10 min)"]  # 20 states of the dataset and 4 replaced (α = 0.4 of 10)
+    assert not measurements.features_file(data, "shadows", 50).exists()
+    assert main(["train", *TINY_XXZ, "--snapshots", "50", "--attack", "feature-noise", "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "measure (M = 50): 100%" in err and "20/20" in err and "measure: 100%" in err and "4/4" in err
+    spec = preset("quick", "xxz", "mlp", spins=6, n_grid=21)
+    label_flip = spec.replace(model=spec.model.__class__(hidden=(4,), features="shadows", snapshots=50), alpha=0.4)
+    assert shadow_work([label_flip]) == []  # stored now: nothing left to measure
+
+
+def test_a_run_reports_its_measuring_before_its_epochs(tmp_path, monkeypatch):
+    """In a job (the app) the progress callback hears of the states being measured, as records
+    of stage MEASURING, before the per-epoch records."""
+    from qml_core.experiments.experiment import train_experiment
+    from qml_core.specs import MLPModel, preset
+
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path))
+    spec = preset("quick", "xxz", "mlp", spins=6, n_grid=21)
+    spec = spec.replace(model=MLPModel(hidden=(4,), features="shadows", snapshots=30), alpha=0.4, attack="feature-noise",
+                        training=dataclasses.replace(spec.training, epochs=2))
+    reports = []
+    train_experiment(spec, lambda done, total, record: reports.append((done, total, record.get("stage"))))
+    assert reports == [(i, 20, "measuring") for i in range(1, 21)] + [(i, 4, "measuring") for i in range(1, 5)] + \
+        [(1, 2, None), (2, 2, None)]

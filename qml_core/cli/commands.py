@@ -68,17 +68,54 @@ def feature_options(args) -> dict:
 
 
 def epoch_bar(enabled: bool, epochs: int):
-    """A per-epoch progress callback drawing a tqdm bar on stderr, and the bar (or None)."""
+    """A run's progress callback drawing tqdm bars on stderr: "train" per epoch, and "measure"
+    per state while the run measures features of its own (feature-noise states); and a
+    function that closes them (the callback is None when not ``enabled``)."""
     if not enabled:
-        return None, None
+        return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(desc="train", total=epochs, unit="epoch", file=sys.stderr)
+    from qml_core.data.measurements import MEASURING
 
-    def show(epoch: int, epochs: int, record: dict) -> None:
-        bar.set_postfix(train_acc=f"{record['train_acc']:.3f}", val_acc=f"{record['val_acc']:.3f}", refresh=False)
-        bar.update(1)
-    return show, bar
+    bars = {"train": tqdm(desc="train", total=epochs, unit="epoch", file=sys.stderr)}
+
+    def show(done: int, total: int, record: dict) -> None:
+        if record.get("stage") == MEASURING:
+            if "measure" not in bars:
+                bars["measure"] = tqdm(desc="measure", total=total, unit="state", file=sys.stderr)
+            elif done <= bars["measure"].n:  # the next set of states (the dataset's, then the run's own)
+                bars["measure"].reset(total=total)
+            bars["measure"].update(done - bars["measure"].n)
+            return
+        bars["train"].set_postfix(train_acc=f"{record['train_acc']:.3f}", val_acc=f"{record['val_acc']:.3f}", refresh=False)
+        bars["train"].update(1)
+    return show, lambda: [bar.close() for bar in bars.values()]
+
+
+def measure_first(args, specs: list[ExperimentSpec]) -> None:
+    """The classical shadows the runs of ``specs`` will measure: refused in one line when they
+    should take more than ``rates.BIG_SECONDS`` and --yes was not given; else each dataset's
+    states are measured now, with a "measure" bar (states, ETA) unless --quiet or --json."""
+    from tqdm import tqdm
+
+    from qml_core.experiments.measuring import check_shadow_time, measure_datasets, shadow_work
+
+    work = shadow_work(specs)
+    if not work:
+        return
+    check_shadow_time(work, args.yes)
+    quiet = getattr(args, "quiet", False) or getattr(args, "json", False)
+    bars = []
+
+    def bar_for(item):
+        bars.append(tqdm(desc=f"measure (M = {item.snapshots:,})", total=item.dataset_states, unit="state",
+                         file=sys.stderr, disable=quiet))
+        return lambda done, total: bars[-1].update(done - bars[-1].n)
+    try:
+        measure_datasets(work, bar_for)
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def check_model_options(args, specs: list[ExperimentSpec]) -> None:
@@ -128,13 +165,13 @@ def cmd_train(args) -> int:
         from qml_core.runtime.resources import check_resources
 
         check_resources(spec, args.device)  # refuse before the progress bar appears
+        measure_first(args, [spec])
         use_free_cores()
-        show, bar = epoch_bar(not args.json, spec.training.epochs)
+        show, close = epoch_bar(not args.json, spec.training.epochs)
         try:
             result, was_cached = run_experiment(spec, show, device=args.device)
         finally:
-            if bar is not None:
-                bar.close()
+            close()
     out = summary(result, was_cached, time.perf_counter() - start)
     if args.json:
         print(to_json(out, indent=None))
@@ -173,6 +210,7 @@ def cmd_sweep(args) -> int:
 
         for base in bases:
             check_resources(base, copies=min(args.jobs, len(jobs)))
+    measure_first(args, [spec for _, spec in jobs])
     with run_bar(len(jobs), "sweep", args.quiet) as advance:
         rows = run_sweep(jobs, args.jobs, advance, *backend_options(args))
     write_rows(rows, args.out)
@@ -187,7 +225,7 @@ def cmd_sweep(args) -> int:
 
 def cmd_capacity(args) -> int:
     """One row per model variant: accuracy at --alpha and critical α over --alphas."""
-    from qml_core.experiments.capacity import run_capacity, runnable, variants
+    from qml_core.experiments.capacity import capacity_jobs, run_capacity, runnable, variants
 
     check_output(args)
     dataset, options = unlearn_data(args)
@@ -204,6 +242,8 @@ def cmd_capacity(args) -> int:
 
         for variant in chosen:
             check_resources(variant.spec, copies=min(args.jobs, total))
+    grid = sorted({float(a) for a in args.alphas} | {float(args.alpha)})
+    measure_first(args, [spec for _, _, spec in capacity_jobs(chosen, grid, args.runs, args.attack, args.seed)])
     with run_bar(total, "capacity", args.quiet) as advance:
         table, rows = run_capacity(chosen, args.alpha, args.alphas, args.runs, args.jobs, *backend_options(args),
                                    attack=args.attack, seed=args.seed, on_row=advance)

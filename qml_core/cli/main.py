@@ -131,6 +131,9 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
                              "(exact), shadows (estimated from --snapshots copies)")
     parser.add_argument("--snapshots", type=int, help=f"--features shadows: classical-shadow snapshots and Z shots "
                                                       f"per state (default {DEFAULT_SNAPSHOTS})")
+    parser.add_argument("--yes", action="store_true", help="--features shadows: measure however long it takes (without "
+                                                           "it, shadows expected to take over 10 minutes are refused "
+                                                           "with their time)")
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:

@@ -17,9 +17,17 @@ the shot frequencies are multinomial, variance p(1 − p)/M. Every estimate is s
 
 Features of a dataset's states are computed once and stored beside its XXZ states
 (``xxz_features``). Qubit 0 is the most significant bit of the amplitude index.
+
+Shadows of many snapshots take long (paper XXZ, 12 qubits: about 600 snapshots a second, so
+100 000 snapshots of 166 states take hours): ``measure`` reports each state done to a
+``progress(done, total)`` callback, and ``shadow_seconds`` says beforehand how long it should
+take from a rate measured on this machine (``snapshot_rate``), so that a caller can ask first.
 """
+import functools
 import itertools
 import pathlib
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -143,10 +151,16 @@ def shot_probabilities(state: np.ndarray, shots: int, rng: np.random.Generator) 
     return rng.multinomial(shots, p) / shots
 
 
-def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATASET_SEED, stream: int = 0) -> np.ndarray:
+MeasureProgress = Callable[[int, int], None]  # (states measured, states to measure)
+MEASURING = "measuring"  # a training progress record's "stage" while the run's features are measured
+
+
+def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATASET_SEED, stream: int = 0,
+            progress: MeasureProgress | None = None) -> np.ndarray:
     """Features of ``kind`` for states (G, 2**n): (G, ``feature_width``) float64. ``shadows``
     uses ``snapshots`` snapshots and as many Z shots per state, drawn from (seed, stream, row
-    index), so a row's estimate does not depend on which other rows are measured with it."""
+    index), so a row's estimate does not depend on which other rows are measured with it;
+    ``progress(done, G)`` is called after each state (an exception it raises stops the work)."""
     check_kind(kind)
     _qubits(states)
     if kind == "probabilities":
@@ -160,7 +174,29 @@ def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATAS
         snaps = shadow_snapshots(state, snapshots, np.random.default_rng([seed, stream, SHADOW_STREAM, index]))
         shots = shot_probabilities(state, snapshots, np.random.default_rng([seed, stream, SHOT_STREAM, index]))
         rows.append(np.concatenate([shadow_correlators(*snaps), shots]))
+        if progress is not None:
+            progress(index + 1, len(states))
     return np.array(rows)
+
+
+CALIBRATION_SNAPSHOTS = 2 * CHUNK  # snapshots timed to measure the rate (0.9 s at 12 qubits, loaded machine)
+
+
+@functools.cache
+def snapshot_rate(n_qubits: int) -> float:
+    """Snapshots per second that ``shadow_snapshots`` takes of an n-qubit state on this machine
+    now (timed once per process on a random state; the rate does not depend on the state)."""
+    rng = np.random.default_rng(0)
+    state = rng.normal(size=2 ** n_qubits) + 1j * rng.normal(size=2 ** n_qubits)
+    start = time.perf_counter()
+    shadow_snapshots(state / np.linalg.norm(state), CALIBRATION_SNAPSHOTS, rng)
+    return CALIBRATION_SNAPSHOTS / max(time.perf_counter() - start, 1e-9)
+
+
+def shadow_seconds(states: int, n_qubits: int, snapshots: int) -> float:
+    """Seconds ``measure`` should take for shadows of ``snapshots`` of each of ``states``
+    n-qubit states (the Z shots cost little beside them)."""
+    return states * snapshots / snapshot_rate(n_qubits)
 
 
 def features_file(data: XXZData, kind: str, snapshots: int, directory: pathlib.Path | None = None) -> pathlib.Path:
@@ -172,39 +208,53 @@ def features_file(data: XXZData, kind: str, snapshots: int, directory: pathlib.P
     return states.with_name(f"{states.stem}-{tag}-f{FEATURES_FORMAT}.npz")
 
 
-def xxz_features(data: XXZData, kind: str, snapshots: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(features (G, w), deltas (G,)) of the dataset's states in grid order (the order of
-    ``xxz.load_xxz``'s arrays and masks), read from beside the states or measured and stored
-    there. The gauge does not matter: every feature is blind to a state's global phase."""
-    from qml_core.data.xxz import load_xxz, read_arrays, write_arrays
+def stored_features(data: XXZData, kind: str, snapshots: int = 0) -> np.ndarray | None:
+    """The dataset's stored features of ``kind`` (``xxz_features``), None until measured."""
+    from qml_core.data.xxz import load_xxz, read_arrays
 
     xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
-    path = features_file(data, kind, snapshots)
-    stored = read_arrays(path, ("features",))
+    stored = read_arrays(features_file(data, kind, snapshots), ("features",))
     if stored is not None and stored["features"].shape == (len(xxz.deltas), feature_width(data.spins, kind)):
-        return stored["features"], xxz.deltas
-    features = measure(np.asarray(xxz.states), kind, snapshots)
-    write_arrays(path, {"features": features})
+        return stored["features"]
+    return None
+
+
+def xxz_features(data: XXZData, kind: str, snapshots: int = 0,
+                 progress: MeasureProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features (G, w), deltas (G,)) of the dataset's states in grid order (the order of
+    ``xxz.load_xxz``'s arrays and masks), read from beside the states or measured (with
+    ``progress``, see ``measure``) and stored there. The gauge does not matter: every feature
+    is blind to a state's global phase."""
+    from qml_core.data.xxz import load_xxz, write_arrays
+
+    xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
+    stored = stored_features(data, kind, snapshots)
+    if stored is not None:
+        return stored, xxz.deltas
+    features = measure(np.asarray(xxz.states), kind, snapshots, progress=progress)
+    write_arrays(features_file(data, kind, snapshots), {"features": features})
     return features, xxz.deltas
 
 
-def split_features(data: XXZData, kind: str, snapshots: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def split_features(data: XXZData, kind: str, snapshots: int = 0,
+                   progress: MeasureProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(training (n, w), validation (m, w)) features of the dataset, in the rows and order of
-    ``datasets.load_dataset``'s x_train and x_val."""
+    ``datasets.load_dataset``'s x_train and x_val (``progress``: see ``measure``)."""
     from qml_core.data.xxz import load_xxz
 
-    features, _ = xxz_features(data, kind, snapshots)
+    features, _ = xxz_features(data, kind, snapshots, progress)
     xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
     return features[xxz.train_mask], features[xxz.val_mask]
 
 
 def poisoned_features(data: XXZData, kind: str, snapshots: int, x: np.ndarray, replaced: np.ndarray,
-                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+                      seed: int, progress: MeasureProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``split_features`` of a run's poisoned training set: rows ``replaced`` (feature noise)
     hold other states, ``x[replaced]``, measured afresh with the run's seed; the others are the
-    dataset's stored features (label flipping leaves every state as it is)."""
-    train, val = split_features(data, kind, snapshots)
+    dataset's stored features (label flipping leaves every state as it is). ``progress``: see
+    ``measure`` (the dataset's states first, then the replaced rows)."""
+    train, val = split_features(data, kind, snapshots, progress)
     if len(replaced):
         train = train.copy()
-        train[replaced] = measure(x[replaced], kind, snapshots, seed, NOISE_STREAM)
+        train[replaced] = measure(x[replaced], kind, snapshots, seed, NOISE_STREAM, progress)
     return train, val

@@ -9,6 +9,7 @@ import torch
 
 from qml_core.data.datasets import Dataset, load_dataset
 from qml_core.data.encoding import classical_view
+from qml_core.data.measurements import MEASURING, MeasureProgress
 from qml_core.data.poison import Poisoned, poison
 from qml_core.experiments.collapse import collapse_status
 from qml_core.runtime.resources import check_resources
@@ -83,10 +84,11 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(order[k:]), np.sort(order[:k])
 
 
-def prepare(spec: ExperimentSpec, device) -> Prepared:
+def prepare(spec: ExperimentSpec, device, measuring: MeasureProgress | None = None) -> Prepared:
     """Load the spec's dataset, poison it with its seed and convert it for its model (an MLP
-    with measured ``features`` reads those of the states, ``measurements.py``; with ``pca`` k,
-    the top-k principal components of its poisoned training inputs)."""
+    with measured ``features`` reads those of the states, ``measurements.py``, reporting each
+    state measured to ``measuring(done, total)``; with ``pca`` k, the top-k principal
+    components of its poisoned training inputs)."""
     data = load_dataset(spec.data)
     poisoned = poison(data.x_train, data.y_train, spec.alpha, spec.attack, spec.seed)
     if isinstance(spec.model, MLPModel) and spec.model.features != "amplitudes":
@@ -94,7 +96,7 @@ def prepare(spec: ExperimentSpec, device) -> Prepared:
 
         replaced = poisoned.forget if spec.attack == "feature-noise" else poisoned.forget[:0]
         f_train, f_val = poisoned_features(spec.data, spec.model.features, spec.model.snapshots, poisoned.x,
-                                           replaced, spec.seed)
+                                           replaced, spec.seed, measuring)
         x_train, x_val = torch.as_tensor(f_train, device=device), torch.as_tensor(f_val, device=device)
     else:
         x_train, x_val = model_inputs(spec, poisoned.x, device), model_inputs(spec, data.x_val, device)
@@ -143,7 +145,8 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     the parameters are those of the best held-out epoch, the history ends where the run
     stopped, and ``holdout`` (indices), ``holdout_acc`` and ``best_epoch`` are added.
     progress(epoch, epochs, records) is called
-    after every epoch with one record per run. Raises ResourceError (a SpecError) when a run's
+    after every epoch with one record per run, and while measured features are measured
+    progress(states done, states, records) with records {"stage": MEASURING}. Raises ResourceError (a SpecError) when a run's
     memory estimate exceeds what the machine has.
     """
     if not specs or not same_architecture(specs):
@@ -152,7 +155,9 @@ def train_experiments(specs: list[ExperimentSpec], progress: Progress | None = N
     device = torch.device(device) if device is not None else default_device()
     for spec in specs:
         check_resources(spec, device)  # a run the machine cannot hold is refused before any work
-    preps = [prepare(spec, device) for spec in specs]
+    measuring = None if progress is None else (
+        lambda done, total: progress(done, total, [{"stage": MEASURING}] * len(specs)))
+    preps = [prepare(spec, device, measuring) for spec in specs]
     x_train, y_train = torch.stack([p.x_train for p in preps]), torch.stack([p.y_train for p in preps])
     x_val, y_val = preps[0].x_val.expand(len(specs), -1, -1), preps[0].y_val.expand(len(specs), -1)
     model = stack_models([build_model(spec.model, preps[0].width, spec.seed, device) for spec in specs])

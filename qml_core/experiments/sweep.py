@@ -1,8 +1,9 @@
 """Sweeps over α × runs × models × attacks, on parallel workers, resumable via the cache."""
+import re
 from collections.abc import Callable, Iterable
 
 from qml_core.runtime.backends import parallel_map
-from qml_core.specs import ExperimentSpec, SpecError
+from qml_core.specs import ExperimentSpec, QNNModel, SpecError
 
 ROW_FIELDS = ("dataset", "model", "attack", "alpha", "run", "seed", "train_acc", "val_acc",
               "forget_acc", "retain_acc", "train_loss", "val_loss", "status", "collapse", "seconds", "cached")
@@ -33,13 +34,30 @@ def sweep_specs(bases: Iterable[ExperimentSpec], alphas: Iterable[float], runs: 
 
 
 def model_id(spec: ExperimentSpec) -> str:
-    """A row's model: "qnn" or "mlp", and for a classical model on measured XXZ features the
-    features too ("mlp-correlators", "mlp-shadows100"), so that a table or a phase diagram of
-    several keeps them apart."""
+    """A row's model: "qnn" or "mlp"; for a QNN on a device its setting too ("qnn-shots-100",
+    ``QNNModel.device_suffix``), for a classical model on measured XXZ features the features
+    ("mlp-correlators", "mlp-shadows100"), so that a table or a phase diagram of several keeps
+    them apart."""
     features = getattr(spec.model, "features", "amplitudes")
     if features == "amplitudes":
-        return spec.model.name
+        return spec.model.name + (spec.model.device_suffix() if isinstance(spec.model, QNNModel) else "")
     return f"{spec.model.name}-{features}{spec.model.snapshots or ''}"
+
+
+# a QNN model id's device setting, in the order QNNModel.device_suffix writes it
+DEVICE_ID = re.compile(r"qnn(?:-p(?P<depolarizing>[0-9.]+(?:e-\d+)?))?(?:-shots-(?P<shots>\d+))?"
+                       r"(?:-readout(?P<readout_error>[0-9.]+(?:e-\d+)?))?(?:-k(?P<trajectories>\d+))?(?P<shift>-shift)?")
+
+
+def device_setting(model: str) -> dict | None:
+    """The QNNModel fields a model id with a device suffix names ({"shots": 100},
+    {"depolarizing": 0.01, "trajectories": 4}), None for any other id (the exact "qnn" too)."""
+    found = DEVICE_ID.fullmatch(model)
+    if found is None or model == "qnn":
+        return None
+    fields = {name: (int(v) if name in ("shots", "trajectories") else float(v))
+              for name, v in found.groupdict().items() if v is not None and name != "shift"}
+    return {**fields, "shot_gradient": "parameter-shift"} if found["shift"] else fields
 
 
 def result_row(run: int, spec: ExperimentSpec, result: dict, was_cached: bool) -> dict:

@@ -12,6 +12,8 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from qml_core.experiments.sweep import device_setting
+
 # Models: purple and orange, told apart by colour-blind viewers too; methods: Okabe–Ito hues,
 # retraining (the reference) black. Every figure takes its colours from here.
 PALETTE = {"qnn": "#6f42c1", "mlp": "#e8710a"}
@@ -154,12 +156,23 @@ def measured_parts(model: str) -> tuple[str, str, int] | None:
     return base, features, int(snapshots or 0)
 
 
+def device_label(setting: dict) -> str:
+    """A QNN's device setting (``sweep.device_setting``) in words: "QNN, p = 0.01, 1 000 shots"."""
+    words = {"depolarizing": lambda p: f"p = {p:g}", "shots": lambda n: f"{n:,} shots".replace(",", " "),
+             "readout_error": lambda q: f"readout error {q:g}", "trajectories": lambda k: f"{k} trajectories",
+             "shot_gradient": lambda name: f"{name} gradient"}
+    return ", ".join(["QNN"] + [words[name](value) for name, value in setting.items()])
+
+
 def model_label(model: str) -> str:
     """"qnn" → "QNN"; a capacity variant id in words ("qnn-d3" → "QNN depth 3", "mlp-16x4" →
     "MLP (16, 4)", "logreg-shadows100" → "logistic regression on shadows, M = 100"); anything
     else as it is."""
     if model in LABELS or model in VARIANT_LABELS:
         return LABELS.get(model) or VARIANT_LABELS[model]
+    device = device_setting(model)
+    if device:
+        return device_label(device)
     measured = measured_parts(model)
     if measured:
         base, features, snapshots = measured
@@ -180,10 +193,8 @@ def model_label(model: str) -> str:
 VARIANT_LABELS = {"logreg": "logistic regression", "matched": "parameter-matched MLP", "mlp-wd": "MLP + weight decay",
                   "mlp-es": "MLP + early stopping"}
 VARIANT_COLORS = {"logreg": "#0072b2", "matched": "#009e73", "mlp-wd": "#cc79a7", "mlp-es": "#56b4e9"}
-# the QNN on a device (qml_core/experiments/devices.py): fewer shots lighter, noise darker than the QNN's purple
-VARIANT_LABELS |= {"qnn-shots-10000": "QNN, 10 000 shots", "qnn-shots-1000": "QNN, 1 000 shots",
-                   "qnn-shots-100": "QNN, 100 shots", "qnn-p0.001": "QNN, p = 0.001", "qnn-p0.01": "QNN, p = 0.01",
-                   "qnn-p0.01-shots-1000": "QNN, p = 0.01, 1 000 shots"}
+# the QNN on a device (qml_core/experiments/devices.py; labels: device_label): fewer shots lighter, noise
+# darker than the QNN's purple
 VARIANT_COLORS |= {"qnn-shots-10000": "#8e6bd1", "qnn-shots-1000": "#ab94de", "qnn-shots-100": "#cbbdeb",
                    "qnn-p0.001": "#4b2a91", "qnn-p0.01": "#2e1760", "qnn-p0.01-shots-1000": "#a0522d"}
 QUANTUM_SYMBOL = "circle"
@@ -197,6 +208,9 @@ def model_color(model: str) -> str:
     lighter)."""
     if model in PALETTE or model in VARIANT_COLORS:
         return PALETTE.get(model) or VARIANT_COLORS[model]
+    device = device_setting(model)
+    if device:  # a setting outside the phase diagram's six: shots lighter, noise darker, as theirs
+        return VARIANT_COLORS["qnn-p0.001"] if device.get("depolarizing") else VARIANT_COLORS["qnn-shots-1000"]
     measured = measured_parts(model)
     if measured:
         base, features, snapshots = measured

@@ -45,6 +45,7 @@ import time
 import types
 from dataclasses import dataclass, field
 
+from qml_core.data.measurements import MEASURING
 from qml_core.runtime.cpu_load import OtherLoad
 from qml_core.runtime.lifetime import exit_with, identity
 from qml_core.runtime.rates import record
@@ -73,7 +74,8 @@ class Job:
     """The state of one job, updated by the manager's collector thread; read it, don't write it.
 
     ``state``: queued, running, done, failed or cancelled. ``done``/``total``: progress units
-    (epochs); ``records``: every progress record so far (live curves). ``priority``:
+    of its ``stage`` (epochs; states while a run's features are measured, ``MEASURING``,
+    since ``stage_started``); ``records``: every epoch's record so far (live curves). ``priority``:
     FOREGROUND or BACKGROUND; ``batch``: its prefetch batch (0: a page asked for it; newer
     batches go first); ``order``: submission number (the tie-break); ``watched``: when a page
     last showed it; ``threads``: torch threads its worker used at its last report."""
@@ -97,6 +99,8 @@ class Job:
     finished: float | None = None
     pid: int | None = None
     abandoned: bool = False  # cancelled because no page watched it (``ABANDON_S``), not by a user
+    stage: str = ""
+    stage_started: float | None = None
 
     @property
     def key(self) -> str:
@@ -118,10 +122,11 @@ class Job:
         return (self.finished or time.time()) - self.started
 
     def eta(self) -> float | None:
-        """Seconds left, extrapolated from the progress so far (None before the first report)."""
+        """Seconds left in the current stage, extrapolated from its progress so far (None
+        before its first report)."""
         if self.state != "running" or not self.done or not self.total:
             return None
-        return self.elapsed() / self.done * (self.total - self.done)
+        return (time.time() - (self.stage_started or self.started)) / self.done * (self.total - self.done)
 
     def status(self) -> str:
         """One line for a progress bar: what, how far, how long."""
@@ -130,7 +135,8 @@ class Job:
         if self.state == "running":
             eta = self.eta()
             step = f" {self.done}/{self.total}" if self.total else ""
-            return f"{self.label}: running{step}, {self.elapsed():.0f} s" + (f", ETA {eta:.0f} s" if eta is not None else "")
+            doing = "measuring states" if self.stage == MEASURING else "running"
+            return f"{self.label}: {doing}{step}, {self.elapsed():.0f} s" + (f", ETA {eta:.0f} s" if eta is not None else "")
         if self.state == "done":
             return f"{self.label}: " + ("from the cache" if self.was_cached else f"done in {self.elapsed():.1f} s")
         return f"{self.label}: {self.state}" + (f" ({self.error})" if self.error else "")
@@ -418,7 +424,11 @@ class JobManager:
         job = self._jobs.get(key)
         if kind == "progress" and job is not None and job.state == "running":
             job.done, job.total, job.threads = event[2], event[3], event[5]
-            job.records.append(event[4])
+            stage = event[4].get("stage", "training")
+            if stage != job.stage:
+                job.stage, job.stage_started = stage, time.time()
+            if stage != MEASURING:
+                job.records.append(event[4])
         elif kind == "done":
             self._finish(key, "done", result=event[2], was_cached=event[3])
         elif kind == "failed":

@@ -2,35 +2,59 @@
 of many runs is expected to take from them (a page asks before it queues a big one).
 
 The job manager records every run it computes (not cache hits) under a coarse shape: its kind,
-its model class and dataset (``shape``). A request's expected time uses the mean measured for
-each of its runs' shapes, else the mean over every shape measured, else ``FALLBACK_S``
-(the paper MNIST QNN run of docs/performance.md), and shares the runs among the workers.
+its model class and dataset, and a QNN's device setting (``shape``). A run's expected time is
+the mean measured for its shape; for a shape not measured yet, a prior: the mean of the same
+run on the exact simulator (else of every shape measured, else ``FALLBACK_S``) times what its
+device setting costs (``device_cost``: K noise trajectories cost about K exact runs). The runs
+are shared among the workers.
+
+A request asks first when it would queue more than ``BIG_REQUEST`` new runs or take more than
+``BIG_SECONDS``: a link to two noisy QNN curves queued 60 runs, 3 h, without a word.
 
 Example::
 
     record("train", spec, 8.4)
-    seconds, measured = expected([("train", s) for s in specs], workers=2)
+    seconds, measured, assumed = expected([("train", s) for s in specs], workers=2)
 """
 import json
 import os
 import pathlib
 import threading
 
+from qml_core.specs import QNNModel
 from qml_core.store.cache import cache_dir
 
 RATES_FILE = "rates.json"
 FALLBACK_S = 8.0  # s per run when nothing is measured yet: a paper MNIST QNN run (docs/performance.md)
 BIG_REQUEST = 100  # runs: a request that would queue more asks first
+BIG_SECONDS = 600.0  # expected seconds (10 min on the workers): a request that would take longer asks first
+SHOTS_COST = 2.0  # a run with shots (fast gradient) in exact runs: measured 1.24x (MNIST), 1.98x (XXZ)
+SHIFT_COST = 100.0  # ... with the parameter-shift gradient: an epoch measured 44x (XXZ) to 160x (MNIST)
 _lock = threading.Lock()
 
 
-def shape(kind: str, spec) -> str:
+def shape(kind: str, spec, device: bool = True) -> str:
     """What a run's time mostly depends on: "train:QNNModel:mnist" (the kind, the model class,
-    the dataset; a spec without ``model`` / ``data`` contributes what it has)."""
+    the dataset; a spec without ``model`` / ``data`` contributes what it has), and unless
+    ``device`` is False a QNN's device setting ("train:QNNModel:mnist-p0.01"; ``QNNModel.device_suffix``)."""
     model = getattr(spec, "model", None)
     data = getattr(spec, "data", None)
+    device = model.device_suffix() if device and isinstance(model, QNNModel) else ""
     return ":".join([kind, type(model).__name__ if model is not None else type(spec).__name__,
-                     getattr(data, "name", "") if data is not None else ""])
+                     getattr(data, "name", "") if data is not None else ""]) + device
+
+
+def device_cost(spec) -> float:
+    """The time of a run on its QNN's device setting in runs on the exact simulator, before any
+    was measured (docs/device.md): K trajectories cost about K exact runs (measured 11-15x for
+    K = 16), shots SHOTS_COST or, with the parameter-shift gradient, SHIFT_COST; 1 otherwise."""
+    model = getattr(spec, "model", None)
+    if not isinstance(model, QNNModel):
+        return 1.0
+    cost = float(model.trajectories) if model.depolarizing else 1.0
+    if model.shots is not None:
+        cost *= SHIFT_COST if model.shot_gradient == "parameter-shift" else SHOTS_COST
+    return cost
 
 
 def _path(directory: str | os.PathLike | None) -> pathlib.Path:
@@ -73,15 +97,32 @@ def measured_seconds(kind: str, spec, rates: dict[str, list[float]]) -> float | 
     return found[1] if found else None
 
 
+def run_seconds(kind: str, spec, rates: dict[str, list[float]], overall: float) -> tuple[float, bool]:
+    """(seconds one run of this (kind, spec) should take, whether runs of its shape were measured):
+    their mean, else the prior (the module docstring) from the same run on the exact simulator
+    or from ``overall``."""
+    found = rates.get(shape(kind, spec))
+    if found:
+        return found[1], True
+    exact = rates.get(shape(kind, spec, device=False))
+    return (exact[1] if exact else overall) * device_cost(spec), False
+
+
 def expected(requests: list[tuple[str, object]], workers: int,
-             rates: dict[str, list[float]] | None = None) -> tuple[float, int]:
-    """(seconds the (kind, spec) ``requests`` should take on ``workers`` workers, runs the
-    estimate rests on: 0 when nothing was measured and ``FALLBACK_S`` stood in)."""
+             rates: dict[str, list[float]] | None = None) -> tuple[float, int, int]:
+    """(seconds the (kind, spec) ``requests`` should take on ``workers`` workers, runs measured
+    on this machine that the estimate rests on, requests whose shape was never measured and
+    that a prior stands in for)."""
     rates = load() if rates is None else rates
     measured = sum(n for n, _ in rates.values())
     overall = sum(n * mean for n, mean in rates.values()) / measured if measured else FALLBACK_S
-    total = sum(rates.get(shape(kind, spec), [0, overall])[1] for kind, spec in requests)
-    return total / max(1, workers), measured
+    each = [run_seconds(kind, spec, rates, overall) for kind, spec in requests]
+    return sum(seconds for seconds, _ in each) / max(1, workers), measured, sum(not known for _, known in each)
+
+
+def is_big(runs: int, seconds: float) -> bool:
+    """Whether a request of ``runs`` new runs expected to take ``seconds`` asks first."""
+    return runs > BIG_REQUEST or seconds > BIG_SECONDS
 
 
 def duration(seconds: float) -> str:
@@ -93,9 +134,12 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def big_request_text(runs: int, seconds: float, measured: int, workers: int) -> str:
-    """The question a page asks before it queues ``runs`` (> BIG_REQUEST) new runs."""
-    basis = (f"from {measured} run{'s' * (measured != 1)} measured on this machine" if measured
-             else f"no run measured on this machine yet: {FALLBACK_S:g} s a run assumed")
-    return (f"This view needs {runs} new runs, about {duration(seconds)} on {workers} worker"
+def big_request_text(runs: int, seconds: float, measured: int, assumed: int, workers: int) -> str:
+    """The question a page asks before it queues a big request (``is_big``) of ``runs`` new runs."""
+    basis = f"from {measured} run{'s' * (measured != 1)} measured on this machine" if measured else \
+        f"no run measured on this machine yet: {FALLBACK_S:g} s an exact run assumed"
+    if assumed:
+        basis += (f"; {assumed} of a kind not measured here yet counted as exact runs times their device's cost, "
+                  f"K trajectories as K runs")
+    return (f"This view needs {runs} new run{'s' * (runs != 1)}, about {duration(seconds)} on {workers} worker"
             f"{'s' * (workers != 1)} ({basis}). Fewer models, α values or runs answer sooner.")

@@ -8,11 +8,15 @@ The estimate follows what the code allocates (see ``executor.py`` and ``statevec
   layer for the backward pass, even under ``no_grad``, and the per-epoch evaluation runs the
   whole training and validation set as one batch; plus the fused layer matrices;
 - QNN on a PennyLane device: backpropagation keeps one state per gate;
+- QNN with depolarising noise: training keeps the saved states of each of its K trajectories
+  until the step's backward pass (``trajectory_bytes``, fitted to measured peaks); evaluation
+  runs a few trajectories at a time without a graph, about one exact evaluation's memory;
 - MLP: weights with their gradients and Adam moments, and the activations.
 
 No new dependency: the available memory is MemAvailable from /proc/meminfo, capped by the
 cgroup limit (containers), or the free memory of the CUDA device the run will use.
 """
+import functools
 import os
 import pathlib
 
@@ -26,8 +30,21 @@ GATES_PER_QUBIT = {"paper": 4, "cnot-ring": 3}  # per layer: RX RY RX + IsingZZ,
 STATES_PER_GATE = 4  # PennyLane + torch backprop: the gate's output and its reshaped/transposed copies
 WEIGHT_COPIES = 6  # parameters, gradients, Adam's two moments, the early-stopping checkpoint, a spare product output
 OVERHEAD = 64 * 2 ** 20  # allocator slack, compiled circuits, thread buffers (measured 30..60 MiB)
-PARTS = {"data": "the dataset", "overhead": "fixed overhead", "states": "the QNN's state vectors", "matrices": "the QNN's fused layer matrices",
-         "weights": "the MLP's weights and optimiser state", "activations": "the MLP's activations"}
+# One noise trajectory of a training step keeps, per sample, two states per Schrödinger layer
+# (its input and the layer's product) and TRAJECTORY_STATES more (the input's copy in the
+# executor's layout, the tail's slices, O x and the output), plus its fused layer matrices
+# and TRAJECTORY_OVERHEAD (autograd nodes, its drawn Paulis). Measured per trajectory (the
+# run's peak resident memory, K = 16..300, docs/device.md): quick MNIST 3.3 MiB (modelled 4.5),
+# paper MNIST 17.9 MiB (21.7), paper XXZ 5.9 MiB (6.5), quick XXZ 0.44 MiB (0.67).
+TRAJECTORY_STATES = 4
+TRAJECTORY_OVERHEAD = 2 ** 19
+# part -> (what it is, what makes it smaller)
+PARTS = {"data": ("the dataset", "fewer samples"), "overhead": ("fixed overhead", "a smaller run"),
+         "states": ("the QNN's state vectors", "fewer samples, qubits or layers"),
+         "matrices": ("the QNN's fused layer matrices", "fewer qubits or layers"),
+         "trajectories": ("the noise trajectories' saved states", "fewer trajectories (--trajectories)"),
+         "weights": ("the MLP's weights and optimiser state", "fewer hidden units"),
+         "activations": ("the MLP's activations", "fewer samples or hidden units")}
 
 
 class ResourceError(SpecError):
@@ -63,13 +80,34 @@ def qnn_bytes(model: QNNModel, width: int, train_batch: int, eval_batch: int) ->
         return {"states": states * state, "matrices": 0}
     # fused adjoint (lightning is counted the same, conservatively): two saved states per layer
     # plus the input, the layer's outputs and the backward's adjoint state and temporaries
-    # depolarising noise runs K trajectories of every run side by side: K times the states and matrices
-    k = model.trajectories if model.depolarizing > 0 else 1
-    states = k * max(train_batch * (2 * depth + 7), eval_batch * (2 * depth + 4))
+    # (with noise, the same for one trajectory: evaluation runs a few at a time, without a graph)
+    states = max(train_batch * (2 * depth + 7), eval_batch * (2 * depth + 4))
     n_a = n_qubits // 2
     per_layer = (2 ** n_a * 4 ** (n_qubits - n_a) + 4 ** n_a) * COMPLEX * 3  # U_A, M; kron chains; gradients
     zz_signs = depth * n_qubits * width * REAL
-    return {"states": states * state, "matrices": k * depth * per_layer + zz_signs}
+    parts = {"states": states * state, "matrices": depth * per_layer + zz_signs}
+    if model.depolarizing:
+        parts["trajectories"] = model.trajectories * trajectory_bytes(model, width, train_batch)
+    return parts
+
+
+@functools.cache
+def circuit_layout(ansatz: str, depth: int, n_qubits: int) -> tuple[int, tuple[tuple[int, int], ...]]:
+    """(Schrödinger layers, (k_a, k_c) of every layer's light cone) of the fused executor."""
+    from qml_core.sim.executor import FusedExecutor
+
+    executor = FusedExecutor(ansatz, depth, n_qubits)
+    return executor.split, tuple((step.k_a, step.k_c) for step in executor.program)
+
+
+def trajectory_bytes(model: QNNModel, width: int, train_batch: int) -> int:
+    """Bytes one depolarising trajectory of a training step keeps until the backward pass (see
+    TRAJECTORY_STATES), at the executor's precision; K trajectories keep K times this."""
+    split, cones = circuit_layout(model.ansatz, model.depth, width.bit_length() - 1)
+    amplitude = COMPLEX if model.precision == "double" else COMPLEX // 2
+    states = train_batch * width * (2 * split + TRAJECTORY_STATES)
+    matrices = 3 * sum(2 ** k_a * 4 ** k_c for k_a, k_c in cones)  # M per layer, its kron chain, its gradient
+    return (states + matrices) * amplitude + TRAJECTORY_OVERHEAD
 
 
 def mlp_bytes(model: MLPModel, width: int, train_batch: int, eval_batch: int) -> dict[str, int]:
@@ -138,10 +176,10 @@ def check_resources(spec: ExperimentSpec, device=None, copies: int = 1) -> int:
     parts = estimate_parts(spec)
     need, have = copies * sum(parts.values()), available_bytes(device)
     if need > SAFETY * have:
-        biggest = max(parts, key=parts.get)
+        what, smaller = PARTS[max(parts, key=parts.get)]
         runs = f" for {copies} parallel runs" if copies > 1 else ""
         raise ResourceError(
-            f"this run needs about {gigabytes(need)} of memory{runs} (mostly {PARTS[biggest]}) but "
+            f"this run needs about {gigabytes(need)} of memory{runs} (mostly {what}) but "
             f"{gigabytes(have)} is available and at most {SAFETY:.0%} of it may be used; "
-            f"use fewer samples, qubits, layers, hidden units{', or fewer jobs' if copies > 1 else ''}")
+            f"use {smaller}{', or fewer jobs' if copies > 1 else ''}")
     return need
