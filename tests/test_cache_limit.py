@@ -41,7 +41,7 @@ def test_a_cache_over_its_limit_evicts_the_oldest_and_says_so():
     lines = done.stderr.splitlines()
     evicted = [int(line.split("evicted ")[1].split()[0]) for line in lines]
     assert lines and all(line.startswith(f"warning: the result cache {cache.cache_dir()} took ") and
-                         "over its limit of 4.0 MiB (QML_LAB_CACHE_LIMIT); evicted" in line for line in lines)
+                         "over its limit of 4.00 MiB (QML_LAB_CACHE_LIMIT); evicted" in line for line in lines)
     kept = stored_seeds()
     assert kept == list(range(12 - len(kept), 12)) and sum(evicted) == 12 - len(kept)  # the oldest went
     assert 4 <= len(kept) <= 6  # 4 MiB * 0.9 / 560 kB = 6.7 results, the SQLite pages apart

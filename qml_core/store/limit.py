@@ -66,7 +66,7 @@ def disk_bytes(directory: str | os.PathLike, db: sqlite3.Connection) -> int:
 
 
 def _mib(n: int) -> str:
-    return f"{n / 2 ** 20:.1f} MiB"
+    return f"{n / 2 ** 20:.2f} MiB"
 
 
 def enforce(cache, kept: str) -> int:
