@@ -47,8 +47,11 @@ def test_a_cache_over_its_limit_evicts_the_oldest_and_says_so():
     assert 4 <= len(kept) <= 6  # 4 MiB * 0.9 / 560 kB = 6.7 results, the SQLite pages apart
 
 
-def test_a_bad_limit_is_one_line_before_any_work(tmp_path):
-    done = run_python("from qml_core.cli.main import main; raise SystemExit(main())", "train", "--preset", "quick",
-                      "--model", "mlp", "--json", QML_LAB_CACHE_LIMIT="lots")
-    assert (done.returncode, done.stderr.splitlines()) == (1, [
-        "error: QML_LAB_CACHE_LIMIT must be a size above 0 such as 500M or 8G (bytes without a unit), got 'lots'"])
+def test_a_bad_limit_is_one_line_before_any_work(monkeypatch, capsys):
+    from qml_core.cli.main import main
+
+    monkeypatch.setenv("QML_LAB_CACHE_LIMIT", "lots")
+    assert main(["train", "--preset", "quick", "--model", "mlp", "--json"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: QML_LAB_CACHE_LIMIT must be a size above 0 such as 500M or 8G (bytes without a unit), got 'lots'"]
+    assert not (cache.cache_dir() / "cache.db").exists()  # nothing opened, nothing computed

@@ -138,8 +138,9 @@ def cached(kind: str, spec, compute: Callable[[], dict]) -> tuple[dict, bool]:
 
     Only a dict that ``compute`` returned is stored: an exception (divergence, cancel) leaves
     nothing behind, and the lock is released for the next request to try again. A cache that
-    cannot store (read-only, full: see ``notice_cannot_store``) still answers from what it
-    holds; a miss is then computed here without a lock and not stored.
+    cannot store (read-only, full, a link inside it: see ``notice_cannot_store``) still answers
+    from what it holds; a miss is then computed here without a lock and not stored. Inside a
+    batch (``faults.stop_when_full``) a full disk raises ``faults.DiskFull`` instead.
     """
     cache, key = open_cache(), result_key(kind, spec)
     hit = _read(cache, key)
