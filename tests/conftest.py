@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from qml_core.specs import ExperimentSpec, MLPModel, MnistData, QNNModel, Training
-from qml_core.store import cache
+from qml_core.store import cache, disk
 
 
 @pytest.fixture(autouse=True)
@@ -14,9 +14,9 @@ def private_cache(tmp_path, monkeypatch):
     while jobs run (AppTest follows reruns inside one run; ``settle`` reruns instead)."""
     monkeypatch.setenv("QML_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("QML_LAB_PAGE_POLL", "0")
-    cache._open.cache_clear()
+    disk.open_store.cache_clear()
     yield tmp_path / "cache"
-    cache._open.cache_clear()
+    disk.open_store.cache_clear()
 
 
 TINY_DATA = MnistData(digits=(1, 9), n_train_per_class=12, n_val=20)

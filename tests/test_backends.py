@@ -9,7 +9,7 @@ from qml_core.cli.main import main
 from qml_core.experiments.sweep import run_sweep, sweep_specs
 from qml_core.runtime import backends
 from qml_core.runtime.backends import BackendError, parallel_map
-from qml_core.store import cache
+from qml_core.store import cache, disk
 
 VOLATILE = {"seconds", "cached"}  # wall time, and whether this process found it in its cache
 
@@ -31,7 +31,7 @@ def same_rows(a: list[dict], b: list[dict]) -> bool:
 
 def use_cache(monkeypatch, path) -> None:
     monkeypatch.setenv("QML_LAB_CACHE", str(path))
-    cache._open.cache_clear()
+    disk.open_store.cache_clear()
 
 
 def test_local_map_keeps_item_order_and_reports_each():

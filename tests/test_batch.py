@@ -5,7 +5,7 @@ import pytest
 
 from qml_core.experiments.experiment import run_experiment, run_experiments, train_experiment, train_experiments
 from qml_core.specs import ExperimentSpec, MLPModel, QNNModel, Training, XXZData
-from qml_core.store import cache
+from qml_core.store import cache, locks
 from qml_core.training.train import TrainingDiverged
 
 XXZ_TINY = XXZData(spins=6, n_grid=41)
@@ -62,7 +62,7 @@ def test_batched_runs_are_cached_under_the_single_run_keys(tiny_mlp_spec):
 def test_a_spec_locked_elsewhere_is_left_to_its_holder(tiny_mlp_spec):
     """cached_many skips a key whose lock a live process holds; nothing is computed for it."""
     specs = variants(tiny_mlp_spec)
-    lock = cache.KeyLock(cache.open_cache(), cache.result_key("train", specs[1]))
+    lock = locks.KeyLock(cache.open_cache(), cache.result_key("train", specs[1]))
     assert lock.try_acquire()
     computed = []
     try:

@@ -15,7 +15,7 @@ import pytest
 
 from probes import stored_runs
 from qml_core.specs import ExperimentSpec
-from qml_core.store import cache
+from qml_core.store import cache, disk
 from qml_core.training.train import Cancelled, TrainingDiverged
 
 SPEC = ExperimentSpec(seed=11)
@@ -140,11 +140,11 @@ def test_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path, code_sn
     finished = stored_runs(killed_cache)
     assert 3 <= finished < N_RUNS
 
-    store = cache._open(str(killed_cache))
+    store = disk.open_store(str(killed_cache))
     for key in store.iterkeys():  # every stored entry reads back as a complete result
         if key.startswith("train:"):
             assert isinstance(store.get(key), dict) and "val_acc" in store[key]
-    cache._open.cache_clear()
+    disk.open_store.cache_clear()
 
     resumed = start_sweep(code_snapshot, killed_cache, tmp_path / "resumed.csv")
     out, err = resumed.communicate(timeout=120)

@@ -1,19 +1,31 @@
-"""The cache never touches a file outside its own folder, and an unreadable entry, value or
-lock, is moved to the quarantine folder with one warning line and computed again."""
+"""The cache never touches a file outside its own folder, follows no link inside it, and an
+unreadable entry, value or lock, is moved to the quarantine folder (of bounded size) with one
+warning line and computed again."""
 import json
 import os
 import pathlib
 import pickle
 import sqlite3
+import stat
 
 import numpy as np
 import pytest
 
+from probes import run_python
 from qml_core.specs import ExperimentSpec
-from qml_core.store import cache, quarantine
+from qml_core.store import cache, codec, quarantine
 
 SPEC = ExperimentSpec(seed=21)
-MODES = {"raw": 1, "binary": 2, "text": 3, "pickle": 4, "lab": cache.MODE_LAB}  # diskcache's modes and ours
+STORE = """
+import sys
+import numpy as np
+from qml_core.specs import ExperimentSpec
+from qml_core.store import cache
+result, was_cached = cache.cached("train", ExperimentSpec(seed=int(sys.argv[1])),
+                                  lambda: {"val_acc": 0.5, "params": np.zeros(70_000)})  # a 560 kB value file
+print(was_cached, len(result["params"]))
+"""
+MODES = {"raw": 1, "binary": 2, "text": 3, "pickle": 4, "lab": codec.MODE_LAB}  # diskcache's modes and ours
 
 
 def db_update(key: str, **columns) -> None:
@@ -117,10 +129,10 @@ class Payload:
 def damages(marker: pathlib.Path) -> dict:
     """Column updates for a row: a pickle that would create ``marker``, random bytes, and a
     lab value cut short."""
-    whole = cache.encode({"val_acc": 0.5, "params": np.arange(10.0)})
+    whole = codec.encode({"val_acc": 0.5, "params": np.arange(10.0)})
     return {"pickle": dict(mode=4, value=pickle.dumps(Payload(marker)), filename=None),
-            "random bytes": dict(mode=cache.MODE_LAB, value=os.urandom(300), filename=None),
-            "truncated": dict(mode=cache.MODE_LAB, value=whole[:len(whole) // 2], filename=None)}
+            "random bytes": dict(mode=codec.MODE_LAB, value=os.urandom(300), filename=None),
+            "truncated": dict(mode=codec.MODE_LAB, value=whole[:len(whole) // 2], filename=None)}
 
 
 @pytest.mark.parametrize("kind", ["value", "lock"])
@@ -160,3 +172,60 @@ def test_a_damaged_value_file_is_moved_into_the_quarantine(capsys):
     (folder,) = (cache.cache_dir() / "quarantine").iterdir()
     assert (folder / "value.val").read_bytes() == b"garbage"
     assert not (cache.cache_dir() / name).exists() and not (cache.cache_dir() / name).parent.exists()
+
+
+def test_a_quarantine_link_leading_outside_is_refused_in_one_line(canary):
+    """A real process meets an unreadable entry while ``quarantine`` links to a user's folder:
+    nothing is written or chmodded there, one line names the link, the run still answers."""
+    outside = canary.parent
+    outside.chmod(0o755)
+    plant("value", mode=codec.MODE_LAB, value=os.urandom(300), filename=None)
+    link = cache.cache_dir() / "quarantine"
+    link.symlink_to(outside)
+    done = run_python(STORE, SPEC.seed)
+    assert done.returncode == 0 and done.stdout.split() == ["False", "70000"], done.stderr
+    assert done.stderr.splitlines() == [
+        "warning: the result cache held a train result it cannot read (not a value in the lab's format); deleted it "
+        f"without keeping a copy ({link} is a link (to {outside}) inside the result cache {cache.cache_dir()}, and "
+        "the lab writes through no link inside its cache) and computing it again"]
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o755 and list(outside.iterdir()) == [canary]
+    assert_untouched(canary)
+    assert run_python(STORE, SPEC.seed).stdout.split() == ["True", "70000"]  # the recomputed result was stored
+
+
+def test_value_folders_linked_outside_are_refused_and_nothing_piles_up_there(canary):
+    """Every value folder name (``00`` … ``ff``) links outside: each run computes, stores
+    nothing, says so in one line, and writes nothing outside; a repeat does the same."""
+    outside = canary.parent
+    cache.open_cache()
+    for i in range(256):
+        (cache.cache_dir() / f"{i:02x}").symlink_to(outside)
+    for _ in range(2):
+        done = run_python(STORE, SPEC.seed)
+        assert done.returncode == 0 and done.stdout.split() == ["False", "70000"], done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"notice: cannot store results in the result cache {cache.cache_dir()}: "
+                               f"{cache.cache_dir()}/") and f" is a link (to {outside}) inside the result cache" in line
+        assert line.endswith("(remove the link, or set QML_LAB_CACHE to another directory, to keep new ones)")
+        assert list(outside.iterdir()) == [canary]
+    assert_untouched(canary)
+
+
+def test_the_quarantine_is_capped_oldest_first_with_one_line(monkeypatch, capsys):
+    """A re-planted 0.8 MiB row under a 2 MiB cap: the quarantine holds 0.8, 1.6, then stays at
+    1.6 MiB (the oldest entry removed each time, one note line); a count cap of 1 keeps the newest."""
+    monkeypatch.setattr(quarantine, "MAX_BYTES", 2 * 2 ** 20)
+    root = cache.cache_dir() / "quarantine"
+    held, notes = [], []
+    for _ in range(4):
+        plant("value", mode=codec.MODE_LAB, value=os.urandom(800 * 1024), filename=None)
+        assert cache.lookup("train", SPEC) is None
+        held.append(sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) // (100 * 1024))
+        notes += [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert held == [8, 16, 16, 16]  # in units of 100 kiB
+    assert notes == [f"note: the quarantine {root} keeps at most 50 entries and 2 MiB; removed the 1 oldest (0.8 MiB)"] * 2
+    newest = max(root.iterdir())
+    monkeypatch.setattr(quarantine, "MAX_ENTRIES", 1)
+    plant("value", mode=codec.MODE_LAB, value=b"x", filename=None)
+    assert cache.lookup("train", SPEC) is None
+    assert len(list(root.iterdir())) == 1 and max(root.iterdir()) > newest

@@ -28,7 +28,8 @@ from qml_core.cli.main import float_list, main
 from qml_core.experiments.collapse import collapse_reason, collapsed_note
 from qml_core.experiments.phase import critical_alpha, phase_summary
 from qml_core.specs import ExperimentSpec
-from qml_core.store import cache
+from qml_core.store import cache, codec, faults
+from qml_core.store.disk import open_store
 
 TRAIN = ["train", "--preset", "quick", "--model", "mlp", "--epochs", "1", "--n-train-per-class", "10", "--n-val", "20",
          "--hidden", "4", "--json"]
@@ -75,7 +76,7 @@ def remount_read_only(disk: pathlib.Path) -> None:
     database keeps the mount busy)."""
     if pathlib.Path(os.environ["QML_LAB_CACHE"]).is_relative_to(disk):
         cache.open_cache().close()
-        cache._open.cache_clear()
+        open_store.cache_clear()
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, capture_output=True)
 
 
@@ -128,8 +129,8 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, m
 
 def run_train(capsys, cache_dir, *extra) -> tuple[int, list[str], str]:
     os.environ["QML_LAB_CACHE"] = str(cache_dir)  # monkeypatched per test by the conftest fixture
-    os.environ.pop(cache.NOTICE_ENV, None)
-    cache._open.cache_clear()
+    os.environ.pop(faults.NOTICE_ENV, None)
+    open_store.cache_clear()
     code = main([*TRAIN, *extra])
     captured = capsys.readouterr()
     return code, [line for line in captured.err.splitlines() if line.strip()], captured.out
@@ -203,6 +204,47 @@ def test_a_full_disk_still_serves_hits_and_computes_without_storing(small_disk, 
                      "ones)"]
 
 
+def full_cache(small_disk, tmp_path, monkeypatch) -> pathlib.Path:
+    """A result cache that can take no more: on a real full tmpfs where one can be mounted (the
+    cache opened before the disk filled), else with ENOSPC injected into every store."""
+    directory = (small_disk or tmp_path) / "cache"
+    os.environ["QML_LAB_CACHE"] = str(directory)  # monkeypatched per test by the conftest fixture
+    cache.open_cache().set("probe", 1)
+    if small_disk is not None:
+        fill(small_disk)
+    else:
+        def full(*args, **kwargs):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        monkeypatch.setattr(cache.LabCache, "set", full)
+    return directory
+
+
+def test_a_batch_stops_at_the_first_result_a_full_disk_cannot_store(small_disk, tmp_path, monkeypatch):
+    """Three misses inside a batch: the first is computed, its store fails, and DiskFull stops
+    the batch there, naming the disk and the cache; nothing else is computed."""
+    directory = full_cache(small_disk, tmp_path, monkeypatch)
+    computed = []
+    with faults.stop_when_full(), pytest.raises(faults.DiskFull) as raised:
+        for seed in range(3):
+            cache.cached("train", ExperimentSpec(seed=seed), lambda: computed.append(seed) or {"params": np.zeros(70_000)})
+    assert computed == ([] if small_disk else [0])  # a real full disk cannot even take the lock: nothing computed
+    assert str(raised.value) == (f"the disk is full: the result cache {directory} cannot store another result (free "
+                                 "some space, or set QML_LAB_CACHE to a directory on another disk)")
+
+
+def test_a_sweep_on_a_full_disk_stops_in_one_line_with_what_is_kept(small_disk, tmp_path, monkeypatch, capsys):
+    """The sweep's cache is on a full disk: exit 1 before any run, and one line saying the disk
+    is full, where, what is kept and how to resume; no row file is written."""
+    directory = full_cache(small_disk, tmp_path, monkeypatch)
+    open_store.cache_clear()  # the sweep opens the full cache itself
+    out = tmp_path / "rows.csv"
+    code = main(["sweep", *SWEEP_TINY, "--alphas", "0,0.2", "--out", str(out)])
+    lines = err_lines(capsys)
+    assert code == 1 and len(lines) == 1 and not out.exists()
+    assert lines[0].startswith(f"error: the disk is full: the result cache {directory} cannot store another result (")
+    assert ": the runs that finished are cached; run the same command again to resume: " in lines[0]
+
+
 def test_a_cache_db_that_is_not_a_database_is_named(tmp_path, capsys):
     directory = tmp_path / "cache"
     directory.mkdir(mode=0o700)
@@ -215,11 +257,11 @@ def test_a_cache_db_that_is_not_a_database_is_named(tmp_path, capsys):
 
 def test_a_malformed_cache_db_is_named(tmp_path, capsys):
     directory = tmp_path / "cache"
-    store = cache._open(str(directory))
+    store = open_store(str(directory))
     for i in range(400):  # enough rows for the table to span many pages
         store.set(f"train:filler:{i}", {"val_acc": float(i), "note": "x" * 200})
     store.close()
-    cache._open.cache_clear()
+    open_store.cache_clear()
     db = directory / "cache.db"
     blob = bytearray(db.read_bytes())
     page = int.from_bytes(blob[16:18], "big")
@@ -254,7 +296,7 @@ def test_directories_other_users_can_write_are_refused(tmp_path, monkeypatch, ca
 def test_value_subdirectories_are_private(tmp_path):
     old = os.umask(0o022)
     try:
-        store = cache._open(str(tmp_path / "cache"))
+        store = open_store(str(tmp_path / "cache"))
         store.set("train:big", {"params": np.zeros(20_000)})  # large enough for a value file
     finally:
         os.umask(old)
@@ -292,7 +334,7 @@ def test_a_planted_pickle_payload_never_runs(tmp_path):
         con.execute("INSERT INTO Cache (key, raw, store_time, mode, value) VALUES (?, 0, 0, 1, 1)", (payload,))
     (cache.cache_dir() / filename).write_bytes(payload)
     assert cache.lookup("train", small) is None and cache.lookup("train", large) is None
-    with pytest.raises(cache.UnreadableEntry):
+    with pytest.raises(codec.UnreadableEntry):
         list(cache.open_cache().iterkeys())  # the row with a pickled key
     assert not marker.exists()
     assert cache.cached("train", small, lambda: {"val_acc": 0.9}) == ({"val_acc": 0.9}, False)  # recomputed
@@ -303,16 +345,16 @@ def test_results_round_trip_as_json_and_npy():
     value = {"history": {"loss": [0.5, float("nan"), float("inf")]}, "params": {"w": np.arange(6.0).reshape(2, 3)},
              "forget": np.array([1, 5], dtype=np.int64), "scalar": np.float32(1.5), "digits": (1, 9),
              "by_run": {3: "x"}, "none": None, "flag": True, "big": 2 ** 70}
-    back = cache.decode(cache.encode(value))
+    back = codec.decode(codec.encode(value))
     assert back["history"]["loss"][0] == 0.5 and math.isnan(back["history"]["loss"][1])
     assert back["params"]["w"].shape == (2, 3) and np.array_equal(back["params"]["w"], value["params"]["w"])
     assert back["forget"].dtype == np.int64 and back["scalar"].dtype == np.float32
     assert back["digits"] == (1, 9) and back["by_run"] == {3: "x"}
     assert (back["none"], back["flag"], back["big"]) == (None, True, 2 ** 70)
     with pytest.raises(TypeError, match="object arrays"):
-        cache.encode({"bad": np.array([object()])})
-    with pytest.raises(cache.UnreadableEntry):
-        cache.decode(cache.encode(value)[:-10])
+        codec.encode({"bad": np.array([object()])})
+    with pytest.raises(codec.UnreadableEntry):
+        codec.decode(codec.encode(value)[:-10])
 
 
 # --- collapsed runs ----------------------------------------------------------------------------

@@ -260,15 +260,19 @@ def cmd_prepare_lesson(args) -> int:
     """Compute every run the teacher-mode lesson opens (resumable: what is cached is skipped)."""
     from qml_core.experiments.lesson import lesson_requests, readiness, run_request
     from qml_core.store.cache import lookup
+    from qml_core.store.faults import stop_when_full
 
     start = time.perf_counter()
     requests = lesson_requests(args.preset)
-    pending = [(kind, spec) for _, kind, spec in requests if lookup(kind, spec) is None]
+    with stop_when_full():  # a cache on a full disk stops the preparation before it computes
+        pending = [(kind, spec) for _, kind, spec in requests if lookup(kind, spec) is None]
     print(f"lesson ({args.preset}): {len(requests)} runs, {len(requests) - len(pending)} already in the cache")
-    map_with_bar(run_request, pending, args, "lesson")
+    from_cache = map_with_bar(run_request, pending, args, "lesson")
     ready, total = readiness(requests)["all"]
     wall = time.perf_counter() - start
-    print(f"{ready}/{total} runs of the lesson ready ({len(pending)} computed now); wall time {wall:.0f} s "
+    computed = from_cache.count(False)
+    others = f", {len(pending) - computed} computed by another process" if computed < len(pending) else ""
+    print(f"{ready}/{total} runs of the lesson ready ({computed} computed now{others}); wall time {wall:.0f} s "
           f"({wall / 60:.1f} min)")
     return 0 if ready == total else 1
 
@@ -296,11 +300,13 @@ def map_with_bar(func, items: list, args, desc: str) -> list:
 @contextlib.contextmanager
 def run_bar(total: int, desc: str, quiet: bool):
     """``advance()``, to call as each of ``total`` runs finishes: it moves a tqdm bar on
-    stderr (none if ``quiet``). A cluster lost inside the block learns how many runs had
-    finished (``ClusterLost.progress``)."""
+    stderr (none if ``quiet``). Inside the block a full disk stops the batch at the first
+    result it cannot store (``faults.stop_when_full``). A cluster lost or a disk full inside
+    the block learns how many runs had finished (``progress``)."""
     from tqdm import tqdm
 
     from qml_core.runtime.backends import ClusterLost
+    from qml_core.store.faults import DiskFull, stop_when_full
 
     finished = 0
 
@@ -308,10 +314,10 @@ def run_bar(total: int, desc: str, quiet: bool):
         nonlocal finished
         finished += 1
         bar.update(1)
-    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet) as bar:
+    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet) as bar, stop_when_full():
         try:
             yield advance
-        except ClusterLost as exc:
+        except (ClusterLost, DiskFull) as exc:
             exc.progress = (finished, total)
             raise
 
@@ -498,8 +504,10 @@ def check_output(args) -> None:
     require_int("jobs", args.jobs, 1, MAX_JOBS)
     backend_options(args)  # --scheduler / --address match --backend, before a progress bar is drawn
     from qml_core.store.cache import open_cache
+    from qml_core.store.faults import stop_when_full
 
-    open_cache()  # an unusable cache (CacheError) is named now, a read-only one noticed once
+    with stop_when_full():  # a cache on a full disk stops the batch now, before a run is computed
+        open_cache()  # an unusable cache (CacheError) is named now, a read-only one noticed once
 
 
 def check_run_seeds(seed: int, runs: int) -> None:

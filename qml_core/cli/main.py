@@ -331,7 +331,8 @@ def on_sigterm(signum, frame):
 
 
 def resume_line(exc, argv: list[str]) -> str:
-    """The line for a cluster lost mid-run: where, why, how many runs are safe, how to resume."""
+    """The line for a cluster lost or a disk full mid-run: where, why, how many runs are safe,
+    how to resume."""
     done = (f"{exc.progress[0]} of {exc.progress[1]} runs finished and are cached" if exc.progress
             else "the runs that finished are cached")
     return f"{exc}: {done}; run the same command again to resume: {program()} {shlex.join(argv)}"
@@ -352,9 +353,10 @@ def main(argv=None) -> int:
         return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except Exception as exc:  # a failed run (divergence, bad data, a file that cannot be written): one line
         from qml_core.runtime.backends import BackendError, ClusterLost
+        from qml_core.store.faults import DiskFull
         from qml_core.training.train import TrainingDiverged
 
-        if isinstance(exc, ClusterLost):
+        if isinstance(exc, (ClusterLost, DiskFull)):
             print(error_line(resume_line(exc, argv)), file=sys.stderr)
             return 1
         if isinstance(exc, (TrainingDiverged, ValueError, BackendError, OSError)):

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 
-from qml_core.store.cache import _process_state, holder_is_dead
+from qml_core.store.locks import holder_is_dead, process_state
 
 POLL_S = 0.25  # how often a worker looks at its owner
 EXIT_ORPHANED = 70  # the status of a worker ended because its owner died (EX_SOFTWARE)
@@ -23,9 +23,9 @@ _lock = threading.Lock()
 
 
 def identity() -> dict:
-    """This process as ``cache.holder_is_dead`` knows a process: host, pid and start time; an
+    """This process as ``locks.holder_is_dead`` knows a process: host, pid and start time; an
     owner passes it to the workers it starts."""
-    state = _process_state(os.getpid())
+    state = process_state(os.getpid())
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": state and state[1]}
 
 
