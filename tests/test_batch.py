@@ -36,6 +36,8 @@ def assert_same_result(batched: dict, single: dict, tol: float) -> None:
     lambda q, m: q.replace(data=XXZ_TINY, model=QNNModel(depth=2)),             # XXZ QNN, observable mode
     lambda q, m: m.replace(data=XXZ_TINY, attack="feature-noise"),              # XXZ MLP, noisy inputs
     lambda q, m: q.replace(model=QNNModel(depth=1, precision="single")),        # complex64 states
+    lambda q, m: m.replace(model=MLPModel(hidden=(), readout="bounded")),       # bounded readout control
+    lambda q, m: m.replace(model=MLPModel(hidden=(), quadratic=2)),             # quadratic-form control
 ])
 def test_a_batch_equals_its_runs_one_by_one(make, tiny_qnn_spec, tiny_mlp_spec):
     specs = variants(make(tiny_qnn_spec, tiny_mlp_spec))

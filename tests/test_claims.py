@@ -115,3 +115,43 @@ def test_landscape_claims_use_the_trace_ratios():
                                row("qnn", 0.2, [1.1, 1.4])])  # mean 305 but median 11; QNN mean 1.25
     assert verdicts(median) == {"mlp-sharpens": True, "qnn-flat": False}
     assert verdicts(landscape_claims([row("mlp", 0.2, [5.0, 9.0, 900.0])])) == {"mlp-sharpens": False}
+
+
+def _summary(flip_fit: float, gaps: dict[str, float]) -> list[dict]:
+    """A hand-made unlearning summary: retraining and approximate methods ending ``gaps`` from it."""
+    return [{"method": "retrain", "flip_fit_mean": flip_fit, "gap_start_mean": -0.1, "gap_end_mean": 0.0}] + [
+        {"method": m, "flip_fit_mean": flip_fit, "gap_start_mean": -0.1, "gap_end_mean": g} for m, g in gaps.items()]
+
+
+def test_unlearning_with_controls_holds_only_when_no_comparable_classical_model_matches():
+    from qml_core.experiments.claims import unlearning_control_claim
+
+    quantum = {"qnn"}
+    base = {"qnn": _summary(0.05, {"finetune": 0.02}), "mlp": _summary(1.0, {"finetune": -0.2})}
+    holds = unlearning_control_claim("mnist", {**base, "logreg": _summary(0.04, {"finetune": -0.05})}, quantum)
+    assert holds.holds and any("logreg" in line and "does not match" in line for line in holds.measured)
+    fails = unlearning_control_claim("mnist", {**base, "logreg": _summary(0.04, {"finetune": 0.0})}, quantum)
+    assert not fails.holds  # a classical model that fitted as little matches too: not quantum
+    alone = unlearning_control_claim("mnist", base, quantum)  # only a memorising MLP to compare with
+    assert not alone.holds and "not judged" in alone.measured[-1]
+    lagging = unlearning_control_claim("mnist", {**base, "qnn": _summary(0.05, {"finetune": -0.03}),
+                                                 "logreg": _summary(0.04, {"finetune": -0.05})}, quantum)
+    assert not lagging.holds
+
+
+def _ratios(entries: dict[str, tuple[float, float]], alphas=(0.2, 0.3)) -> list[dict]:
+    return [{"variant": m, "alpha": a, "ratio_median": r, "flip_fit_mean": f} for a in alphas for m, (r, f) in entries.items()]
+
+
+def test_flatness_with_controls_needs_a_flat_qnn_and_sharpening_peers():
+    from qml_core.experiments.claims import flatness_control_claim
+
+    quantum = {"qnn", "qnn-d10"}
+    holds = flatness_control_claim("xxz", _ratios({"qnn": (1.0, 0.05), "logreg": (2.0, 0.05), "mlp": (50.0, 1.0),
+                                                   "qnn-d10": (3.0, 0.05)}), quantum)
+    assert holds.holds
+    assert not flatness_control_claim("xxz", _ratios({"qnn": (1.0, 0.05), "logreg": (1.1, 0.05)}), quantum).holds
+    assert not flatness_control_claim("xxz", _ratios({"qnn": (1.3, 0.05), "logreg": (2.0, 0.05)}), quantum).holds
+    assert not flatness_control_claim("xxz", _ratios({"qnn": (0.7, 0.05), "logreg": (2.0, 0.05)}), quantum).holds
+    memoriser_only = flatness_control_claim("xxz", _ratios({"qnn": (1.0, 0.05), "mlp": (50.0, 1.0)}), quantum)
+    assert not memoriser_only.holds and "not judged" in memoriser_only.measured[-1]

@@ -99,3 +99,35 @@ def test_unlearning_results_are_cached(memorised):
     first, was_cached = run_unlearning(spec)
     second, again = run_unlearning(spec)
     assert (was_cached, again) == (False, True) and second["val_acc"] == first["val_acc"]
+
+
+CATALOGUE_TINY = dict(n_train_per_class=12, n_val=20)
+
+
+@pytest.mark.parametrize("model", ["qnn", "mlp", "logreg", "matched", "mlp-es", "mlp-wd", "mlp-1", "qnn-d1",
+                                   "logreg-bounded", "quadratic"])
+def test_every_catalogue_id_unlearns_and_says_how_much_there_was(model):
+    import dataclasses
+
+    from qml_core.experiments.unlearn import unlearn_preset
+    from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows
+
+    results = {}
+    for method in ("retrain", "grad-ascent"):
+        spec = unlearn_preset("quick", "mnist", model, method, 0.3, **CATALOGUE_TINY)
+        spec = spec.replace(epochs=2, poisoned=spec.poisoned.replace(training=dataclasses.replace(spec.poisoned.training, epochs=3)))
+        results[(method, 0)] = run_unlearning(spec)[0]
+    poisoned, _ = run_experiment(spec.poisoned)
+    assert results[("grad-ascent", 0)]["flip_fit"] == pytest.approx(poisoned["forget_acc"])  # the poisoned model's fit
+    table = {e["method"]: e for e in summary_table(unlearn_rows(results))}
+    retrain, ascent = results[("retrain", 0)], results[("grad-ascent", 0)]
+    assert table["grad-ascent"]["gap_start_mean"] == pytest.approx(ascent["poisoned_val_acc"] - retrain["val_acc"])
+    assert table["grad-ascent"]["gap_end_mean"] == pytest.approx(ascent["val_acc"] - retrain["val_acc"])
+    assert table["retrain"]["gap_end_mean"] == 0.0
+
+
+def test_an_unknown_model_id_is_one_line():
+    from qml_core.experiments.unlearn import unlearn_preset
+
+    with pytest.raises(SpecError, match="not in the catalogue.*logreg"):
+        unlearn_preset("quick", "mnist", "logistic", **CATALOGUE_TINY)

@@ -226,8 +226,10 @@ def membership_auc(model: torch.nn.Module, prep: Prepared, spec: ExperimentSpec,
     val = prep.data
     held = poison(val.x_val, val.y_val, min(0.9, len(prep.poisoned.forget) / len(val.y_val)), spec.attack, spec.seed + 1)
     members = per_sample_bce(model, prep.x_train[prep.poisoned.forget], prep.y_train[prep.poisoned.forget])
-    outsiders = per_sample_bce(model, model_inputs(spec, held.x[held.forget], device),
-                               torch.as_tensor(held.y[held.forget], device=device))
+    # label flipping leaves the inputs as they are: the model's own view of them (principal
+    # components, measured features) is prep.x_val's; randomised features are new inputs
+    inputs = prep.x_val[held.forget] if spec.attack == "label-flip" else model_inputs(spec, held.x[held.forget], device)
+    outsiders = per_sample_bce(model, inputs, torch.as_tensor(held.y[held.forget], device=device))
     return auc(-members, -outsiders)
 
 
