@@ -45,8 +45,8 @@ LESSON = {
     "phase": [
         "Each solid line is a model's validation accuracy (clean labels), averaged over runs; "
         "the shaded band is ± one standard deviation between runs.",
-        "Find where each curve crosses the **halfway line** between its clean accuracy and chance (0.5): that α is "
-        "the model's **critical α**, the dotted vertical line, its bootstrap interval shaded.",
+        "Find where each validation curve crosses the dotted **chance line at 0.5**: that α is the model's "
+        "**critical α**, the dotted vertical line, its bootstrap interval shaded.",
         "Before the crossing, compare the shapes: a flat plateau that ends abruptly and a steady slope from "
         "α = 0 are two different ways of taking the poison.",
         "The dashed train-accuracy curves against the **1 − α** line show, α by α, whether a model fits the "

@@ -1,5 +1,5 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
-from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, playground_finding,
+from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, plateau_note, playground_finding,
                                          runs_note, trace_finding, uncrossed_label,
                                          unlearning_finding)
 
@@ -31,6 +31,17 @@ def summary(model, values, step=0.1):
     return [{"model": model, "alpha": round(i * step, 2), "val_acc_mean": v} for i, v in enumerate(values)]
 
 
+def test_each_curve_s_plateau_is_judged_from_its_own_start():
+    """Seen: "QNN, 100 shots" starting at 0.79 got critical α 0.40 beside the exact QNN's 0.43,
+    its lower start never said."""
+    shots = summary("qnn-shots-100", [0.79, 0.78, 0.76, 0.70, 0.55, 0.45])
+    assert plateau_note(shots, "qnn-shots-100") == ("starts at 0.79; keeps its plateau (within 0.05 of that start) "
+                                                     "up to α = 0.2")
+    falling = summary("mlp", [0.99, 0.90, 0.81])
+    assert plateau_note(falling, "mlp") == "starts at 0.99; no plateau: 0.09 lower already at α = 0.1"
+    assert plateau_note(falling, "qnn") == ""
+
+
 def test_phase_finding_follows_the_curves():
     plateau = summary("qnn", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5])
     linear = summary("mlp", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5])
@@ -60,15 +71,28 @@ def test_phase_finding_names_control_models_in_words():
 
 
 def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
-    ratios = [{"model": "mlp", "alpha": a, "ratio_mean": r, "collapsed_ratios": c}
+    ratios = [{"model": "mlp", "alpha": a, "ratio_median": r, "collapsed_ratios": c}
               for a, r, c in ((0.2, 8.0, []), (0.3, 20.0, [3.0]), (0.4, 12.0, []))]
-    ratios += [{"model": "qnn", "alpha": a, "ratio_mean": r, "collapsed_ratios": []}
+    ratios += [{"model": "qnn", "alpha": a, "ratio_median": r, "collapsed_ratios": []}
                for a, r in ((0.2, 0.97), (0.3, 0.83), (0.4, 0.45))]
     text = trace_finding(ratios)
-    assert "MLP: the Hessian trace is 8× to 20× its clean value, so poisoning sharpens its minimum (1 collapsed" in text
-    assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value, so the change in curvature depends on α" in text
-    flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_mean": 0.5}])
+    assert ("MLP: the Hessian trace is 8× to 20× its clean value (median over seeds), so poisoning sharpens its "
+            "minimum (1 collapsed") in text
+    assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value (median over seeds), so the change" in text
+    flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_median": 0.5}])
     assert "flattens" in flat
+
+
+def test_trace_finding_reads_the_median_not_a_mean_one_seed_pulls():
+    """Seen: a caption "230× to 490×" from means pulled by seeds at 938 and 2134, medians 27 to 103."""
+    from qml_core.experiments.curvature import trace_ratios
+    traces = {0.0: [1.0] * 5, 0.3: [20.0, 25.0, 27.0, 30.0, 2134.0]}
+    results = {("mlp", a, s): {"trace": t, "collapsed": False} for a, ts in traces.items() for s, t in enumerate(ts)}
+    (row,) = trace_ratios(results)
+    assert row["ratio_median"] == 27.0 and row["ratio_mean"] > 400
+    assert "27× its clean value (median over seeds)" in trace_finding([{**row, "collapsed_ratios": []}])
+    row = {**row, "ratio_median": 0.9}  # the same mean, a median that says the opposite
+    assert "about unchanged" in trace_finding([row])
 
 
 def unlearning_table(retrain: float, **methods: float) -> list[dict]:
@@ -149,14 +173,15 @@ def test_a_curve_that_does_not_cross_is_said_not_to_up_to_its_last_computed_alph
     """While a phase diagram computes, the caption names the last α it has, not "the grid"."""
     partial = summary("qnn", [0.96, 0.96, 0.96, 0.93])
     text = phase_finding(partial, [{"model": "qnn", "estimate": float("nan")}])
-    assert "The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, does not cross halfway to chance up to α = 0.3." in text
+    assert ("The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, stays above chance (0.5) up to α = 0.3: "
+            "critical α not reached.") in text
 
 
 def test_the_metric_of_an_uncrossed_curve_says_how_far_the_grid_is_computed():
     """Seen under load: "none in the grid" with 4 of 60 runs in, α ≤ 0.3 only."""
     rows = [{"model": "qnn", "alpha": a} for a in (0.0, 0.1, 0.3)] + [{"model": "mlp", "alpha": 0.5}]
-    assert uncrossed_label(rows, "qnn", complete=False) == "none up to α = 0.3"
-    assert uncrossed_label(rows, "qnn", complete=True) == "none in the grid"
+    assert uncrossed_label(rows, "qnn", complete=False) == "not reached up to α = 0.3"
+    assert uncrossed_label(rows, "qnn", complete=True) == "not reached"
 
 
 def test_phase_finding_at_alpha_zero_alone_has_no_double_comma_and_no_resilience_claim():
@@ -202,8 +227,8 @@ def lesson_numbers(qnn_crit, mlp_crit, classical_keeps, qnn_matches, mlp_ratio):
             "capacity": cap,
             "unlearning": {"qnn": unlearning_table(0.9, finetune=0.9 if qnn_matches else 0.7),
                            "mlp": unlearning_table(0.95, finetune=0.8)},
-            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio},
-                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0}]}
+            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio, "ratio_median": mlp_ratio},
+                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0, "ratio_median": 1.0}]}
 
 
 def test_the_lesson_s_last_step_says_where_the_lab_agrees_with_the_paper_and_where_not():

@@ -38,8 +38,9 @@ def critical(qnn: float, mlp: float) -> list[dict]:
 SPECTRA = [{"model": m, "alpha": a, "eigenvalues": list(np.geomspace(1e-4, 10.0 * (1 + 30 * a * (m == "mlp")), 40)) + [-0.01]}
            for m in ("qnn", "mlp") for a in (0.0, 0.3)]
 RATIOS = [{"model": "mlp", "alpha": 0.2, "ratio_mean": 30.0, "ratio_std": 10.0, "ratios": [20.0, 40.0],
-           "collapsed_ratios": [0.15], "collapsed_seeds": [2]},
+           "ratio_median": 30.0, "ratio_q25": 25.0, "ratio_q75": 35.0, "collapsed_ratios": [0.15], "collapsed_seeds": [2]},
           {"model": "qnn", "alpha": 0.2, "ratio_mean": 1.1, "ratio_std": 0.1, "ratios": [1.0, 1.2],
+           "ratio_median": 1.1, "ratio_q25": 1.05, "ratio_q75": 1.15,
            "collapsed_ratios": [], "collapsed_seeds": []}]
 SLICE = {"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1.5, 2], [3, 2, 0.5]]}  # minimum at a=1, b=1
 XXZ = {"spins": 8, "delta": [0.0, 0.5, 0.9, 1.1, 1.5, 2.0], "gap": [1, 0.5, 0.1, 0.1, 0.5, 1],
@@ -233,7 +234,7 @@ def test_stagger_levels():
 
 def test_phase_reference_lines_for_chance_and_one_minus_alpha():
     fig = phase_diagram(PHASE)
-    chance = next(t for t in fig.data if t.name == "chance (0.5)")
+    chance = next(t for t in fig.data if (t.name or "") == "chance (0.5): a validation curve<br>crosses it at its critical α")
     assert list(chance.y) == [0.5, 0.5] and list(chance.x) == [0.0, 0.9]
     ignore = next(t for t in fig.data if (t.name or "").startswith("1 − α"))
     assert np.allclose(ignore.y, 1 - np.asarray(ignore.x)) and ignore.x[0] == 0.0 and ignore.x[-1] == 0.9
@@ -252,6 +253,14 @@ def test_trace_ratio_axis_has_readable_explicit_ticks():
     assert 10 ** y.range[0] <= 0.15 and 10 ** y.range[1] >= 40.0
     assert fig.layout.scattermode == "group" and fig.data[1].offsetgroup == fig.data[0].offsetgroup == "mlp"
     assert any(s.y0 == 1.0 and s.showlegend for s in fig.layout.shapes)  # the "no change" line is in the legend
+
+
+def test_trace_ratio_bars_stand_at_the_median_with_quartiles():
+    skewed = [{**RATIOS[0], "ratio_mean": 500.0, "ratio_std": 800.0, "ratio_median": 27.0, "ratio_q25": 25.0,
+               "ratio_q75": 30.0}]
+    bar = trace_ratio_bars(skewed).data[0]
+    assert list(bar.y) == [27.0] and "median" in bar.name
+    assert list(bar.error_y.array) == [3.0] and list(bar.error_y.arrayminus) == [2.0]
 
 
 def test_log_ticks():

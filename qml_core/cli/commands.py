@@ -361,8 +361,9 @@ def cmd_hessian(args) -> int:
     ratios = tables["trace_ratios"]
     write_report(args.out, tables["rows"], trace_ratios=ratios, spectra=tables["spectra"])
     for r in ratios:
-        print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
-              f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
+        print(f"{r['model']} alpha={r['alpha']}: trace ratio median {r['ratio_median']:.3f} "
+              f"(quartiles {r['ratio_q25']:.3f}–{r['ratio_q75']:.3f}) over {len(r['ratios'])} seeds; "
+              f"collapsed seeds {r['collapsed_seeds']}")
     print(f"-> {args.out}")
     return 0
 

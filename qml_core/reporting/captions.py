@@ -70,13 +70,37 @@ def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float
     return end
 
 
+NOT_REACHED = "not reached"  # a critical α the curve never gets to inside the grid: never a number
+
+
+PLATEAU_KEPT = 0.05  # a curve within this of its own start keeps its plateau (as phase_finding says it)
+
+
+def plateau_note(summary: list[dict], model: str, margin: float = PLATEAU_KEPT) -> str:
+    """Whether one curve of the phase diagram keeps its plateau, measured from its own start
+    (its validation accuracy at the smallest α), for the line beside its critical α: a curve
+    that starts lower (a QNN on 100 shots, a model on measured features) is judged against its
+    own start, and its start is said, so a later critical α cannot hide a lower plateau."""
+    curve = sorted((e["alpha"], e["val_acc_mean"]) for e in summary if e["model"] == model and math.isfinite(e["val_acc_mean"]))
+    if not curve:
+        return ""
+    start = f"starts at {curve[0][1]:.2f}"
+    if len(curve) == 1:
+        return start
+    end = plateau_end(curve, margin)
+    if end is None:
+        alpha, value = curve[1]
+        return f"{start}; no plateau: {curve[0][1] - value:.2f} lower already at α = {alpha:g}"
+    return f"{start}; keeps its plateau (within {margin:.2f} of that start) up to α = {end:g}"
+
+
 def uncrossed_label(rows: list[dict], model: str, complete: bool) -> str:
-    """The critical-α metric of a curve that does not cross halfway to chance: "none in the
-    grid" once every run is in; while runs are missing, "none up to α = X", X the model's last
+    """The critical-α metric of a curve that does not fall below chance (0.5): "not reached"
+    once every run is in; while runs are missing, "not reached up to α = X", X the model's last
     computed α (the grid is not all there yet)."""
     if complete:
-        return "none in the grid"
-    return f"none up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
+        return NOT_REACHED
+    return f"{NOT_REACHED} up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
 
 
 def runs_note(rows: list[dict], model: str, complete: bool) -> str:
@@ -105,9 +129,9 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
                            else f"drops more than 0.05 already at α = {curve[1][0]:g}")
             c = crit.get(model)
             if c and math.isfinite(c["estimate"]):
-                clauses.append(f"crosses halfway to chance at α ≈ {c['estimate']:.2f}")
+                clauses.append(f"falls below chance (0.5) at α ≈ {c['estimate']:.2f}, its critical α")
             elif c:
-                clauses.append(f"does not cross halfway to chance up to α = {curve[-1][0]:g}")
+                clauses.append(f"stays above chance (0.5) up to α = {curve[-1][0]:g}: critical α {NOT_REACHED}")
         parts.append(f"The {model_label(model)} {', '.join(clauses)}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
@@ -138,21 +162,23 @@ def factor(value: float) -> str:
 
 
 def trace_finding(ratios: list[dict]) -> str:
-    """The trace-ratio bars in words: per model, the range of its mean ratio over α, called a
-    sharpening (> 1.2), a flattening (< 0.8) or unchanged, and how many runs collapsed."""
+    """The trace-ratio bars in words: per model, the range over α of its median ratio over seeds
+    (robust: one seed's ratio of 2000 would pull a mean), called a sharpening (> 1.2), a
+    flattening (< 0.8) or unchanged, and how many runs collapsed."""
     parts = []
     for model in dict.fromkeys(r["model"] for r in ratios):
-        rows = [r for r in ratios if r["model"] == model and math.isfinite(r["ratio_mean"])]
+        rows = [r for r in ratios if r["model"] == model and math.isfinite(r["ratio_median"])]
         if not rows:
             continue
-        low, high = min(r["ratio_mean"] for r in rows), max(r["ratio_mean"] for r in rows)
+        low, high = min(r["ratio_median"] for r in rows), max(r["ratio_median"] for r in rows)
         verdict = ("poisoning sharpens its minimum" if low > 1.2 else "poisoning flattens its minimum" if high < 0.8
                    else "poisoning leaves its curvature about unchanged" if low >= 0.8 and high <= 1.2
                    else "the change in curvature depends on α")
         span = f"{factor(low)}" if math.isclose(low, high, rel_tol=0.05) else f"{factor(low)} to {factor(high)}"
         collapsed = sum(len(r.get("collapsed_ratios", [])) for r in ratios if r["model"] == model)
         note = f" ({collapsed} collapsed runs shown apart)" if collapsed else ""
-        parts.append(f"{model_label(model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
+        parts.append(f"{model_label(model)}: the Hessian trace is {span} its clean value (median over seeds), "
+                     f"so {verdict}{note}.")
     return " ".join(parts)
 
 
@@ -284,7 +310,7 @@ def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
         crit = {c["model"]: c["estimate"] for c in numbers["phase"]["critical"]}
         q, m = (crit.get(k, math.nan) for k in ("qnn", "mlp"))
         q_, m_ = (v if math.isfinite(v) else math.inf for v in (q, m))  # no crossing in the grid: later than any
-        words = lambda v: f"{v:.2f}" if math.isfinite(v) else "none in the grid"
+        words = lambda v: f"{v:.2f}" if math.isfinite(v) else NOT_REACHED
         clause = f"critical α: QNN {words(q)}, MLP {words(m)}"
         (agree if q_ > m_ else disagree).append(
             f"the QNN holds its accuracy to a larger α than the MLP ({clause})" if q_ > m_

@@ -27,9 +27,12 @@ def _color(model: str) -> str:
 CHANCE_NAME = "chance (0.5)"
 
 
-def _chance(x_span: list[float], showlegend: bool = True) -> go.Scatter:
+CRITICAL_CHANCE_NAME = "chance (0.5): a validation curve<br>crosses it at its critical α"
+
+
+def _chance(x_span: list[float], showlegend: bool = True, name: str = CHANCE_NAME) -> go.Scatter:
     """The dotted chance line (accuracy 0.5) over ``x_span``, a legend entry (no label to collide)."""
-    return go.Scatter(x=list(x_span), y=[0.5, 0.5], mode="lines", name=CHANCE_NAME, legendgroup="chance",
+    return go.Scatter(x=list(x_span), y=[0.5, 0.5], mode="lines", name=name, legendgroup="chance",
                       showlegend=showlegend, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), hoverinfo="skip")
 
 
@@ -302,18 +305,23 @@ def spectral_density(grid, density, label: str = "") -> go.Figure:
 
 
 def trace_ratio_bars(ratios: list[dict]) -> go.Figure:
-    """trace(poisoned)/trace(clean) vs α per model: bars at the mean with ± std, every seed as a
-    dot beside its bar, runs involving a collapsed model as crosses (``curvature.trace_ratios``
-    rows). The log axis carries explicit 1-3 ticks (0.1, 0.3, 1, 3, 10, …) over the data."""
+    """trace(poisoned)/trace(clean) vs α per model: bars at the median over seeds with the
+    quartiles as error bars (a robust statistic: one seed's ratio of 2000 pulls a mean far off),
+    every seed as a dot beside its bar, runs involving a collapsed model as crosses
+    (``curvature.trace_ratios`` rows). The log axis carries explicit 1-3 ticks (0.1, 0.3, 1, 3,
+    10, …) over the data."""
     fig = go.Figure()
     shown = []
     for model in dict.fromkeys(r["model"] for r in ratios):
         rows = [r for r in ratios if r["model"] == model]
         color, name = _color(model), model_label(model)
-        fig.add_trace(go.Bar(x=[r["alpha"] for r in rows], y=[r["ratio_mean"] for r in rows], name=f"{name} mean ± std",
-                             marker_color=color, opacity=0.45, offsetgroup=model, legendgroup=model,
-                             error_y=dict(type="data", array=[r["ratio_std"] for r in rows], thickness=2, width=6, color=color),
-                             hovertemplate=f"{name} α = %{{x}}<br>mean ratio %{{y:.3g}}<extra></extra>"))
+        fig.add_trace(go.Bar(x=[r["alpha"] for r in rows], y=[r["ratio_median"] for r in rows],
+                             name=f"{name} median, quartiles", marker_color=color, opacity=0.45, offsetgroup=model,
+                             legendgroup=model,
+                             error_y=dict(type="data", symmetric=False, thickness=2, width=6, color=color,
+                                          array=[r["ratio_q75"] - r["ratio_median"] for r in rows],
+                                          arrayminus=[r["ratio_median"] - r["ratio_q25"] for r in rows]),
+                             hovertemplate=f"{name} α = %{{x}}<br>median ratio %{{y:.3g}}<extra></extra>"))
         fig.add_trace(go.Scatter(x=[r["alpha"] for r in rows for _ in r["ratios"]], y=[v for r in rows for v in r["ratios"]],
                                  mode="markers", marker=dict(color=color, size=MARKER_SIZE, line=dict(color="white", width=1)),
                                  name=f"{name} per seed", offsetgroup=model, legendgroup=model,
@@ -322,7 +330,7 @@ def trace_ratio_bars(ratios: list[dict]) -> go.Figure:
                                  y=[v for r in rows for v in r["collapsed_ratios"]], mode="markers", offsetgroup=model,
                                  marker=dict(color=color, symbol="x", size=MARKER_SIZE + 3), legendgroup=model,
                                  name=f"{name} collapsed run (reported apart)"))
-        shown += [r["ratio_mean"] for r in rows] + [r["ratio_mean"] + r["ratio_std"] for r in rows]
+        shown += [r["ratio_q25"] for r in rows] + [r["ratio_q75"] for r in rows]
         shown += [v for r in rows for v in r["ratios"] + r["collapsed_ratios"]]
     fig.add_hline(y=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH), showlegend=True,
                   name="ratio 1: as sharp as the clean model")
@@ -415,7 +423,7 @@ def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) ->
     flipping (it gets every flipped label 'wrong'), 1 − α/2 under feature noise (it guesses on
     the noise samples), as legend entries."""
     span = [min(alphas), max(alphas)]
-    fig.add_trace(_chance(span))
+    fig.add_trace(_chance(span, name=CRITICAL_CHANCE_NAME))  # the line the critical α is defined on, named so
     grid = np.linspace(span[0], span[1], 50)
     y, name = _ignores_poison(grid, attack)
     fig.add_trace(go.Scatter(x=grid, y=y, mode="lines", name=name, line=dict(color=CHANCE_COLOR, dash="longdashdot", width=LINE_WIDTH),
@@ -425,7 +433,8 @@ def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) ->
 def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
     """Accuracy vs α per model (``phase.phase_summary`` entries of one dataset and attack):
     validation mean ± std as a band, train accuracy on the poisoned labels dashed, reference
-    lines for chance and for 1 − α, and each model's critical α (``phase.critical_alpha``) as a
+    lines for chance (0.5, the line whose crossing defines the critical α, so named in the
+    legend) and for 1 − α, and each model's critical α (``phase.critical_alpha``) as a
     dotted line over its bootstrap interval, labelled above the plot at staggered heights so
     that two labels never overlap however close the two critical α are."""
     fig = go.Figure()
@@ -567,16 +576,21 @@ def capacity_plot(table: list[dict]) -> go.Figure:
     family is one legend entry. Chance (0.5) is dotted on the left."""
     fig = subplots(1, 2, horizontal_spacing=0.1, subplot_titles=(
         f"validation accuracy at α = {table[0]['alpha']:g}" if table else "validation accuracy",
-        "critical α (halfway from clean to chance)"))
-    for family in dict.fromkeys(e["family"] for e in table):
-        symbol = QUANTUM_SYMBOL if family == "QNN" else CLASSICAL_SYMBOLS.get(family, "square")
+        "critical α (mean accuracy crosses 0.5)"))
+    # the QNNs drawn last, as thick open rings: on top of a classical marker at a similar parameter
+    # count (the matched model's ★ beside the QNN's 240), both stay visible; the legend keeps them first
+    families = sorted(dict.fromkeys(e["family"] for e in table), key=lambda f: f == "QNN")
+    for family in families:
+        quantum = family == "QNN"
+        symbol = QUANTUM_SYMBOL + "-open" if quantum else CLASSICAL_SYMBOLS.get(family, "square")
         # one legend entry per model, grouped under its family: labels beside the markers piled up
         # or were cut off where parameter counts are close ("N depth 1", "MLP + early st")
         for e in (e for e in table if e["family"] == family):
             name = model_label(e["variant"])
-            marker = dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
-                          line=dict(color="#222222", width=1))
-            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family))
+            marker = (dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 11, line=dict(width=4))
+                      if quantum else dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
+                                           line=dict(color="#222222", width=1)))
+            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family), legendrank=1 if quantum else 2)
             fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["val_acc_mean"]], mode="markers", marker=marker, name=name,
                                      error_y=dict(type="data", array=[e["val_acc_std"]], color=NEUTRAL), **group,
                                      customdata=[[e["runs"], e["train_acc_mean"]]],
@@ -601,9 +615,9 @@ def capacity_plot(table: list[dict]) -> go.Figure:
 
 def capacity_rows(table: list[dict]) -> list[dict]:
     """The capacity table as a class reads it: models and columns in words, mean ± std in one
-    cell, a critical α that is not reached reads "none in the grid" (never "None" or "nan")."""
+    cell, a critical α that is not reached reads "not reached" (never "None" or "nan")."""
     def critical(e):
-        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "none in the grid"
+        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "not reached"
     return [{"model": e.get("label") or model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
              f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
              "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
