@@ -304,23 +304,39 @@ def test_interpolation_marks_both_solutions():
 
 def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ():
     fig = landscape_surface(SLICE)
-    contour, solution, minimum, key = fig.data
-    assert key.name == minimum.name and key.marker.color == "black" and minimum.showlegend is False
+    contour, solution, minimum, star, diamond = fig.data
+    assert (star.name, diamond.name) == (solution.name, minimum.name) and not solution.showlegend and not minimum.showlegend
+    # the legend's symbols are the text's: ★ and ◇ (seen in 3-D: ● and ◇ beside a text of ★ and ◆)
+    assert star.marker.symbol == "star" and star.name.startswith("★") and diamond.marker.symbol == "diamond-open"
+    assert diamond.name.startswith("◇") and diamond.marker.color == "black"
     assert (solution.x, solution.y) == ((0,), (0,)) and solution.marker.symbol == "star"
     assert (minimum.x, minimum.y) == ((1,), (1,))  # the lowest plotted loss, not the origin
     assert "poisoned labels" in solution.name and "clean labels" in minimum.name
     for trace in (solution, minimum):
         assert "held-out loss uses clean labels" in trace.hovertemplate and "fitted to poisoned" in trace.hovertemplate
+        assert trace.cliponaxis is False  # seen: the ◆ cut in half at the map's edge
     assert "1.5" in solution.hovertemplate and "0.5" in minimum.hovertemplate
     surf = landscape_surface(SLICE, surface=True)
-    assert isinstance(surf.data[0], go.Surface) and surf.data[1].z == (1.5,) and surf.data[2].z == (0.5,)
-    assert (surf.data[2].x, surf.data[2].y) == ((1,), (1,))
+    assert isinstance(surf.data[0], go.Surface)
+    # 3-D: each marker on a stem above the surface (seen: the solution's dot hidden behind it)
+    assert surf.data[1].z[0] == 1.5 and surf.data[1].z[1] > 1.5 and surf.data[2].z[0] == 0.5 and surf.data[2].z[1] > 0.5
+    assert (surf.data[2].x[1], surf.data[2].y[1]) == (1, 1)
+    assert [t.marker.symbol for t in surf.data[3:]] == ["star", "diamond-open"]
     centred = landscape_surface({"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1, 2], [3, 2, 3]]})
     assert (centred.data[2].x, centred.data[2].y) == ((0,), (0,))  # where they agree, both markers coincide
     # seen at 1280 × 720: the ◆ half outside the map, the ★ hidden under it
     assert centred.data[2].marker.symbol == "diamond-open" and centred.data[2].marker.size > centred.data[1].marker.size
     low, high = centred.layout.xaxis.range
     assert low < -1 and high > 1 and centred.layout.yaxis.scaleanchor == "x"
+
+
+def test_every_slice_shares_one_colour_scale():
+    """Seen: the MLP's and the QNN's slices on different colour scales, so one colour meant two losses."""
+    mlp = landscape_surface({**SLICE, "loss": [[9, 8, 9], [8, 0.2, 8], [9, 8, 9]]})
+    qnn = landscape_surface({**SLICE, "loss": [[0.7, 0.69, 0.7], [0.69, 0.6, 0.69], [0.7, 0.69, 0.7]]})
+    assert (mlp.data[0].zmin, mlp.data[0].zmax) == (qnn.data[0].zmin, qnn.data[0].zmax) == (0.0, 2 * np.log(2))
+    surf = landscape_surface(SLICE, surface=True).data[0]
+    assert (surf.cmin, surf.cmax) == (0.0, 2 * np.log(2))
 
 
 def test_xxz_training_markers_are_drawn_over_validation():

@@ -357,46 +357,65 @@ def interpolation_curve(result: dict) -> go.Figure:
 
 
 SLICE_HEIGHT = 700  # px: the map square and the two-line legend below it
-SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"
-MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"
+SOLUTION_NOTE = "★ trained solution<br>(fitted to the poisoned labels)"
+MINIMUM_NOTE = "◇ lowest held-out loss<br>(measured with clean labels)"
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
                    "so it need not sit at this loss's minimum.")
+LOSS_SCALE = (0.0, 2 * float(np.log(2)))  # one colour scale for every model's slice: 0 to twice chance's loss (ln 2)
+LOSS_BAR = f"held-out loss<br>(clean labels;<br>≥ {LOSS_SCALE[1]:.2f}: top colour)"
+LIFT = 0.06  # 3-D: the markers float this share of the loss range above the surface, so it never hides them
+
+
+def _legend_key(name: str, symbol: str, color: str, size: int) -> go.Scatter:
+    """A legend-only entry (no data) whose symbol is the one the text and the map use."""
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                      marker=dict(color=color, size=size, symbol=symbol, line=dict(width=3, color=color)))
 
 
 def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
     """A 2-D slice (``landscape.slice_2d``) as a contour map or a 3-D surface, with the trained
-    solution (the origin, ★) and the lowest plotted held-out loss (◆) marked: the loss uses
+    solution (the origin, ★) and the lowest plotted held-out loss (◇) marked: the loss uses
     clean labels while the solution was fitted to poisoned ones, so they need not coincide.
-    Traces: [loss, solution, minimum] (and the minimum's legend entry on the 2-D map)."""
+    Every slice shares one colour scale (``LOSS_SCALE``), so an MLP's and a QNN's maps compare
+    colour for colour. In 3-D both markers float above the surface on a stem (a marker at the
+    surface's height was hidden behind it), and the legend shows the text's ★ and ◇.
+    Traces: [loss, solution, minimum, the legend's ★, the legend's ◇]."""
     a, b, z = result["a"], result["b"], np.asarray(result["loss"], dtype=float)
     i0, j0 = int(np.argmin(np.abs(np.asarray(b)))), int(np.argmin(np.abs(np.asarray(a))))
     im, jm = np.unravel_index(int(np.nanargmin(z)), z.shape)
     centre, lowest = float(z[i0, j0]), float(z[im, jm])
     solution_hover = f"{SOLUTION_NOTE}<br>loss {centre:.4g}<br>{WHY_THEY_DIFFER}<extra></extra>"
     minimum_hover = f"{MINIMUM_NOTE}<br>loss {lowest:.4g}<br>{WHY_THEY_DIFFER}<extra></extra>"
+    scale = dict(colorscale="Viridis", zmin=LOSS_SCALE[0], zmax=LOSS_SCALE[1],
+                 colorbar=dict(title=dict(text=LOSS_BAR, side="right")))
+    keys = [_legend_key(SOLUTION_NOTE, "star", "#d62728", 20), _legend_key(MINIMUM_NOTE, "diamond-open", "black", 20)]
     if surface:
-        fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), colorscale="Viridis",
-                                    colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right"))),
-                         go.Scatter3d(x=[a[j0]], y=[b[i0]], z=[centre], mode="markers", name=SOLUTION_NOTE,
-                                      marker=dict(size=8, color="#d62728", symbol="circle"), hovertemplate=solution_hover),
-                         go.Scatter3d(x=[a[jm]], y=[b[im]], z=[lowest], mode="markers", name=MINIMUM_NOTE,
-                                      marker=dict(size=8, color="white", symbol="diamond", line=dict(color="black", width=2)),
-                                      hovertemplate=minimum_hover)])
-        fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"))
+        lift = LIFT * max(float(np.nanmax(z) - np.nanmin(z)), 1e-9)
+        def floating(x, y, height, name, marker, hover):
+            return go.Scatter3d(x=[x, x], y=[y, y], z=[height, height + lift], mode="lines+markers", name=name,
+                                showlegend=False, hovertemplate=hover, line=dict(color=marker["color"], width=4),
+                                marker=dict(size=[0, marker["size"]], color=marker["color"], symbol=marker["symbol"]))
+        fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), cmin=LOSS_SCALE[0], cmax=LOSS_SCALE[1],
+                                    colorscale="Viridis", colorbar=scale["colorbar"]),
+                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=9, color="#d62728", symbol="circle"),
+                                  solution_hover),
+                         floating(a[jm], b[im], lowest, MINIMUM_NOTE, dict(size=9, color="black", symbol="diamond-open"),
+                                  minimum_hover), *keys])
+        fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"),
+                          xaxis=dict(visible=False), yaxis=dict(visible=False))  # the legend keys' empty 2-D axes
         fig.update_traces(colorbar=dict(len=0.7, thickness=16), selector=dict(type="surface"))
         return style(fig, height=SLICE_HEIGHT)
-    fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), colorscale="Viridis",
-                                colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right")),
+    fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), **scale,
+                                contours=dict(start=LOSS_SCALE[0], end=LOSS_SCALE[1], size=LOSS_SCALE[1] / 16),
                                 hovertemplate="direction 1 %{x:.2f}<br>direction 2 %{y:.2f}<br>loss %{z:.4g}<extra></extra>"),
                      go.Scatter(x=[a[j0]], y=[b[i0]], mode="markers", name=SOLUTION_NOTE, hovertemplate=solution_hover,
+                                showlegend=False, cliponaxis=False,
                                 marker=dict(color="#d62728", size=20, symbol="star", line=dict(color="white", width=1.5))),
-                     # an open ◆, larger than the ★: where the two coincide the ★ shows through it
+                     # an open ◇, larger than the ★: where the two coincide the ★ shows through it; never
+                     # clipped at the map's edge (cliponaxis off), where a minimum often lies
                      go.Scatter(x=[a[jm]], y=[b[im]], mode="markers", name=MINIMUM_NOTE, hovertemplate=minimum_hover,
                                 marker=dict(color="white", size=28, symbol="diamond-open", line=dict(width=3)),
-                                showlegend=False),
-                     # the legend's ◆ in black: a white one would vanish on the white page
-                     go.Scatter(x=[None], y=[None], mode="markers", name=MINIMUM_NOTE, hoverinfo="skip",
-                                marker=dict(color="black", size=20, symbol="diamond-open", line=dict(width=3)))])
+                                showlegend=False, cliponaxis=False), *keys])
     # the axes reach a little past the map, so that a marker on its edge is drawn whole; a square
     # map, drawn across the page's width, keeps at least 400 px a side at 1280 × 720
     fig.update_xaxes(title_text="step along direction 1", range=_padded(a), constrain="domain")
