@@ -28,7 +28,7 @@ STEP_STATE = {
                 "at_alpha": QUANTUM["at_alpha"], "attack": QUANTUM["attack"], "dataset": "mnist"},
     "unlearning": {"models": ["qnn", "mlp"], "dataset": "mnist"},
     "landscape": {"models": ["mlp", "qnn"]},
-    "data": {"dataset": "xxz"},
+    "data": {"dataset": "xxz", "spins": 12, "xxz_gauge": "phase"},  # the paper's chain and its states
 }
 ARRIVED = "lesson"  # the query parameter a lesson link carries: the step it leads to
 
@@ -96,7 +96,10 @@ LESSON = {
         "correlated in the x–y plane (⟨X₀X₁⟩); for **Δ > 1** it is in the **Néel phase** (label 1), "
         "neighbouring spins ordered opposite along z (⟨Z₀Z₁⟩).",
         "Look at how the gap and the two correlations change as Δ crosses 1, and where the training points "
-        "(large filled circles) sit: the points nearest Δ = 1 are left out of training.",
+        "(blue dots) sit between the validation points (orange triangles): the points nearest Δ = 1 (grey "
+        "crosses) are left out of training.",
+        "The page opens at the paper's chain of **N = 12** spins, each state with a **random global phase**, as "
+        "the paper's data hold them: invisible to the QNN, but part of what a classical network reads.",
     ],
 }
 MNIST_LINES = [  # the data step's panel when the page shows MNIST

@@ -303,7 +303,7 @@ def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
     at = open_page("pages/summary.py", teacher=True)
     assert any("Not all computed yet" in i.value for i in at.info) and not at.error
     home = open_page(teacher=True)
-    assert any("Prepared lesson (quick)" in m.value and "0 of 184 runs ready" in m.value for m in home.markdown)
+    assert any("Prepared lesson (quick)" in m.value and "0 of 196 runs ready" in m.value for m in home.markdown)
     assert [b.label for b in home.button] == ["Prepare the lesson"]
     assert figure_count(home) == 1  # the readiness bars (and plotly's code loaded before step 1 needs it)
 
@@ -326,9 +326,17 @@ def test_data_explorer_draws_each_dataset(dataset):
     assert len(at.get("download_button")) == (1 if dataset == "mnist" else 3)
 
 
+def test_the_data_explorer_opens_at_the_paper_s_chain_and_states():
+    """Seen: the data step opened at N = 6 with fixed signs, not the paper's N = 12 with random phases."""
+    at = open_page("pages/data.py", dataset="xxz")
+    assert at.select_slider(key="spins").value == 12 and at.radio(key="xxz_gauge").value == "phase"
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "N = 12" in chart["layout"]["title"]["text"] and not at.warning
+
+
 def test_data_explorer_draws_shadow_estimates_against_the_exact_features(tmp_path, monkeypatch):
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
-    at = open_page("pages/data.py", dataset="xxz")
+    at = open_page("pages/data.py", dataset="xxz", spins=6)  # N = 12's shadows take minutes to measure
     at.radio(key="xxz_features").set_value("shadows").run()
     at.select_slider(key="xxz_snapshots").set_value(100).run()
     assert not at.error and not at.exception and figure_count(at) == 2

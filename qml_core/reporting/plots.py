@@ -510,20 +510,22 @@ def image_grid(images, titles: list[str], columns: int = 8) -> go.Figure:
     return fig.update_layout(margin=dict(t=30, b=0, l=0, r=0))
 
 
-ROLE_STYLES = {  # drawn in this order: training last, on top, as large filled circles
-    "window": dict(color="#bbbbbb", symbol="x-thin-open", size=8, line=dict(width=2, color="#999999"),
+ROLE_STYLES = {  # drawn in this order, training last: three symbols and three hues, told apart where
+    # neighbouring Δ alternate roles (seen: green diamonds and blue circles merging into one band)
+    "window": dict(color="#666666", symbol="x-thin-open", size=10, line=dict(width=2, color="#666666"),
                    name="left out (near Δ = 1)"),
-    "validation": dict(color="#009e73", symbol="diamond-open", size=11, line=dict(width=2, color="#009e73"),
+    "validation": dict(color="#d55e00", symbol="triangle-up-open", size=10, line=dict(width=2, color="#d55e00"),
                        name="validation (the Δ in between)"),
-    "train": dict(color="#0072b2", symbol="circle", size=9, line=dict(width=1, color="white"),
+    "train": dict(color="#0072b2", symbol="circle", size=7, line=dict(width=0, color="#0072b2"),
               name="training (every other Δ)"),
 }
 
 
 def xxz_overview(overview: dict) -> go.Figure:
     """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``),
-    the gap's markers by each grid point's role: validation as open diamonds under training's
-    filled circles (drawn last, so no training point hides); the transition at Δ = 1 dotted."""
+    the gap's markers by each grid point's role: left out as grey crosses, validation as
+    orange open triangles, training as small blue filled dots (drawn last, so no training
+    point hides); the transition at Δ = 1 dotted."""
     fig = subplots(1, 2, subplot_titles=("energy gap (Sz = 0 sector)", "nearest-neighbour correlations"),
                    horizontal_spacing=0.12)
     for role, look in ROLE_STYLES.items():
@@ -546,12 +548,14 @@ FEATURE_COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e
 
 def measured_features_plot(view: dict) -> go.Figure:
     """What a measurement gives of the XXZ states against Δ (``explore.xxz_features_view``):
-    one line per feature (its exact value); for shadows the estimates as markers of the same
-    colour on top, so the estimation noise shows against the exact curve. The transition at
-    Δ = 1 dotted."""
+    one line per distinct feature (its exact value), named with how many equal ones it stands
+    for; for shadows the estimates as markers of the same colour on top, so the estimation
+    noise shows against the exact curve. The transition at Δ = 1 dotted."""
     fig = go.Figure()
     estimated = view["measured"] is not None
-    for i, name in enumerate(view["names"]):
+    equal = view.get("equal") or [1] * len(view["names"])
+    for i, (feature, count) in enumerate(zip(view["names"], equal)):
+        name = f"{feature} (= {count - 1} more by symmetry)" if count > 1 else feature
         color = FEATURE_COLORS[i % len(FEATURE_COLORS)]
         fig.add_trace(go.Scatter(x=view["delta"], y=view["exact"][i], mode="lines", line=dict(color=color, width=LINE_WIDTH),
                                  name=f"{name} (exact)" if estimated else name, legendgroup=name))
@@ -562,9 +566,9 @@ def measured_features_plot(view: dict) -> go.Figure:
     fig.add_vline(x=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH))
     fig.update_xaxes(title_text="anisotropy Δ")
     fig.update_yaxes(title_text="probability" if view["kind"] == "probabilities" else "expectation value")
-    shown = len(view["names"])
-    return style(fig, height=460, title=f"XXZ chain, N = {view['spins']}: the {shown} of {view['width']} "
-                                         f"{view['kind']} features that vary most with Δ")
+    shown, distinct = len(view["names"]), view.get("distinct", view["width"])
+    return style(fig, height=460, title=f"XXZ chain, N = {view['spins']}: the {shown} of {distinct} distinct {view['kind']} "
+                                         f"features ({view['width']} in all) that vary most with Δ")
 
 
 def upload_figure(overview: dict) -> go.Figure:
