@@ -102,6 +102,17 @@ def test_playground_device_controls_train_the_qnn_with_shots_and_leave_the_mlp_a
     on_device = qnn.replace(model=dataclasses.replace(qnn.model, shots=1000, depolarizing=0.001))
     assert manager().get("train", on_device) is not None
     assert manager().get("train", specs.preset("quick", "mnist", "mlp").replace(alpha=0.3)) is not None
+    # the caption names the device and says what it costs the QNN against the exact one at this α (computed too)
+    exact = manager().get("train", qnn).result["val_acc"]
+    finding = next(i.value for i in at.info if i.value.startswith("At α = 0.3"))
+    assert "QNN (1,000 shots per output, depolarising noise p = 0.001)" in finding
+    assert f"On the exact simulator the QNN gets {exact:.2f} here" in finding
+    # seen: choosing a device setting filled its whole α grid in the background (176 s per fresh α with noise):
+    # only the view's neighbours are computed ahead, and the page says so
+    assert manager().get("train", on_device.replace(alpha=0.4)) is not None
+    assert manager().get("train", on_device.replace(alpha=0.9, attack="feature-noise")) is None
+    assert any(c.value.startswith("QNN device: 1,000 shots per output") and "not for the slider's whole grid" in c.value
+               for c in at.caption) and not any(c.value.startswith("Slider grid ready") for c in at.caption)
 
 
 def test_a_bug_in_a_view_is_one_line_not_an_exception_box(monkeypatch):

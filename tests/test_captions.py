@@ -31,6 +31,19 @@ def summary(model, values, step=0.1):
     return [{"model": model, "alpha": round(i * step, 2), "val_acc_mean": v} for i, v in enumerate(values)]
 
 
+def test_a_qnn_on_a_device_is_named_and_its_cost_said_from_the_numbers():
+    """Seen: "the QNN keeps 0.80" after a fall from 0.94, the device setting never named."""
+    results = {"qnn": {"val_acc": 0.80, "train_acc": 0.70}, "mlp": {"val_acc": 0.70, "train_acc": 0.99}}
+    text = playground_finding(0.3, "label-flip", results, {"shots": 100}, exact_qnn=0.94)
+    assert "the QNN (100 shots per output) gets 0.80 on clean validation data" in text and "keeps" not in text
+    assert "On the exact simulator the QNN gets 0.94 here: 100 shots per output costs it 0.14." in text
+    level = playground_finding(0.3, "label-flip", results, {"depolarizing": 0.01}, exact_qnn=0.81)
+    assert "QNN (depolarising noise p = 0.01) keeps 0.80" in level and "leaves it level" in level
+    better = playground_finding(0.3, "label-flip", results, {"shots": 100}, exact_qnn=0.70)
+    assert "gives it 0.10 more" in better
+    assert "exact simulator" not in playground_finding(0.3, "label-flip", results)
+
+
 def test_each_curve_s_plateau_is_judged_from_its_own_start():
     """Seen: "QNN, 100 shots" starting at 0.79 got critical α 0.40 beside the exact QNN's 0.43,
     its lower start never said."""

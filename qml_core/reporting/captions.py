@@ -37,26 +37,52 @@ def fit_to_labels(train_acc: float, alpha: float, attack: str) -> str:
     return f"fits {train_acc:.0%} of the training labels"
 
 
-def playground_finding(alpha: float, attack: str, results: dict[str, dict]) -> str:
+def device_words(device: dict | None) -> str:
+    """A QNN's device fields in words: "100 shots per output", "depolarising noise p = 0.01";
+    "" for the exact simulator."""
+    device = device or {}
+    parts = ([f"{device['shots']:,} shots per output"] if device.get("shots") else []) + (
+        [f"depolarising noise p = {device['depolarizing']:g}"] if device.get("depolarizing") else [])
+    return ", ".join(parts)
+
+
+def device_cost(qnn: float, exact: float, words: str) -> str:
+    """What a device setting costs the QNN at one α, from its validation accuracy and the exact
+    simulator's: a drop, a gain or level (within CLEAR), said in words."""
+    if abs(qnn - exact) < CLEAR:
+        return f"On the exact simulator the QNN gets {exact:.2f} here: {words} leaves it level."
+    return (f"On the exact simulator the QNN gets {exact:.2f} here: {words} "
+            + (f"costs it {exact - qnn:.2f}." if qnn < exact else f"gives it {qnn - exact:.2f} more."))
+
+
+def playground_finding(alpha: float, attack: str, results: dict[str, dict], device: dict | None = None,
+                       exact_qnn: float | None = None) -> str:
     """One paragraph for the playground: validation accuracies compared, and how each model
-    treats the poisoned labels. ``results``: model -> {"val_acc", "train_acc"}."""
+    treats the poisoned labels. ``results``: model -> {"val_acc", "train_acc"}. With a QNN
+    ``device`` (shots, noise) the QNN is named with it, and against ``exact_qnn`` (the exact
+    simulator's validation accuracy at the same α, when known) the device's cost is said."""
     if set(results) != {"qnn", "mlp"}:
         return ""
+    words = device_words(device)
     qnn, mlp = results["qnn"]["val_acc"], results["mlp"]["val_acc"]
     head = f"At α = {alpha:g} ({attack.replace('-', ' ')}{', nothing poisoned' if alpha == 0 else ''}), "
+    name = (lambda m: f"QNN ({words})" if m == "qnn" else model_label(m)) if words else model_label
     if abs(qnn - mlp) < CLEAR:
-        head += f"the QNN and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
+        head += f"the {name('qnn')} and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
     elif max(qnn, mlp) < CHANCE:  # below chance neither resists: the higher one just follows the flips less
-        head += (f"both models are below chance (0.5) on clean validation data, the QNN at {qnn:.2f} and the MLP at "
-                 f"{mlp:.2f}: they follow the flipped labels, and neither resists the poison.")
+        head += (f"both models are below chance (0.5) on clean validation data, the {name('qnn')} at {qnn:.2f} and the "
+                 f"MLP at {mlp:.2f}: they follow the flipped labels, and neither resists the poison.")
     else:
         hi, lo = ("qnn", "mlp") if qnn > mlp else ("mlp", "qnn")
-        verb = "reaches" if alpha == 0 else "keeps"  # nothing to resist at α = 0
+        # nothing to resist at α = 0; a QNN on a device "keeps" nothing when it fell from the exact one's
+        fell = hi == "qnn" and exact_qnn is not None and qnn < exact_qnn - CLEAR
+        verb = "reaches" if alpha == 0 else "gets" if fell else "keeps"
         below = ", below chance (0.5)" if results[lo]["val_acc"] < CHANCE else ""
-        head += (f"the {model_label(hi)} {verb} {results[hi]['val_acc']:.2f} on clean validation data while the "
-                 f"{model_label(lo)} gets {results[lo]['val_acc']:.2f}{below}.")
-    fits = [f"The {model_label(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
-    return " ".join([head, *fits])
+        head += (f"the {name(hi)} {verb} {results[hi]['val_acc']:.2f} on clean validation data while the "
+                 f"{name(lo)} gets {results[lo]['val_acc']:.2f}{below}.")
+    cost = [device_cost(qnn, exact_qnn, words)] if words and exact_qnn is not None else []
+    fits = [f"The {name(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
+    return " ".join([head, *cost, *fits])
 
 
 def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float | None:
