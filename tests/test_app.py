@@ -229,6 +229,11 @@ def test_unlearning_compares_qnn_and_mlp_side_by_side_with_a_computed_caption():
     for model in ("QNN", "MLP"):  # which sentence depends on the numbers (test_captions checks each)
         assert (f"{model}: fine-tune ends closest to retraining" in finding
                 or f"{model}: every method ends above retraining" in finding), finding
+    # seen: the subtitle named only fine-tuning and SCRUB as starting from the poisoned model
+    assert "gradient ascent" in at.caption[0].value and "fine-tune" in at.caption[0].value
+    assert any("**MIA AUC**" in c.value and "**Retain accuracy**" in c.value for c in at.caption)
+    # the reference's convergence is said from its trajectory, when it is still rising (test_captions: the rule)
+    assert all(w.value.startswith("Retraining, the reference, is still rising") for w in at.warning)
 
 
 def test_the_unlearning_page_trains_the_poisoned_models_before_the_unlearning_runs():

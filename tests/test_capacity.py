@@ -170,3 +170,6 @@ def test_capacity_rows_read_in_words():
                                runs=3, train_acc_mean=0.7)])
     assert rows[0]["critical α"] == "not reached" and rows[0]["model"] == "logistic regression"
     assert rows[0]["validation accuracy at α = 0.3"] == "0.900 ± 0.020" and None not in rows[0].values()
+    # seen: "clean validation accuracy" off-screen at 1280 px, so "within 0.10 of their clean value" could not be checked
+    assert list(rows[0])[:5] == ["model", "parameters", "clean validation accuracy", "validation accuracy at α = 0.3",
+                                 "critical α"]

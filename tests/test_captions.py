@@ -1,5 +1,6 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
 from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, plateau_note, playground_finding,
+                                         reference_note,
                                          runs_note, trace_finding, uncrossed_label,
                                          unlearning_finding)
 
@@ -42,6 +43,18 @@ def test_a_qnn_on_a_device_is_named_and_its_cost_said_from_the_numbers():
     better = playground_finding(0.3, "label-flip", results, {"shots": 100}, exact_qnn=0.70)
     assert "gives it 0.10 more" in better
     assert "exact simulator" not in playground_finding(0.3, "label-flip", results)
+
+
+def test_an_under_trained_reference_is_said_from_its_trajectory():
+    """Seen: the QNN's retraining ended at 0.901, still rising at epoch 50, and a method "0.063 above" it."""
+    def runs(curve):
+        return [{"method": "retrain", "epoch": list(range(len(curve))), "val_acc": curve},
+                {"method": "finetune", "epoch": list(range(len(curve))), "val_acc": [0.96] * len(curve)}]
+    rising = [0.5 + 0.4 * e / 50 for e in range(51)]  # still climbing 0.008 per epoch at epoch 50
+    note = reference_note({"qnn": runs(rising), "mlp": runs([0.5] * 40 + [0.9] * 11)})
+    assert note.startswith("Retraining, the reference, is still rising at its last epoch: the QNN's rose 0.040 over "
+                           "its last 5 epochs (to 0.900 at epoch 50).") and "MLP" not in note
+    assert reference_note({"qnn": runs([0.5] * 40 + [0.9] * 11)}) is None  # levelled off: nothing to say
 
 
 def test_each_curve_s_plateau_is_judged_from_its_own_start():
@@ -120,8 +133,8 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
     paper_like = unlearning_finding({"qnn": unlearning_table(0.92, finetune=0.915, scrub=0.80),
                                      "mlp": unlearning_table(0.95, finetune=0.85, scrub=0.88)},
                                     {"finetune": "fine-tune", "scrub": "SCRUB"})
-    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), within 0.01" in paper_like
-    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of 0.01 of it" in paper_like
+    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), so it matches retraining (no more than 0.01 worse)" in paper_like
+    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), more than 0.01 worse than retraining" in paper_like
     assert "Only the QNN has a method that matches retraining on validation accuracy, as the paper reports (the MLP's best is 0.070 off" in paper_like
     level = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.80)})
     assert "scrub ends closest to retraining, 0.800 against 0.800 (level with retraining)" in level
@@ -142,7 +155,7 @@ def test_unlearning_finding_follows_the_metric():
                   {"method": "finetune", "val_acc_mean": 0.9, "forget_acc_poisoned_mean": 0.60},
                   {"method": "scrub", "val_acc_mean": 0.7, "forget_acc_poisoned_mean": 0.05}] for m in ("qnn", "mlp")}
     text = unlearning_finding(tables, metric="forget_acc_poisoned")
-    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "within 0.01 of it or better" in text
+    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "so it matches retraining (no more than 0.01 worse)" in text
     assert "on forget-set accuracy on the poisoned labels" in text and "validation" not in text
     assert "finetune ends closest" in unlearning_finding(tables)
 
@@ -159,15 +172,15 @@ def test_unlearning_finding_says_when_the_poisoned_model_already_matched():
 
 def test_unlearning_finding_names_a_better_method_when_the_closest_falls_short():
     text = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.78, scrub=0.85)}, {"scrub": "SCRUB"})
-    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), short of 0.01 of it " \
-           "or better; SCRUB ends at 0.850, within 0.01 of it or better." in text
+    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), more than 0.01 worse " \
+           "than retraining; SCRUB ends at 0.850, which matches retraining (no more than 0.01 worse)." in text
 
 
 def test_unlearning_finding_says_so_when_the_qnn_does_worse():
     text = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.70, scrub=0.75),
                                "mlp": unlearning_table(0.95, finetune=0.945)})
-    assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), short of" in text
-    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), within" in text
+    assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), more than 0.01 worse" in text
+    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), so it matches" in text
     assert "Only the MLP has a method that matches retraining on validation accuracy (the QNN's best is 0.150 off)" in text
     assert "unlike the paper" in text and "as the paper reports" not in text
     neither = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.80), "mlp": unlearning_table(0.95, finetune=0.90)})

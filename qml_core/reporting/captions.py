@@ -263,9 +263,11 @@ def _model_finding(model: str, table: list[dict], metric: str, names: dict[str, 
     side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
     text = f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
     if metric in HIGHER_BETTER + LOWER_BETTER:
-        text += f", {'within' if _matches(value, reference, metric) else 'short of'} {MATCHES_RETRAIN:g} of it or better"
+        text += (f", so it matches retraining (no more than {MATCHES_RETRAIN:g} worse)" if _matches(value, reference, metric)
+                 else f", more than {MATCHES_RETRAIN:g} worse than retraining")
     if not _matches(value, reference, metric) and _matches(by_method[best], reference, metric):
-        text += f"; {names.get(best, best)} ends at {by_method[best]:.3f}, within {MATCHES_RETRAIN:g} of it or better"
+        text += (f"; {names.get(best, best)} ends at {by_method[best]:.3f}, which matches retraining "
+                 f"(no more than {MATCHES_RETRAIN:g} worse)")
     return text + ".", _shortfall(by_method[best], reference, metric)
 
 
@@ -307,6 +309,35 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
             parts.append(f"The poisoned {' and the '.join(already)} already matched retraining's validation accuracy "
                          "before any unlearning (every method at 0 epochs to match): there, unlearning had nothing to repair.")
     return " ".join(parts)
+
+
+RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning
+
+
+def reference_note(trajectories: dict[str, list[dict]]) -> str | None:
+    """Whether retraining, the unlearning reference, had converged: per model, its mean
+    validation accuracy over runs at the last epoch against a tenth of the epochs earlier (at
+    least one). A reference still rising by more than RISING is under-trained, and a method
+    "above retraining" is then above an unfinished run: said with the numbers. None when every
+    reference has levelled off. ``trajectories``: model -> trajectories (``method``,
+    ``epoch``, ``val_acc`` lists)."""
+    rising = []
+    for model, runs in trajectories.items():
+        curves = [t["val_acc"] for t in runs if t["method"] == "retrain"]
+        if not curves or len({len(c) for c in curves}) != 1 or len(curves[0]) < 2:
+            continue
+        mean = [sum(values) / len(values) for values in zip(*curves)]
+        back = max(1, (len(mean) - 1) // 10)
+        gain = mean[-1] - mean[-1 - back]
+        if gain > RISING:
+            epochs = runs[0]["epoch"]
+            rising.append(f"the {model_label(model)}'s rose {gain:.3f} over its last {back} epoch{'s' * (back > 1)} "
+                          f"(to {mean[-1]:.3f} at epoch {epochs[-1]})")
+    if not rising:
+        return None
+    return ("Retraining, the reference, is still rising at its last epoch: " + "; ".join(rising)
+            + f". It is under-trained (still gaining more than {RISING:g}), so a method that ends above it beats an "
+            "unfinished run, not a converged one.")
 
 
 def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05) -> str | None:
