@@ -516,7 +516,7 @@ ROLE_STYLES = {  # drawn in this order, training last: three symbols and three h
                    name="left out (near Δ = 1)"),
     "validation": dict(color="#d55e00", symbol="triangle-up-open", size=10, line=dict(width=2, color="#d55e00"),
                        name="validation (the Δ in between)"),
-    "train": dict(color="#0072b2", symbol="circle", size=7, line=dict(width=0, color="#0072b2"),
+    "train": dict(color="#0072b2", symbol="circle", size=8, line=dict(width=0, color="#0072b2"),
               name="training (every other Δ)"),
 }
 
