@@ -225,7 +225,7 @@ def cmd_prepare_lesson(args) -> int:
     requests = lesson_requests(args.preset)
     pending = [(kind, spec) for _, kind, spec in requests if lookup(kind, spec) is None]
     print(f"lesson ({args.preset}): {len(requests)} runs, {len(requests) - len(pending)} already in the cache")
-    map_with_bar(run_request, pending, args, "lesson")
+    map_with_bar(run_request, pending, args, "lesson", queue_eta(pending, args.jobs))
     ready, total = readiness(requests)["all"]
     wall = time.perf_counter() - start
     print(f"{ready}/{total} runs of the lesson ready ({len(pending)} computed now); wall time {wall:.0f} s "
@@ -244,31 +244,52 @@ def backend_options(args) -> tuple[str, str | None]:
     return backend, scheduler if backend == "dask" else address
 
 
-def map_with_bar(func, items: list, args, desc: str) -> list:
+def queue_eta(requests: list[tuple[str, object]], workers: int):
+    """A ``QueueEta`` for (kind, spec) requests: each run weighed by the seconds runs of its
+    shape took on this machine (``rates.json``), unmeasured shapes by the mean of the measured
+    ones (or ``FALLBACK_S``)."""
+    from qml_core.runtime.eta import QueueEta
+    from qml_core.runtime.rates import FALLBACK_S, load, measured_seconds
+
+    rates = load()
+    known = [measured_seconds(kind, spec, rates) for kind, spec in requests]
+    measured = [s for s in known if s is not None]
+    fallback = sum(measured) / len(measured) if measured else FALLBACK_S
+    return QueueEta([fallback if s is None else s for s in known], workers)
+
+
+def map_with_bar(func, items: list, args, desc: str, eta=None) -> list:
     """``backends.parallel_map`` on ``args.jobs`` workers of the chosen backend with a tqdm bar
-    on stderr (unless --quiet)."""
+    on stderr (unless --quiet), its ETA from ``eta`` (a ``QueueEta``) when given."""
     from qml_core.runtime.backends import parallel_map
 
-    with run_bar(len(items), desc, args.quiet) as advance:
+    with run_bar(len(items), desc, args.quiet, eta) as advance:
         return parallel_map(func, items, args.jobs, advance, *backend_options(args))
 
 
 @contextlib.contextmanager
-def run_bar(total: int, desc: str, quiet: bool):
+def run_bar(total: int, desc: str, quiet: bool, eta=None):
     """``advance()``, to call as each of ``total`` runs finishes: it moves a tqdm bar on
     stderr (none if ``quiet``). A cluster lost inside the block learns how many runs had
     finished (``ClusterLost.progress``)."""
     from tqdm import tqdm
 
     from qml_core.runtime.backends import ClusterLost
+    from qml_core.runtime.rates import duration
 
     finished = 0
 
     def advance(*_) -> None:
         nonlocal finished
         finished += 1
+        if eta is not None:
+            bar.set_postfix_str(f"ETA {duration(eta.seconds_left(finished, time.perf_counter() - start))}", refresh=False)
         bar.update(1)
-    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet) as bar:
+    # with a queue ETA the bar shows it in place of tqdm's own (a moving average of recent rates)
+    layout = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]" if eta is not None else None
+    start = time.perf_counter()
+    first = f"ETA {duration(eta.seconds_left(0, 0.0))}" if eta is not None else None
+    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet, bar_format=layout, postfix=first) as bar:
         try:
             yield advance
         except ClusterLost as exc:
