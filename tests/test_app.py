@@ -324,6 +324,16 @@ def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
     assert figure_count(home) == 1  # the readiness bars (and plotly's code loaded before step 1 needs it)
 
 
+def test_the_summary_says_more_is_coming_while_it_reads_the_runs():
+    """Seen: opened as a link, the summary showed one paragraph for about 4 s with no sign of more."""
+    tree = ast.parse((PAGES_DIR / "summary.py").read_text())
+    spinners = [node for node in ast.walk(tree) if isinstance(node, ast.With)
+                and any(ast.unparse(item.context_expr).startswith("st.spinner(") for item in node.items)]
+    assert any("lesson_numbers(" in ast.unparse(node) for node in spinners)
+    at = open_page("pages/summary.py", teacher=True)
+    assert not at.exception and any("Not all computed yet" in i.value for i in at.info)
+
+
 def test_without_teacher_mode_there_is_no_lesson():
     at = open_page("pages/data.py")
     assert not [m for m in at.markdown if "Lesson, step" in m.value] and not at.get("page_link")
