@@ -23,7 +23,7 @@ DIRECTION_WORDS = {  # what "direction 1 / 2" on the slice's axes are
 st.title("Loss landscape")
 st.caption("How sharp is the minimum each model found, with and without poisoning? The Hessian's trace (sum of its "
            "eigenvalues) measures it; a trace ratio poisoned / clean above 1 means poisoning sharpened the minimum. "
-           "**Other models than the other pages'**: protocol §5 studies a small MLP with hidden layers (8, 2) and a "
+           "**Not the models of the other pages**: protocol §5 studies a small MLP with hidden layers (8, 2) and a "
            "QNN of 5 layers with a ring of CNOTs, trained on 350 MNIST images of 1 and 9 (the loss on 100 held-out ones), so that "
            "each model's full Hessian can be computed exactly.")
 teacher = url_state.teacher_mode()

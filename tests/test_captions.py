@@ -155,7 +155,7 @@ def test_unlearning_finding_follows_the_metric():
                   {"method": "finetune", "val_acc_mean": 0.9, "forget_acc_poisoned_mean": 0.60},
                   {"method": "scrub", "val_acc_mean": 0.7, "forget_acc_poisoned_mean": 0.05}] for m in ("qnn", "mlp")}
     text = unlearning_finding(tables, metric="forget_acc_poisoned")
-    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "so it matches retraining (no more than 0.01 worse)" in text
+    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "so it does at least as well as retraining" in text
     assert "on forget-set accuracy on the poisoned labels" in text and "validation" not in text
     assert "finetune ends closest" in unlearning_finding(tables)
 

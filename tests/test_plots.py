@@ -192,9 +192,10 @@ def test_metrics_table_reads_in_words_and_fits_its_rows():
     assert table.header.font.size >= 16 and table.cells.font.size >= 16
     assert list(table.cells.values[0]) == ["retrain<br>(reference)", "gradient<br>ascent"]
     assert table.cells.values[1][0] == "0.900<br>± 0.010" and table.cells.values[5][0] == "—"
-    assert list(table.cells.values[-1]) == ["reference", "4.0 ± 1.0<br>(1 of 3 runs never)"]
-    # the height is the header plus every row (two text lines each), so the table never scrolls
-    rows = 2 * (2 * 22 + 14)
+    assert list(table.cells.values[-1]) == ["reference", "4.0 ± 1.0<br>(1 of 3 runs<br>never)"]
+    # the height is the header plus every row (two text lines, three where "(1 of 3 runs never)" wraps), so the
+    # table never scrolls
+    rows = (2 * 22 + 14) + (3 * 22 + 14)
     assert fig.layout.height == table.header.height + rows + 2 * fig.layout.margin.t + 8
     assert metrics_table(SUMMARY * 3).layout.height == fig.layout.height + 2 * rows
 
@@ -307,8 +308,7 @@ def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ()
     contour, solution, minimum, star, diamond = fig.data
     assert (star.name, diamond.name) == (solution.name, minimum.name) and not solution.showlegend and not minimum.showlegend
     # the legend's symbols are the text's: ★ and ◇ (seen in 3-D: ● and ◇ beside a text of ★ and ◆)
-    assert star.marker.symbol == "star" and star.name.startswith("★") and diamond.marker.symbol == "diamond-open"
-    assert diamond.name.startswith("◇") and diamond.marker.color == "black"
+    assert star.marker.symbol == "star" and diamond.marker.symbol == "diamond-open" and diamond.marker.color == "black"
     assert (solution.x, solution.y) == ((0,), (0,)) and solution.marker.symbol == "star"
     assert (minimum.x, minimum.y) == ((1,), (1,))  # the lowest plotted loss, not the origin
     assert "poisoned labels" in solution.name and "clean labels" in minimum.name
@@ -348,6 +348,10 @@ def test_xxz_training_markers_are_drawn_over_validation():
     assert list(train.x) == [0.0, 2.0] and list(val.x) == [0.5, 1.5]
     assert train.marker.symbol == "circle" and val.marker.symbol.endswith("-open")  # validation hollow: both visible
     assert train.marker.color != val.marker.color and val.marker.size > train.marker.size
+    # each role on a row of its own under the gap's line (seen: 161 points on one curve merged into one band)
+    rows = {t.name.split(" ")[0]: set(t.y) for t in gap}
+    assert all(len(r) == 1 for r in rows.values()) and len(set.union(*rows.values())) == 3
+    assert max(set.union(*rows.values())) < min(XXZ["gap"]) and list(train.customdata) == [1, 1]
 
 
 def test_a_spread_table_reads_mean_plus_minus_std_in_one_column():

@@ -263,7 +263,8 @@ def _model_finding(model: str, table: list[dict], metric: str, names: dict[str, 
     side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
     text = f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
     if metric in HIGHER_BETTER + LOWER_BETTER:
-        text += (f", so it matches retraining (no more than {MATCHES_RETRAIN:g} worse)" if _matches(value, reference, metric)
+        text += (", so it does at least as well as retraining" if _shortfall(value, reference, metric) == 0
+                 else f", so it matches retraining (no more than {MATCHES_RETRAIN:g} worse)" if _matches(value, reference, metric)
                  else f", more than {MATCHES_RETRAIN:g} worse than retraining")
     if not _matches(value, reference, metric) and _matches(by_method[best], reference, metric):
         text += (f"; {names.get(best, best)} ends at {by_method[best]:.3f}, which matches retraining "

@@ -220,7 +220,10 @@ def metrics_table(summary: list[dict]) -> go.Figure:
         return plus_minus(entry[key + "_mean"], entry[key + "_std"], between="<br>± ")
     columns = METRICS_TABLE_COLUMNS
     cells = [[_wrap(method_label(e["method"]), 12) for e in summary]] + [[fmt(e, c) for e in summary] for c in columns]
-    cells.append([epochs_to_match_text(e).replace(" (", "<br>(") for e in summary])
+    def epochs(entry):  # "8<br>(1 of 2 runs<br>never)": "(1 of 2 runs never)" on one line ran past the table's edge
+        head, _, note = epochs_to_match_text(entry).partition(" (")
+        return head + (f"<br>{_wrap('(' + note, 12)}" if note else "")
+    cells.append([epochs(e) for e in summary])
     header = [_wrap(TABLE_HEADERS[key], 12) for key in ["method", *columns, "epochs_to_match"]]
     header_height = max(map(_lines, header)) * TABLE_LINE_HEIGHT + TABLE_PADDING
     row_heights = [max(_lines(column[i]) for column in cells) * TABLE_LINE_HEIGHT + TABLE_PADDING for i in range(len(summary))]
@@ -357,13 +360,13 @@ def interpolation_curve(result: dict) -> go.Figure:
 
 
 SLICE_HEIGHT = 700  # px: the map square and the two-line legend below it
-SOLUTION_NOTE = "★ trained solution<br>(fitted to the poisoned labels)"
-MINIMUM_NOTE = "◇ lowest held-out loss<br>(measured with clean labels)"
+SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"  # the legend's ★ beside it
+MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"  # the legend's ◇ beside it
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
                    "so it need not sit at this loss's minimum.")
 LOSS_SCALE = (0.0, 2 * float(np.log(2)))  # one colour scale for every model's slice: 0 to twice chance's loss (ln 2)
 LOSS_BAR = f"held-out loss<br>(clean labels;<br>≥ {LOSS_SCALE[1]:.2f}: top colour)"
-LIFT = 0.06  # 3-D: the markers float this share of the loss range above the surface, so it never hides them
+LIFT = 0.12  # 3-D: the markers float this share of the loss range above the surface, so it never hides them
 
 
 def _legend_key(name: str, symbol: str, color: str, size: int) -> go.Scatter:
@@ -397,9 +400,9 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
                                 marker=dict(size=[0, marker["size"]], color=marker["color"], symbol=marker["symbol"]))
         fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), cmin=LOSS_SCALE[0], cmax=LOSS_SCALE[1],
                                     colorscale="Viridis", colorbar=scale["colorbar"]),
-                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=9, color="#d62728", symbol="circle"),
+                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=14, color="#d62728", symbol="circle"),
                                   solution_hover),
-                         floating(a[jm], b[im], lowest, MINIMUM_NOTE, dict(size=9, color="black", symbol="diamond-open"),
+                         floating(a[jm], b[im], lowest, MINIMUM_NOTE, dict(size=14, color="black", symbol="diamond-open"),
                                   minimum_hover), *keys])
         fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"),
                           xaxis=dict(visible=False), yaxis=dict(visible=False))  # the legend keys' empty 2-D axes
@@ -522,17 +525,25 @@ ROLE_STYLES = {  # drawn in this order, training last: three symbols and three h
 
 
 def xxz_overview(overview: dict) -> go.Figure:
-    """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``),
-    the gap's markers by each grid point's role: left out as grey crosses, validation as
-    orange open triangles, training as small blue filled dots (drawn last, so no training
-    point hides); the transition at Δ = 1 dotted."""
+    """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``).
+    The gap is a line; each grid point's role is a marker on a row of its own under it (a rug:
+    left out as grey crosses, validation as orange open triangles, training as blue dots), since
+    161 points on one curve merged into one band whatever their symbols. The transition at Δ = 1
+    dotted."""
     fig = subplots(1, 2, subplot_titles=("energy gap (Sz = 0 sector)", "nearest-neighbour correlations"),
                    horizontal_spacing=0.12)
-    for role, look in ROLE_STYLES.items():
+    gap = np.asarray(overview["gap"], dtype=float)
+    fig.add_trace(go.Scatter(x=overview["delta"], y=gap, mode="lines", name="energy gap", showlegend=False,
+                             line=dict(color="#444444", width=LINE_WIDTH)), row=1, col=1)
+    low, span = float(gap.min()), max(float(gap.max() - gap.min()), 1e-9)
+    for row, (role, look) in enumerate(ROLE_STYLES.items()):
         idx = [i for i, r in enumerate(overview["role"]) if r == role]
-        fig.add_trace(go.Scatter(x=[overview["delta"][i] for i in idx], y=[overview["gap"][i] for i in idx], mode="markers",
-                                 marker=dict(color=look["color"], symbol=look["symbol"], size=look["size"], line=look["line"]),
-                                 name=look["name"]), row=1, col=1)
+        height = low - span * (0.36 - 0.12 * row)  # training's row nearest the curve, drawn last
+        fig.add_trace(go.Scatter(x=[overview["delta"][i] for i in idx], y=[height] * len(idx), mode="markers",
+                                 customdata=[overview["gap"][i] for i in idx], name=look["name"],
+                                 hovertemplate=f"{look['name']}<br>Δ = %{{x:.3f}}<br>gap %{{customdata:.3f}}<extra></extra>",
+                                 marker=dict(color=look["color"], symbol=look["symbol"], size=look["size"], line=look["line"])),
+                      row=1, col=1)
     for key, dash in (("zz", "solid"), ("xx", "dash")):
         fig.add_trace(go.Scatter(x=overview["delta"], y=overview[key], mode="lines", line=dict(dash=dash, color="#444444"),
                                  name=METRIC_NAMES[key]), row=1, col=2)
