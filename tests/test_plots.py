@@ -322,6 +322,7 @@ def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ()
     assert surf.data[1].z[0] == 1.5 and surf.data[1].z[1] > 1.5 and surf.data[2].z[0] == 0.5 and surf.data[2].z[1] > 0.5
     assert (surf.data[2].x[1], surf.data[2].y[1]) == (1, 1)
     assert [t.marker.symbol for t in surf.data[3:]] == ["star", "diamond-open"]
+    assert list(surf.data[1].text) == ["", "★"] and surf.data[2].marker.symbol == "diamond-open"  # the map's own ★ and ◇
     centred = landscape_surface({"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1, 2], [3, 2, 3]]})
     assert (centred.data[2].x, centred.data[2].y) == ((0,), (0,))  # where they agree, both markers coincide
     # seen at 1280 × 720: the ◆ half outside the map, the ★ hidden under it

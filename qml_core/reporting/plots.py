@@ -395,12 +395,17 @@ def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
     if surface:
         lift = LIFT * max(float(np.nanmax(z) - np.nanmin(z)), 1e-9)
         def floating(x, y, height, name, marker, hover):
-            return go.Scatter3d(x=[x, x], y=[y, y], z=[height, height + lift], mode="lines+markers", name=name,
-                                showlegend=False, hovertemplate=hover, line=dict(color=marker["color"], width=4),
-                                marker=dict(size=[0, marker["size"]], color=marker["color"], symbol=marker["symbol"]))
+            """A stem from the surface up to the marker; 3-D has no star symbol, so a ★ is drawn as text."""
+            glyph = marker["symbol"] == "star"
+            return go.Scatter3d(x=[x, x], y=[y, y], z=[height, height + lift], mode="lines+text" if glyph else "lines+markers",
+                                name=name, showlegend=False, hovertemplate=hover, line=dict(color=marker["color"], width=4),
+                                text=["", "★"] if glyph else None, textposition="middle center",
+                                textfont=dict(size=2 * marker["size"], color=marker["color"]),
+                                marker=dict(size=[0, marker["size"]], color=marker["color"],
+                                            symbol="circle" if glyph else marker["symbol"]))
         fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), cmin=LOSS_SCALE[0], cmax=LOSS_SCALE[1],
                                     colorscale="Viridis", colorbar=scale["colorbar"]),
-                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=14, color="#d62728", symbol="circle"),
+                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=14, color="#d62728", symbol="star"),
                                   solution_hover),
                          floating(a[jm], b[im], lowest, MINIMUM_NOTE, dict(size=14, color="black", symbol="diamond-open"),
                                   minimum_hover), *keys])
@@ -549,7 +554,9 @@ def xxz_overview(overview: dict) -> go.Figure:
                                  name=METRIC_NAMES[key]), row=1, col=2)
     fig.add_vline(x=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH))
     fig.update_xaxes(title_text="anisotropy Δ")
-    fig.update_yaxes(title_text="E₁ − E₀", row=1, col=1)
+    # ticks only where the gap's line is: the rows of role markers under it are no gap values
+    fig.update_yaxes(title_text="E₁ − E₀", tickmode="array", tickvals=[round(v, 2) for v in np.linspace(low, low + span, 4)],
+                     row=1, col=1)
     fig.update_yaxes(title_text="correlation", row=1, col=2)
     return style(fig, height=460, title=f"XXZ chain, N = {overview['spins']} spins")
 
