@@ -2,6 +2,7 @@
 prints or writes its results (the parser is in ``cli.py``)."""
 import contextlib
 import dataclasses
+import math
 import os
 import pathlib
 import sys
@@ -210,7 +211,8 @@ def cmd_capacity(args) -> int:
     write_report(args.out, table, runs=rows)
     for e in table:
         print(f"{e['variant']:20s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
-              f"train_acc {e['train_acc_mean']:.3f}  critical α {e['critical_alpha']:.2f}")
+              f"train_acc {e['train_acc_mean']:.3f}  critical α (crosses 0.5) "
+              + (f"{e['critical_alpha']:.2f}" if math.isfinite(e["critical_alpha"]) else "not reached"))
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
     return 0
