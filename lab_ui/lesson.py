@@ -72,13 +72,12 @@ LESSON = {
         "reproduces the flipped labels after unlearning.",
     ],
     "landscape": [
-        "The **trace** of the Hessian (the sum of its eigenvalues) measures how sharply the loss curves up around "
+        "This step's models are protocol §5's smaller ones (an MLP (8, 2), a 5-layer QNN with a CNOT ring), so "
+        "that the full Hessian can be computed. The **trace** of the Hessian (the sum of its eigenvalues) measures how sharply the loss curves up around "
         "the minimum a model found. The **trace ratio** divides the trace after poisoned training by the trace "
         "after clean training: above 1 the poisoned minimum is sharper, about 1 unchanged, below 1 flatter.",
         "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference), "
         "and in the spectrum where each model's clean and poisoned densities lie.",
-        "These are the smaller models of protocol §5 (an MLP (8, 2), a 5-layer QNN with a CNOT ring), so that "
-        "the full Hessian can be computed.",
         "In the 2-D slice the **★** marks the trained solution, which need not sit at the lowest point of the "
         "map (**◇**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
         "to the **poisoned** ones. See how far apart the two are. **Direction 1 / 2** are two random directions "
