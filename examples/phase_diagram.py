@@ -1,8 +1,8 @@
 """A small poisoning sweep (quick preset, MNIST 1 vs 9, label flipping) and its phase diagram.
 
 Every (model, α, run) is one cached training run; the summary gives validation mean ± std
-per α and each model's critical α (where validation accuracy falls halfway from clean to
-chance), with a bootstrap interval. Usage::
+per α and each model's critical α (where the mean validation accuracy crosses chance, 0.5),
+with a bootstrap interval. Usage::
 
     python examples/phase_diagram.py --alphas 0,0.2,0.4,0.6 --runs 2 --out phase.html
 """

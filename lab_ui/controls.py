@@ -27,9 +27,10 @@ def upload_digest() -> str:
                           "the digest of an upload made on this machine's Data explorer")
 
 
-def dataset_controls() -> tuple[str, dict]:
-    """(dataset, data options for ``preset``) from the sidebar: a digit pair, a chain length,
-    or the digest of an upload (offered once one was made on the Data explorer page)."""
+def dataset_controls(spins: int = 6) -> tuple[str, dict]:
+    """(dataset, data options for ``preset``) from the sidebar: a digit pair, a chain length
+    (``spins`` by default), or the digest of an upload (offered once one was made on the Data
+    explorer page)."""
     digest = upload_digest()
     names = [n for n in DATASET_NAMES if n != "upload" or digest]
     dataset = url_state.choice("dataset", "dataset", names, format_func=DATASET_NAMES.get)
@@ -39,11 +40,11 @@ def dataset_controls() -> tuple[str, dict]:
     if dataset == "mnist":
         first, second = st.columns(2)
         with first:
-            digit_a = url_state.number("digit 0", "digit_a", 0, 9, 1)
+            digit_a = url_state.number("digit of label 0", "digit_a", 0, 9, 1)
         with second:
-            digit_b = url_state.number("digit 1", "digit_b", 0, 9, 9)
+            digit_b = url_state.number("digit of label 1", "digit_b", 0, 9, 9)
         return dataset, {"digits": (int(digit_a), int(digit_b))}
-    return dataset, {"spins": url_state.choice("spins N", "spins", [6, 8, 10, 12], 6, widget=st.select_slider)}
+    return dataset, {"spins": url_state.choice("spins N", "spins", [6, 8, 10, 12], spins, widget=st.select_slider)}
 
 
 PRESET_LABELS = {"paper": "paper (the paper's settings)", "quick": "quick (fast preview)"}

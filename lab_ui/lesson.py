@@ -28,7 +28,7 @@ STEP_STATE = {
                 "at_alpha": QUANTUM["at_alpha"], "attack": QUANTUM["attack"], "dataset": "mnist"},
     "unlearning": {"models": ["qnn", "mlp"], "dataset": "mnist"},
     "landscape": {"models": ["mlp", "qnn"]},
-    "data": {"dataset": "xxz"},
+    "data": {"dataset": "xxz", "spins": 12, "xxz_gauge": "phase"},  # the paper's chain and its states
 }
 ARRIVED = "lesson"  # the query parameter a lesson link carries: the step it leads to
 
@@ -45,8 +45,8 @@ LESSON = {
     "phase": [
         "Each solid line is a model's validation accuracy (clean labels), averaged over runs; "
         "the shaded band is ± one standard deviation between runs.",
-        "Find where each curve crosses the **halfway line** between its clean accuracy and chance (0.5): that α is "
-        "the model's **critical α**, the dotted vertical line, its bootstrap interval shaded.",
+        "Find where each validation curve crosses the dotted **chance line at 0.5**: that α is the model's "
+        "**critical α**, the dotted vertical line, its bootstrap interval shaded.",
         "Before the crossing, compare the shapes: a flat plateau that ends abruptly and a steady slope from "
         "α = 0 are two different ways of taking the poison.",
         "The dashed train-accuracy curves against the **1 − α** line show, α by α, whether a model fits the "
@@ -72,14 +72,16 @@ LESSON = {
         "reproduces the flipped labels after unlearning.",
     ],
     "landscape": [
-        "The **trace** of the Hessian (the sum of its eigenvalues) measures how sharply the loss curves up around "
+        "This step's models are protocol §5's smaller ones (an MLP (8, 2), a 5-layer QNN with a CNOT ring), so "
+        "that the full Hessian can be computed. The **trace** of the Hessian (the sum of its eigenvalues) measures how sharply the loss curves up around "
         "the minimum a model found. The **trace ratio** divides the trace after poisoned training by the trace "
         "after clean training: above 1 the poisoned minimum is sharper, about 1 unchanged, below 1 flatter.",
         "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference), "
         "and in the spectrum where each model's clean and poisoned densities lie.",
         "In the 2-D slice the **★** marks the trained solution, which need not sit at the lowest point of the "
-        "map (**◆**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
-        "to the **poisoned** ones. See how far apart the two are.",
+        "map (**◇**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
+        "to the **poisoned** ones. See how far apart the two are. **Direction 1 / 2** are two random directions "
+        "in parameter space (the caption above the map says how they are scaled).",
         "On the clean → poisoned line, look for a bump (a barrier) between the two solutions, or a smooth slope.",
     ],
     "summary": [
@@ -93,7 +95,10 @@ LESSON = {
         "correlated in the x–y plane (⟨X₀X₁⟩); for **Δ > 1** it is in the **Néel phase** (label 1), "
         "neighbouring spins ordered opposite along z (⟨Z₀Z₁⟩).",
         "Look at how the gap and the two correlations change as Δ crosses 1, and where the training points "
-        "(large filled circles) sit: the points nearest Δ = 1 are left out of training.",
+        "(blue dots) sit between the validation points (orange triangles): the points nearest Δ = 1 (grey "
+        "crosses) are left out of training.",
+        "The page opens at the paper's chain of **N = 12** spins, each state with a **random global phase**, as "
+        "the paper's data hold them: invisible to the QNN, but part of what a classical network reads.",
     ],
 }
 MNIST_LINES = [  # the data step's panel when the page shows MNIST

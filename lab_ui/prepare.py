@@ -5,7 +5,7 @@ import streamlit as st
 
 from lab_ui import charts, progress
 from lab_ui.lesson import TITLES
-from qml_core.experiments.lesson import lesson_requests, readiness
+from qml_core.experiments.lesson import lesson_requests, lesson_steps, readiness
 from qml_core.reporting.plots import readiness_bars
 from qml_core.runtime.jobs import ACTIVE, manager
 
@@ -14,7 +14,7 @@ def panel(preset_name: str) -> None:
     """Readiness of the lesson at ``preset_name`` (per step and in all) and, until it is all
     there, a button that prepares it; while it is being prepared, progress and an ETA."""
     requests = lesson_requests(preset_name)
-    counts = readiness(requests)
+    counts = readiness(lesson_steps(preset_name))  # each step's bar counts its page's runs, shared ones too
     ready, total = counts["all"]
     jobs = [j for j in (manager().get(kind, spec) for _, kind, spec in requests) if j is not None]
     with st.container(border=True):

@@ -26,8 +26,8 @@ with st.expander("Upload your own data: a .csv or .npz of features and binary la
             st.session_state["dataset"] = "upload"
         except SpecError as exc:
             st.error(str(exc))
-with st.sidebar:
-    dataset, options = controls.dataset_controls()
+with st.sidebar:  # the paper's chain, N = 12 (first time 9 s for its ground states, then read from disk)
+    dataset, options = controls.dataset_controls(spins=12)
 url_state.publish()
 
 if dataset == "mnist":
@@ -52,6 +52,7 @@ elif dataset == "upload":
     charts.show(upload_figure(overview), "upload-figure")
     downloads.buttons("upload-overview", overview)
 else:
+    st.session_state.setdefault("xxz_gauge", "phase")  # the paper's states (a default index would clash with a lesson link's state)
     gauge = st.radio("how each state is represented", ["fixed", "sign", "phase"], horizontal=True, key="xxz_gauge",
                      format_func={"fixed": "fixed sign", "sign": "random sign ±", "phase": "random global phase"}.get,
                      help="Physically the same states; the QNN cannot tell them apart, a classical network sees "

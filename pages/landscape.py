@@ -11,10 +11,21 @@ from qml_core.experiments.views import LANDSCAPE_POISONED, landscape_specs  # no
 from qml_core.reporting.captions import trace_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars  # noqa: E402
 
+DIRECTION_WORDS = {  # what "direction 1 / 2" on the slice's axes are
+    "random": "Direction 1 and direction 2 are two random directions in the space of all the model's parameters: "
+              "for the MLP each weight row scaled to the size of the same row of the solution, for the QNN every "
+              "angle moved by 1 radian on average (root mean square) per step of 1. The map is the held-out loss at "
+              "the solution plus a step along each.",
+    "hessian": "Direction 1 and direction 2 are the Hessian's top two eigenvectors: the two directions in which the "
+               "loss curves up most steeply at the solution. The map is the held-out loss at the solution plus a "
+               "step along each.",
+}
 st.title("Loss landscape")
 st.caption("How sharp is the minimum each model found, with and without poisoning? The Hessian's trace (sum of its "
            "eigenvalues) measures it; a trace ratio poisoned / clean above 1 means poisoning sharpened the minimum. "
-           "MNIST 1 vs 9, MLP (8, 2), QNN depth 5 with a CNOT ring.")
+           "**Not the models of the other pages**: protocol §5 studies a small MLP with hidden layers (8, 2) and a "
+           "QNN of 5 layers with a ring of CNOTs, trained on 350 MNIST images of 1 and 9 (the loss on 100 held-out ones), so that "
+           "each model's full Hessian can be computed exactly.")
 teacher = url_state.teacher_mode()
 lesson.panel("landscape")
 lesson.navigation("landscape")
@@ -63,6 +74,7 @@ if interpolation is not None:
     downloads.buttons("interpolation", interpolation)
 # the slice across the page's width: in half of it the map was about 160 px wide at 1280 × 720
 st.subheader(f"{LABELS[model]}: 2-D slice around the poisoned solution")
+st.caption(DIRECTION_WORDS[directions] + " The colour scale is the same for the MLP and the QNN.")
 if slice2d is not None:
     charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
     downloads.buttons("slice2d", slice2d)

@@ -2,6 +2,8 @@
 default, or any capacity variant), with the critical α of each and its bootstrap interval; the
 "capacity" view plots accuracy at one α and critical α against parameter count. Both fill in
 as runs finish."""
+import math
+
 import streamlit as st
 
 from lab_ui import entry
@@ -13,16 +15,17 @@ from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.devices import device_variants  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
 from qml_core.experiments.sweep import result_row  # noqa: E402
-from qml_core.experiments.views import phase_alphas, phase_jobs  # noqa: E402
-from qml_core.reporting.captions import phase_finding, runs_note, uncrossed_label  # noqa: E402
+from qml_core.experiments.views import CAPACITY_ALPHA, capacity_alphas, phase_alphas, phase_jobs  # noqa: E402
+from qml_core.reporting.captions import phase_finding, plateau_note, runs_note, uncrossed_label  # noqa: E402
 from qml_core.reporting.figure_style import model_label  # noqa: E402
 from qml_core.reporting.plots import capacity_plot, capacity_rows, human_table, phase_diagram  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
 
 METRICS_PER_ROW = 4
 st.title("Phase diagram")
-st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; the critical "
-           "α is where a model's mean accuracy falls halfway from its clean value to chance (0.5).")
+st.caption("Validation accuracy (clean labels) against the poisoned fraction α, mean ± std over runs; a model's "
+           "critical α is where its mean validation accuracy crosses the dotted chance line at 0.5 (interpolated; "
+           "protocol §6). Under each critical α: where the curve starts and how far it keeps that plateau.")
 teacher = url_state.teacher_mode()
 lesson.panel("phase")
 lesson.navigation("phase")
@@ -47,8 +50,10 @@ with st.sidebar:
                                     "QNN on a device (finite shots, depolarising noise), drawn side by side")
     view = url_state.choice("view", "view", ["phase diagram", "capacity"], widget=st.radio, horizontal=True,
                             help="capacity: accuracy at one α and critical α against the number of parameters")
-    at_alpha = url_state.choice("accuracy at α", "at_alpha", alphas, 0.3 if 0.3 in alphas else alphas[0],
-                                widget=st.select_slider) if view == "capacity" else None
+    at_alpha = None
+    if view == "capacity":  # 0.3, the playground's and protocol §6's plateau α, on every α step's grid
+        alphas = capacity_alphas(step)
+        at_alpha = url_state.choice("accuracy at α", "at_alpha", alphas, CAPACITY_ALPHA, widget=st.select_slider)
 url_state.publish()
 
 if not models:
@@ -91,14 +96,15 @@ def show_phase_diagram(rows: list[dict]) -> None:
                for col in st.columns(METRICS_PER_ROW)]  # rows of four: 12 in one row read "log… 0… ML…"
     for col, crit in zip(columns, critical):
         label, runs = model_label(crit["model"]), runs_note(rows, crit["model"], complete)
-        if crit["crossed"] == 0:
+        plateau = plateau_note(summary, crit["model"])  # from the curve's own start: a lower start is said
+        if crit["crossed"] == 0 or not math.isfinite(crit["estimate"]):
             col.metric(f"{label} critical α", uncrossed_label(rows, crit["model"], complete))
-            col.caption(f"threshold {crit['threshold']:.3f} not crossed ({runs})")
+            col.caption(f"stays above {crit['threshold']:g} ({runs}); {plateau}")
         else:  # every column gets its caption: a rerun that changes the columns leaves no stale one behind
             col.metric(f"{label} critical α", f"{crit['estimate']:.2f}",
                        help=f"{crit['level']:.0%} bootstrap interval {crit['low']:.2f}–{crit['high']:.2f}; "
-                            f"accuracy threshold {crit['threshold']:.3f}; {crit['crossed']:.0%} of resamples cross")
-            col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({runs})")
+                            f"accuracy threshold {crit['threshold']:g}; {crit['crossed']:.0%} of resamples cross")
+            col.caption(f"{crit['level']:.0%} interval {crit['low']:.2f}–{crit['high']:.2f} ({runs}); {plateau}")
     # the columns a class reads (dataset and attack are in the sidebar; min / max are in the download)
     shown = ["model", "alpha", "n", "val_acc_mean", "val_acc_std", "train_acc_mean", "train_acc_std"]
     collapsed = ["collapsed"] if any(e["collapsed"] for e in summary) else []

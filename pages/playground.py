@@ -9,7 +9,7 @@ entry.through_app()  # before the engine's imports: a fresh server's first reque
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.collapse import is_collapsed  # noqa: E402
 from qml_core.experiments.explore import circuit_text, poisoned_examples  # noqa: E402
-from qml_core.reporting.captions import half_flipped_note, playground_finding  # noqa: E402
+from qml_core.reporting.captions import device_words, half_flipped_note, playground_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, image_grid, training_curves  # noqa: E402
 from qml_core.runtime.prefetch import likely_next  # noqa: E402
 from qml_core.experiments.views import PLAYGROUND_ALPHAS, playground_grid, playground_specs  # noqa: E402
@@ -46,7 +46,11 @@ except SpecError as exc:
     st.error(str(exc))
     st.stop()
 
-jobs = progress.submit([("train", spec, LABELS[model]) for model, spec in specs.items()])
+# with a device setting, the exact QNN at the same α too (seconds): the caption says what the device costs it
+exact_qnn = (playground_specs(preset_name, dataset, options, attack, float(alpha), int(seed), executor)["qnn"]
+             if device else None)
+requests = [("train", spec, LABELS[model]) for model, spec in specs.items()]
+jobs = progress.submit(requests + ([("train", exact_qnn, "QNN, exact simulator")] if exact_qnn else []))
 
 
 def live_curves(running: list) -> None:
@@ -55,28 +59,35 @@ def live_curves(running: list) -> None:
         charts.show(training_curves(histories, float(alpha), attack), "live-curves")
 
 
-results = dict(zip(specs, progress.follow(jobs, "playground", live=live_curves)))
-grid = playground_grid(preset_name, dataset, options, int(seed), executor, device)
+followed = progress.follow(jobs, "playground", live=live_curves)
+results, exact_result = dict(zip(specs, followed)), (followed[len(specs)] if exact_qnn else None)
+grid = [] if device else playground_grid(preset_name, dataset, options, int(seed), executor)
 if all(result is not None for result in results.values()):
-    # the neighbours first, then the rest of the slider's grid: background jobs, so they use idle
-    # cores only and the view on screen always comes first
-    upcoming = likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH) + grid
+    # the neighbours first, then (exact runs only) the rest of the slider's grid: background jobs,
+    # so they use idle cores only and the view on screen always comes first. A device setting's
+    # runs are slow (176 s per fresh α with depolarising noise): trying one must not start its grid
+    upcoming = likely_next(list(specs.values()), step=ALPHA_STEP, low=ALPHA_LOW, high=ALPHA_HIGH)
+    upcoming += grid
     progress.prefetch([("train", s, f"prefetch {LABELS[s.model.name]} α={s.alpha} {s.attack}")
                        for s in {s.key(): s for s in upcoming}.values()])
-grid_runs = [("train", s) for s in grid]
-ready = cached_count(grid_runs)
-filling = ready < len(grid) and progress.any_active(grid_runs)
-if filling:  # the count follows the fill (a rerun every few seconds; a user's move still answers at once)
-    progress.keep_refreshing(progress.COUNT_REFRESH_S)
-st.caption(f"Slider grid ready: {ready} of {len(grid)} runs (every α, both attacks); "
-           + ("each answers at once." if ready == len(grid) else
-              "the rest is being computed in the background on idle cores." if filling else
-              "the rest is computed in the background once the runs on screen are done."))
+if device:
+    st.caption(f"QNN device: {device_words(device)}. Its runs are computed for the view on screen and its neighbours "
+               f"(α ± {ALPHA_STEP:g}, the other attack) only, not for the slider's whole grid: each new α trains anew.")
+else:
+    grid_runs = [("train", s) for s in grid]
+    ready = cached_count(grid_runs)
+    filling = ready < len(grid) and progress.any_active(grid_runs)
+    if filling:  # the count follows the fill (a rerun every few seconds; a user's move still answers at once)
+        progress.keep_refreshing(progress.COUNT_REFRESH_S)
+    st.caption(f"Slider grid ready: {ready} of {len(grid)} runs (every α, both attacks); "
+               + ("each answers at once." if ready == len(grid) else
+                  "the rest is being computed in the background on idle cores." if filling else
+                  "the rest is computed in the background once the runs on screen are done."))
 
 columns = st.columns(2)
 for column, (model, result) in zip(columns, results.items()):
     with column:
-        st.subheader(LABELS[model])
+        st.subheader(LABELS[model] + (f" ({device_words(device)})" if model == "qnn" and device else ""))
         if result is None:
             st.info("training…")
             continue
@@ -89,7 +100,8 @@ for column, (model, result) in zip(columns, results.items()):
             st.warning(f"This run collapsed: {result['collapse']}. It did not train; its accuracies mean nothing.")
 
 finished = {m: r for m, r in results.items() if r is not None}
-finding = playground_finding(float(alpha), attack, finished)
+finding = playground_finding(float(alpha), attack, finished, device,
+                             exact_result["val_acc"] if exact_result is not None else None)
 if finding:
     st.info(finding)
 note = half_flipped_note(float(alpha), attack)

@@ -19,7 +19,9 @@ with st.sidebar:
     preset_name = controls.preset_control(teacher)
 url_state.publish()
 
-numbers = lesson_numbers(preset_name)
+# reading every run of the lesson from the cache takes seconds (about 4 s): say that more is coming
+with st.spinner("Computing the findings from the lesson's runs…"):
+    numbers = lesson_numbers(preset_name)
 missing = [STEP_OF[k] for k, v in numbers.items() if v is None]
 if missing:
     st.info(f"Not all computed yet ({', '.join(missing)}): open those steps, or prepare the lesson on the home page "

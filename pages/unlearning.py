@@ -10,16 +10,22 @@ entry.through_app()  # before the engine's imports: a fresh server's first reque
 from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
-from qml_core.reporting.captions import unlearning_finding  # noqa: E402
+from qml_core.reporting.captions import reference_note, unlearning_finding  # noqa: E402
 from qml_core.reporting.plots import LABELS, METHOD_LABELS, metrics_table, unlearning_comparison, weight_heatmap  # noqa: E402
 from qml_core.specs import SpecError  # noqa: E402
 
 METRICS = {"val_acc": "validation accuracy", "retain_acc": "retain accuracy",
            "forget_acc_true": "forget-set accuracy (true labels)", "forget_acc_poisoned": "forget-set accuracy (poisoned labels)"}
 MODELS = ["qnn", "mlp"]
+METRIC_NOTES = ("**Retain accuracy**: accuracy on the training samples that were not poisoned. **Forget accuracy**: "
+                "on the poisoned ones, against their true or their flipped labels. **MIA AUC**: how well a "
+                "membership-inference attack tells the forget set from data the model never saw, from their losses "
+                "(0.5: it cannot, the poison is forgotten; 1: it always can). **Agreement with retrain**: the share of "
+                "validation samples on which a method predicts what retraining predicts.")
 st.title("Unlearning")
-st.caption("Remove the flipped labels' influence: fine-tuning and SCRUB start from the poisoned model, "
-           "retraining starts from scratch on the clean retain set and is the reference.")
+st.caption("Remove the flipped labels' influence: every method but retraining starts from the poisoned model ("
+           + ", ".join(METHOD_LABELS[m] for m in METHODS if m != "retrain")
+           + "); retraining starts from scratch on the clean retain set and is the reference.")
 teacher = url_state.teacher_mode()
 lesson.panel("unlearning")
 lesson.navigation("unlearning")
@@ -77,7 +83,11 @@ if done:
     finding = unlearning_finding({m: tables[m] for m in finished}, METHOD_LABELS, metric)
     if finding:
         st.info(finding)
+    under_trained = reference_note({m: trajectories[m] for m in finished})
+    if under_trained:
+        st.warning(under_trained)
     st.subheader("Final metrics (mean ± std over runs; retraining first)")
+    st.caption(METRIC_NOTES)
     for model, table in tables.items():
         st.markdown(f"**{LABELS[model]}**" + ("" if model in finished else " (runs still training)"))
         charts.show(metrics_table(table), f"table-{model}")
@@ -90,7 +100,8 @@ st.divider()
 st.subheader("Weight sweep")
 sweep_method = url_state.choice("method", "sweep_method", ["scrub", "grad-ascent"], widget=st.radio, horizontal=True)
 weights = [0.0, 0.3, 0.6, 0.9] if preset_name == "quick" else [round(0.1 * i, 1) for i in range(10)]
-st.caption(f"Final validation accuracy over the forget weight w_fo{' and the retain KL weight w_kl' if sweep_method == 'scrub' else ''}"
+st.caption(f"Final validation accuracy over the forget weight w_fo (how strongly the method pushes away from what "
+           f"the poisoned model learnt on the forget set){' and the retain KL weight w_kl (how strongly it keeps the poisoned model’s answers on the retain set)' if sweep_method == 'scrub' else ''}"
            f", weights {', '.join(f'{w:g}' for w in weights)}, run 0.")
 run_sweep = url_state.toggle("run the weight sweep", "sweep")
 url_state.publish()

@@ -1,5 +1,6 @@
 """Captions say what the numbers say, including when the numbers contradict the paper."""
-from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, playground_finding,
+from qml_core.reporting.captions import (factor, half_flipped_note, phase_finding, plateau_end, plateau_note, playground_finding,
+                                         reference_note,
                                          runs_note, trace_finding, uncrossed_label,
                                          unlearning_finding)
 
@@ -31,6 +32,42 @@ def summary(model, values, step=0.1):
     return [{"model": model, "alpha": round(i * step, 2), "val_acc_mean": v} for i, v in enumerate(values)]
 
 
+def test_a_qnn_on_a_device_is_named_and_its_cost_said_from_the_numbers():
+    """Seen: "the QNN keeps 0.80" after a fall from 0.94, the device setting never named."""
+    results = {"qnn": {"val_acc": 0.80, "train_acc": 0.70}, "mlp": {"val_acc": 0.70, "train_acc": 0.99}}
+    text = playground_finding(0.3, "label-flip", results, {"shots": 100}, exact_qnn=0.94)
+    assert "the QNN (100 shots per output) gets 0.80 on clean validation data" in text and "keeps" not in text
+    assert "On the exact simulator the QNN gets 0.94 here: 100 shots per output costs it 0.14." in text
+    level = playground_finding(0.3, "label-flip", results, {"depolarizing": 0.01}, exact_qnn=0.81)
+    assert "QNN (depolarising noise p = 0.01) keeps 0.80" in level and "leaves it level" in level
+    better = playground_finding(0.3, "label-flip", results, {"shots": 100}, exact_qnn=0.70)
+    assert "gives it 0.10 more" in better
+    assert "exact simulator" not in playground_finding(0.3, "label-flip", results)
+
+
+def test_an_under_trained_reference_is_said_from_its_trajectory():
+    """Seen: the QNN's retraining ended at 0.901, still rising at epoch 50, and a method "0.063 above" it."""
+    def runs(curve):
+        return [{"method": "retrain", "epoch": list(range(len(curve))), "val_acc": curve},
+                {"method": "finetune", "epoch": list(range(len(curve))), "val_acc": [0.96] * len(curve)}]
+    rising = [0.5 + 0.4 * e / 50 for e in range(51)]  # still climbing 0.008 per epoch at epoch 50
+    note = reference_note({"qnn": runs(rising), "mlp": runs([0.5] * 40 + [0.9] * 11)})
+    assert note.startswith("Retraining, the reference, is still rising at its last epoch: the QNN's rose 0.040 over "
+                           "its last 5 epochs (to 0.900 at epoch 50).") and "MLP" not in note
+    assert reference_note({"qnn": runs([0.5] * 40 + [0.9] * 11)}) is None  # levelled off: nothing to say
+
+
+def test_each_curve_s_plateau_is_judged_from_its_own_start():
+    """Seen: "QNN, 100 shots" starting at 0.79 got critical α 0.40 beside the exact QNN's 0.43,
+    its lower start never said."""
+    shots = summary("qnn-shots-100", [0.79, 0.78, 0.76, 0.70, 0.55, 0.45])
+    assert plateau_note(shots, "qnn-shots-100") == ("starts at 0.79; keeps its plateau (within 0.05 of that start) "
+                                                     "up to α = 0.2")
+    falling = summary("mlp", [0.99, 0.90, 0.81])
+    assert plateau_note(falling, "mlp") == "starts at 0.99; no plateau: 0.09 lower already at α = 0.1"
+    assert plateau_note(falling, "qnn") == ""
+
+
 def test_phase_finding_follows_the_curves():
     plateau = summary("qnn", [0.97, 0.97, 0.96, 0.93, 0.80, 0.5])
     linear = summary("mlp", [0.99, 0.90, 0.81, 0.71, 0.62, 0.5])
@@ -60,15 +97,28 @@ def test_phase_finding_names_control_models_in_words():
 
 
 def test_trace_finding_calls_sharpening_and_flattening_from_the_ratios():
-    ratios = [{"model": "mlp", "alpha": a, "ratio_mean": r, "collapsed_ratios": c}
+    ratios = [{"model": "mlp", "alpha": a, "ratio_median": r, "collapsed_ratios": c}
               for a, r, c in ((0.2, 8.0, []), (0.3, 20.0, [3.0]), (0.4, 12.0, []))]
-    ratios += [{"model": "qnn", "alpha": a, "ratio_mean": r, "collapsed_ratios": []}
+    ratios += [{"model": "qnn", "alpha": a, "ratio_median": r, "collapsed_ratios": []}
                for a, r in ((0.2, 0.97), (0.3, 0.83), (0.4, 0.45))]
     text = trace_finding(ratios)
-    assert "MLP: the Hessian trace is 8× to 20× its clean value, so poisoning sharpens its minimum (1 collapsed" in text
-    assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value, so the change in curvature depends on α" in text
-    flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_mean": 0.5}])
+    assert ("MLP: the Hessian trace is 8× to 20× its clean value (median over seeds), so poisoning sharpens its "
+            "minimum (1 collapsed") in text
+    assert "QNN: the Hessian trace is 0.45× to 0.97× its clean value (median over seeds), so the change" in text
+    flat = trace_finding([{"model": "mlp", "alpha": 0.2, "ratio_median": 0.5}])
     assert "flattens" in flat
+
+
+def test_trace_finding_reads_the_median_not_a_mean_one_seed_pulls():
+    """Seen: a caption "230× to 490×" from means pulled by seeds at 938 and 2134, medians 27 to 103."""
+    from qml_core.experiments.curvature import trace_ratios
+    traces = {0.0: [1.0] * 5, 0.3: [20.0, 25.0, 27.0, 30.0, 2134.0]}
+    results = {("mlp", a, s): {"trace": t, "collapsed": False} for a, ts in traces.items() for s, t in enumerate(ts)}
+    (row,) = trace_ratios(results)
+    assert row["ratio_median"] == 27.0 and row["ratio_mean"] > 400
+    assert "27× its clean value (median over seeds)" in trace_finding([{**row, "collapsed_ratios": []}])
+    row = {**row, "ratio_median": 0.9}  # the same mean, a median that says the opposite
+    assert "about unchanged" in trace_finding([row])
 
 
 def unlearning_table(retrain: float, **methods: float) -> list[dict]:
@@ -83,8 +133,8 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
     paper_like = unlearning_finding({"qnn": unlearning_table(0.92, finetune=0.915, scrub=0.80),
                                      "mlp": unlearning_table(0.95, finetune=0.85, scrub=0.88)},
                                     {"finetune": "fine-tune", "scrub": "SCRUB"})
-    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), within 0.01" in paper_like
-    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), short of 0.01 of it" in paper_like
+    assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), so it matches retraining (no more than 0.01 worse)" in paper_like
+    assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), more than 0.01 worse than retraining" in paper_like
     assert "Only the QNN has a method that matches retraining on validation accuracy, as the paper reports (the MLP's best is 0.070 off" in paper_like
     level = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.80)})
     assert "scrub ends closest to retraining, 0.800 against 0.800 (level with retraining)" in level
@@ -105,7 +155,7 @@ def test_unlearning_finding_follows_the_metric():
                   {"method": "finetune", "val_acc_mean": 0.9, "forget_acc_poisoned_mean": 0.60},
                   {"method": "scrub", "val_acc_mean": 0.7, "forget_acc_poisoned_mean": 0.05}] for m in ("qnn", "mlp")}
     text = unlearning_finding(tables, metric="forget_acc_poisoned")
-    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "within 0.01 of it or better" in text
+    assert "scrub ends closest to retraining, 0.050 against 0.100" in text and "so it does at least as well as retraining" in text
     assert "on forget-set accuracy on the poisoned labels" in text and "validation" not in text
     assert "finetune ends closest" in unlearning_finding(tables)
 
@@ -122,15 +172,15 @@ def test_unlearning_finding_says_when_the_poisoned_model_already_matched():
 
 def test_unlearning_finding_names_a_better_method_when_the_closest_falls_short():
     text = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.78, scrub=0.85)}, {"scrub": "SCRUB"})
-    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), short of 0.01 of it " \
-           "or better; SCRUB ends at 0.850, within 0.01 of it or better." in text
+    assert "finetune ends closest to retraining, 0.780 against 0.800 (0.020 below retraining), more than 0.01 worse " \
+           "than retraining; SCRUB ends at 0.850, which matches retraining (no more than 0.01 worse)." in text
 
 
 def test_unlearning_finding_says_so_when_the_qnn_does_worse():
     text = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.70, scrub=0.75),
                                "mlp": unlearning_table(0.95, finetune=0.945)})
-    assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), short of" in text
-    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), within" in text
+    assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), more than 0.01 worse" in text
+    assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), so it matches" in text
     assert "Only the MLP has a method that matches retraining on validation accuracy (the QNN's best is 0.150 off)" in text
     assert "unlike the paper" in text and "as the paper reports" not in text
     neither = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.80), "mlp": unlearning_table(0.95, finetune=0.90)})
@@ -149,14 +199,15 @@ def test_a_curve_that_does_not_cross_is_said_not_to_up_to_its_last_computed_alph
     """While a phase diagram computes, the caption names the last α it has, not "the grid"."""
     partial = summary("qnn", [0.96, 0.96, 0.96, 0.93])
     text = phase_finding(partial, [{"model": "qnn", "estimate": float("nan")}])
-    assert "The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, does not cross halfway to chance up to α = 0.3." in text
+    assert ("The QNN starts at 0.96, stays within 0.05 of it up to α = 0.3, stays above chance (0.5) up to α = 0.3: "
+            "critical α not reached.") in text
 
 
 def test_the_metric_of_an_uncrossed_curve_says_how_far_the_grid_is_computed():
     """Seen under load: "none in the grid" with 4 of 60 runs in, α ≤ 0.3 only."""
     rows = [{"model": "qnn", "alpha": a} for a in (0.0, 0.1, 0.3)] + [{"model": "mlp", "alpha": 0.5}]
-    assert uncrossed_label(rows, "qnn", complete=False) == "none up to α = 0.3"
-    assert uncrossed_label(rows, "qnn", complete=True) == "none in the grid"
+    assert uncrossed_label(rows, "qnn", complete=False) == "not reached up to α = 0.3"
+    assert uncrossed_label(rows, "qnn", complete=True) == "not reached"
 
 
 def test_phase_finding_at_alpha_zero_alone_has_no_double_comma_and_no_resilience_claim():
@@ -202,8 +253,8 @@ def lesson_numbers(qnn_crit, mlp_crit, classical_keeps, qnn_matches, mlp_ratio):
             "capacity": cap,
             "unlearning": {"qnn": unlearning_table(0.9, finetune=0.9 if qnn_matches else 0.7),
                            "mlp": unlearning_table(0.95, finetune=0.8)},
-            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio},
-                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0}]}
+            "curvature": [{"model": "mlp", "alpha": 0.3, "ratio_mean": mlp_ratio, "ratio_median": mlp_ratio},
+                          {"model": "qnn", "alpha": 0.3, "ratio_mean": 1.0, "ratio_median": 1.0}]}
 
 
 def test_the_lesson_s_last_step_says_where_the_lab_agrees_with_the_paper_and_where_not():

@@ -1,5 +1,7 @@
 """The ETA of a page's jobs comes from rates its runs measured, not from time spent queued."""
-from qml_core.runtime.eta import JobTiming, estimate
+import numpy as np
+
+from qml_core.runtime.eta import JobTiming, QueueEta, estimate
 
 
 def test_no_estimate_before_a_rate_is_measured_or_when_nothing_is_left():
@@ -41,3 +43,35 @@ def test_each_kind_runs_at_its_own_rate():
     mixed = estimate([JobTiming("done", 10, 10, 1.0, kind="train"), JobTiming("done", 0, 0, 50.0, kind="landscape"),
                       JobTiming("queued", 0, 0, 0.0, kind="landscape"), JobTiming("queued", 0, 0, 0.0, kind="train")])
     assert abs(mixed.seconds - 51.0) < 1e-9
+
+
+def lesson_like_queue(slow: float = 2.0):
+    """A lesson's queue: blocks of quick runs (1 s measured before) and slow ones (10 s), as
+    its steps come (playground, phase, unlearning, landscape); on a busy machine every run
+    takes ``slow`` times its measured length, the two workers taking them in order."""
+    expected = [1.0] * 40 + [10.0] * 20 + [1.0] * 60 + [10.0] * 40 + [1.0] * 40
+    finish = np.cumsum([slow * e for e in expected]) / 2
+    return expected, finish
+
+
+def test_the_queue_eta_does_not_swing_where_a_moving_average_does():
+    """Seen: prepare-lesson's ETA swung between 37 and 72 min (tqdm's moving average of recent rates)."""
+    expected, finish = lesson_like_queue()
+    eta, total = QueueEta(expected, workers=2), finish[-1]
+    predicted = [finish[i] + eta.seconds_left(i + 1, finish[i]) for i in range(len(expected) - 1)]
+    settled = predicted[len(expected) // 10:]  # after a tenth of the runs
+    assert max(settled) / min(settled) < 1.5 and all(0.7 * total < p < 1.35 * total for p in settled)
+    ema, moving = None, []  # tqdm's estimate: an exponential moving average (smoothing 0.3) of each run's time
+    for i in range(1, len(expected) - 1):
+        step = finish[i] - finish[i - 1]
+        ema = step if ema is None else 0.3 * step + 0.7 * ema
+        moving.append(finish[i] + ema * (len(expected) - 1 - i))
+    assert max(moving[len(expected) // 10:]) / min(moving[len(expected) // 10:]) > 2  # the swing the test rules out
+
+
+def test_the_queue_eta_starts_from_the_measured_rates_and_ends_at_zero():
+    eta = QueueEta([4.0, 4.0, 2.0], workers=2)
+    assert eta.seconds_left(0, 0.0) == 5.0  # 10 expected seconds on 2 workers
+    assert eta.seconds_left(3, 12.0) == 0.0
+    slower = eta.seconds_left(1, 8.0)  # the first run took 8 s of wall where 2 were expected: the rest slows down
+    assert slower > eta.seconds_left(1, 2.0) > 0

@@ -19,6 +19,13 @@ def test_the_lesson_holds_the_playground_grid_and_each_step_s_view_once():
     assert first.alpha == 0.3 and first.attack == "label-flip"
 
 
+def test_each_step_s_readiness_counts_its_page_s_runs_and_all_counts_each_run_once(private_cache):
+    steps = lesson.lesson_steps("quick")
+    counts = lesson.readiness(steps)
+    assert counts["playground"] == (0, 38)  # what the playground says: its slider grid, runs the phase step shares too
+    assert counts["all"] == (0, len(lesson.lesson_requests("quick"))) and counts["all"][1] < len(steps)
+
+
 def test_prepare_lesson_computes_each_run_once_and_resumes(monkeypatch, capsys, private_cache):
     tiny = [("playground", "train", preset("quick", "mnist", "mlp").replace(alpha=a)) for a in (0.0, 0.3)]
     monkeypatch.setattr(lesson, "lesson_requests", lambda name: tiny)

@@ -9,6 +9,7 @@ import pytest
 from qml_core.data import measurements
 from qml_core.data.measurements import (exact_correlators, exact_probabilities, feature_names, feature_width,
                                         measure, pairs, shadow_snapshots, shot_probabilities, snapshot_estimates)
+from qml_core.experiments.explore import equal_groups, xxz_features_view
 from qml_core.specs import XXZData
 
 PAULI = {"X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]), "Z": np.diag([1.0, -1.0])}
@@ -195,3 +196,14 @@ def test_a_run_reports_its_measuring_before_its_epochs(tmp_path, monkeypatch):
     train_experiment(spec, lambda done, total, record: reports.append((done, total, record.get("stage"))))
     assert reports == [(i, 20, "measuring") for i in range(1, 21)] + [(i, 4, "measuring") for i in range(1, 5)] + \
         [(1, 2, None), (2, 2, None)]
+
+
+def test_the_features_view_draws_each_distinct_curve_once(tmp_path, monkeypatch):
+    """Seen: "the 6 of 45 correlators" were six identical curves (⟨Z0Z1⟩ = ⟨Z1Z2⟩ = … on a ring)."""
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path))
+    assert equal_groups(np.array([[1.0, 2.0, 1.0], [3.0, 4.0, 3.0]])) == [[0, 2], [1]]
+    view = xxz_features_view(6, "correlators")
+    curves = np.array(view["exact"])
+    assert len(curves) == 6 and view["width"] == 45 and view["distinct"] < 45
+    assert min(np.abs(a - b).max() for i, a in enumerate(curves) for b in curves[i + 1:]) > 1e-6  # pairwise different
+    assert sum(view["equal"]) > 6 and view["equal"][0] == 6  # nearest neighbours: 6 equal by translation

@@ -16,8 +16,9 @@ PLATEAU = {0.0: [0.96, 0.94], 0.2: [0.95, 0.93], 0.4: [0.93, 0.91], 0.6: [0.3, 0
 
 
 def test_crossing_interpolates_between_grid_points():
-    # threshold (1.0 + 0.5) / 2 = 0.75 is reached halfway between α = 0.2 (1.0) and 0.4 (0.5)
-    assert math.isclose(crossing(np.array([0.0, 0.2, 0.4]), np.array([1.0, 1.0, 0.5])), 0.3)
+    # chance (0.5) is crossed halfway between α = 0.2 (0.9) and 0.4 (0.1), whatever the clean value
+    assert math.isclose(crossing(np.array([0.0, 0.2, 0.4]), np.array([1.0, 0.9, 0.1])), 0.3)
+    assert math.isclose(crossing(np.array([0.0, 0.2, 0.4]), np.array([0.6, 0.9, 0.1])), 0.3)
     assert math.isnan(crossing(np.array([0.0, 0.5]), np.array([0.9, 0.85])))
     assert math.isnan(crossing(np.array([0.0, 0.5]), np.array([0.5, 0.2])))
 
@@ -32,12 +33,13 @@ def test_summary_gives_mean_and_spread_per_alpha():
 
 def test_critical_alpha_of_a_plateau_lies_at_its_collapse_with_an_interval_around_it():
     plateau = rows_from_curve("qnn", PLATEAU)
-    linear = rows_from_curve("mlp", {a: [1 - 0.6 * a, 1 - 0.6 * a - 0.02] for a in PLATEAU})
+    linear = rows_from_curve("mlp", {a: [1 - 1.2 * a, 1 - 1.2 * a - 0.02] for a in PLATEAU})
     found = {e["model"]: e for e in critical_alpha(plateau + linear, n_boot=200)}
     qnn, mlp = found["qnn"], found["mlp"]
     assert 0.4 < qnn["estimate"] < 0.6 and qnn["low"] <= qnn["estimate"] <= qnn["high"]
-    assert qnn["crossed"] == 1.0 and math.isclose(qnn["threshold"], (0.95 + 0.5) / 2)
-    assert mlp["estimate"] < qnn["estimate"]  # the linear decay loses half its margin earlier
+    assert qnn["crossed"] == 1.0 and qnn["threshold"] == 0.5
+    # the mean curve crosses 0.5 between α = 0.4 (0.92) and 0.6 (0.25); the line 0.99 − 1.2α at 0.408
+    assert math.isclose(qnn["estimate"], 0.4 + 0.2 * 0.42 / 0.67) and math.isclose(mlp["estimate"], 0.49 / 1.2)
 
 
 def test_a_curve_that_never_collapses_has_no_critical_alpha():

@@ -38,8 +38,9 @@ def critical(qnn: float, mlp: float) -> list[dict]:
 SPECTRA = [{"model": m, "alpha": a, "eigenvalues": list(np.geomspace(1e-4, 10.0 * (1 + 30 * a * (m == "mlp")), 40)) + [-0.01]}
            for m in ("qnn", "mlp") for a in (0.0, 0.3)]
 RATIOS = [{"model": "mlp", "alpha": 0.2, "ratio_mean": 30.0, "ratio_std": 10.0, "ratios": [20.0, 40.0],
-           "collapsed_ratios": [0.15], "collapsed_seeds": [2]},
+           "ratio_median": 30.0, "ratio_q25": 25.0, "ratio_q75": 35.0, "collapsed_ratios": [0.15], "collapsed_seeds": [2]},
           {"model": "qnn", "alpha": 0.2, "ratio_mean": 1.1, "ratio_std": 0.1, "ratios": [1.0, 1.2],
+           "ratio_median": 1.1, "ratio_q25": 1.05, "ratio_q75": 1.15,
            "collapsed_ratios": [], "collapsed_seeds": []}]
 SLICE = {"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1.5, 2], [3, 2, 0.5]]}  # minimum at a=1, b=1
 XXZ = {"spins": 8, "delta": [0.0, 0.5, 0.9, 1.1, 1.5, 2.0], "gap": [1, 0.5, 0.1, 0.1, 0.5, 1],
@@ -191,9 +192,10 @@ def test_metrics_table_reads_in_words_and_fits_its_rows():
     assert table.header.font.size >= 16 and table.cells.font.size >= 16
     assert list(table.cells.values[0]) == ["retrain<br>(reference)", "gradient<br>ascent"]
     assert table.cells.values[1][0] == "0.900<br>± 0.010" and table.cells.values[5][0] == "—"
-    assert list(table.cells.values[-1]) == ["reference", "4.0 ± 1.0<br>(1 of 3 runs never)"]
-    # the height is the header plus every row (two text lines each), so the table never scrolls
-    rows = 2 * (2 * 22 + 14)
+    assert list(table.cells.values[-1]) == ["reference", "4.0 ± 1.0<br>(1 of 3 runs<br>never)"]
+    # the height is the header plus every row (two text lines, three where "(1 of 3 runs never)" wraps), so the
+    # table never scrolls
+    rows = (2 * 22 + 14) + (3 * 22 + 14)
     assert fig.layout.height == table.header.height + rows + 2 * fig.layout.margin.t + 8
     assert metrics_table(SUMMARY * 3).layout.height == fig.layout.height + 2 * rows
 
@@ -233,7 +235,7 @@ def test_stagger_levels():
 
 def test_phase_reference_lines_for_chance_and_one_minus_alpha():
     fig = phase_diagram(PHASE)
-    chance = next(t for t in fig.data if t.name == "chance (0.5)")
+    chance = next(t for t in fig.data if (t.name or "") == "chance (0.5): a validation curve<br>crosses it at its critical α")
     assert list(chance.y) == [0.5, 0.5] and list(chance.x) == [0.0, 0.9]
     ignore = next(t for t in fig.data if (t.name or "").startswith("1 − α"))
     assert np.allclose(ignore.y, 1 - np.asarray(ignore.x)) and ignore.x[0] == 0.0 and ignore.x[-1] == 0.9
@@ -252,6 +254,14 @@ def test_trace_ratio_axis_has_readable_explicit_ticks():
     assert 10 ** y.range[0] <= 0.15 and 10 ** y.range[1] >= 40.0
     assert fig.layout.scattermode == "group" and fig.data[1].offsetgroup == fig.data[0].offsetgroup == "mlp"
     assert any(s.y0 == 1.0 and s.showlegend for s in fig.layout.shapes)  # the "no change" line is in the legend
+
+
+def test_trace_ratio_bars_stand_at_the_median_with_quartiles():
+    skewed = [{**RATIOS[0], "ratio_mean": 500.0, "ratio_std": 800.0, "ratio_median": 27.0, "ratio_q25": 25.0,
+               "ratio_q75": 30.0}]
+    bar = trace_ratio_bars(skewed).data[0]
+    assert list(bar.y) == [27.0] and "median" in bar.name
+    assert list(bar.error_y.array) == [3.0] and list(bar.error_y.arrayminus) == [2.0]
 
 
 def test_log_ticks():
@@ -295,23 +305,39 @@ def test_interpolation_marks_both_solutions():
 
 def test_landscape_marks_the_solution_and_the_minimum_and_says_why_they_differ():
     fig = landscape_surface(SLICE)
-    contour, solution, minimum, key = fig.data
-    assert key.name == minimum.name and key.marker.color == "black" and minimum.showlegend is False
+    contour, solution, minimum, star, diamond = fig.data
+    assert (star.name, diamond.name) == (solution.name, minimum.name) and not solution.showlegend and not minimum.showlegend
+    # the legend's symbols are the text's: ★ and ◇ (seen in 3-D: ● and ◇ beside a text of ★ and ◆)
+    assert star.marker.symbol == "star" and diamond.marker.symbol == "diamond-open" and diamond.marker.color == "black"
     assert (solution.x, solution.y) == ((0,), (0,)) and solution.marker.symbol == "star"
     assert (minimum.x, minimum.y) == ((1,), (1,))  # the lowest plotted loss, not the origin
     assert "poisoned labels" in solution.name and "clean labels" in minimum.name
     for trace in (solution, minimum):
         assert "held-out loss uses clean labels" in trace.hovertemplate and "fitted to poisoned" in trace.hovertemplate
+        assert trace.cliponaxis is False  # seen: the ◆ cut in half at the map's edge
     assert "1.5" in solution.hovertemplate and "0.5" in minimum.hovertemplate
     surf = landscape_surface(SLICE, surface=True)
-    assert isinstance(surf.data[0], go.Surface) and surf.data[1].z == (1.5,) and surf.data[2].z == (0.5,)
-    assert (surf.data[2].x, surf.data[2].y) == ((1,), (1,))
+    assert isinstance(surf.data[0], go.Surface)
+    # 3-D: each marker on a stem above the surface (seen: the solution's dot hidden behind it)
+    assert surf.data[1].z[0] == 1.5 and surf.data[1].z[1] > 1.5 and surf.data[2].z[0] == 0.5 and surf.data[2].z[1] > 0.5
+    assert (surf.data[2].x[1], surf.data[2].y[1]) == (1, 1)
+    assert [t.marker.symbol for t in surf.data[3:]] == ["star", "diamond-open"]
+    assert list(surf.data[1].text) == ["", "★"] and surf.data[2].marker.symbol == "diamond-open"  # the map's own ★ and ◇
     centred = landscape_surface({"a": [-1, 0, 1], "b": [-1, 0, 1], "loss": [[3, 2, 3], [2, 1, 2], [3, 2, 3]]})
     assert (centred.data[2].x, centred.data[2].y) == ((0,), (0,))  # where they agree, both markers coincide
     # seen at 1280 × 720: the ◆ half outside the map, the ★ hidden under it
     assert centred.data[2].marker.symbol == "diamond-open" and centred.data[2].marker.size > centred.data[1].marker.size
     low, high = centred.layout.xaxis.range
     assert low < -1 and high > 1 and centred.layout.yaxis.scaleanchor == "x"
+
+
+def test_every_slice_shares_one_colour_scale():
+    """Seen: the MLP's and the QNN's slices on different colour scales, so one colour meant two losses."""
+    mlp = landscape_surface({**SLICE, "loss": [[9, 8, 9], [8, 0.2, 8], [9, 8, 9]]})
+    qnn = landscape_surface({**SLICE, "loss": [[0.7, 0.69, 0.7], [0.69, 0.6, 0.69], [0.7, 0.69, 0.7]]})
+    assert (mlp.data[0].zmin, mlp.data[0].zmax) == (qnn.data[0].zmin, qnn.data[0].zmax) == (0.0, 2 * np.log(2))
+    surf = landscape_surface(SLICE, surface=True).data[0]
+    assert (surf.cmin, surf.cmax) == (0.0, 2 * np.log(2))
 
 
 def test_xxz_training_markers_are_drawn_over_validation():
@@ -323,6 +349,10 @@ def test_xxz_training_markers_are_drawn_over_validation():
     assert list(train.x) == [0.0, 2.0] and list(val.x) == [0.5, 1.5]
     assert train.marker.symbol == "circle" and val.marker.symbol.endswith("-open")  # validation hollow: both visible
     assert train.marker.color != val.marker.color and val.marker.size > train.marker.size
+    # each role on a row of its own under the gap's line (seen: 161 points on one curve merged into one band)
+    rows = {t.name.split(" ")[0]: set(t.y) for t in gap}
+    assert all(len(r) == 1 for r in rows.values()) and len(set.union(*rows.values())) == 3
+    assert max(set.union(*rows.values())) < min(XXZ["gap"]) and list(train.customdata) == [1, 1]
 
 
 def test_a_spread_table_reads_mean_plus_minus_std_in_one_column():

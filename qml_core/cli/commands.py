@@ -2,6 +2,7 @@
 prints or writes its results (the parser is in ``cli.py``)."""
 import contextlib
 import dataclasses
+import math
 import os
 import pathlib
 import sys
@@ -250,7 +251,8 @@ def cmd_capacity(args) -> int:
     write_report(args.out, table, runs=rows)
     for e in table:
         print(f"{e['variant']:20s} {e['n_params']:>8,} params  val_acc {e['val_acc_mean']:.3f} ± {e['val_acc_std']:.3f}  "
-              f"train_acc {e['train_acc_mean']:.3f}  critical α {e['critical_alpha']:.2f}")
+              f"train_acc {e['train_acc_mean']:.3f}  critical α (crosses 0.5) "
+              + (f"{e['critical_alpha']:.2f}" if math.isfinite(e["critical_alpha"]) else "not reached"))
     fresh = sum(not r["cached"] for r in rows)
     print(f"{len(rows)} runs ({fresh} computed, {len(rows) - fresh} from the cache) -> {args.out}")
     return 0
@@ -267,7 +269,7 @@ def cmd_prepare_lesson(args) -> int:
     with stop_when_full():  # a cache on a full disk stops the preparation before it computes
         pending = [(kind, spec) for _, kind, spec in requests if lookup(kind, spec) is None]
     print(f"lesson ({args.preset}): {len(requests)} runs, {len(requests) - len(pending)} already in the cache")
-    from_cache = map_with_bar(run_request, pending, args, "lesson")
+    from_cache = map_with_bar(run_request, pending, args, "lesson", queue_eta(pending, args.jobs))
     ready, total = readiness(requests)["all"]
     wall = time.perf_counter() - start
     computed = from_cache.count(False)
@@ -288,17 +290,31 @@ def backend_options(args) -> tuple[str, str | None]:
     return backend, scheduler if backend == "dask" else address
 
 
-def map_with_bar(func, items: list, args, desc: str) -> list:
+def queue_eta(requests: list[tuple[str, object]], workers: int):
+    """A ``QueueEta`` for (kind, spec) requests: each run weighed by the seconds runs of its
+    shape took on this machine (``rates.json``), unmeasured shapes by the mean of the measured
+    ones (or ``FALLBACK_S``)."""
+    from qml_core.runtime.eta import QueueEta
+    from qml_core.runtime.rates import FALLBACK_S, load, measured_seconds
+
+    rates = load()
+    known = [measured_seconds(kind, spec, rates) for kind, spec in requests]
+    measured = [s for s in known if s is not None]
+    fallback = sum(measured) / len(measured) if measured else FALLBACK_S
+    return QueueEta([fallback if s is None else s for s in known], workers)
+
+
+def map_with_bar(func, items: list, args, desc: str, eta=None) -> list:
     """``backends.parallel_map`` on ``args.jobs`` workers of the chosen backend with a tqdm bar
-    on stderr (unless --quiet)."""
+    on stderr (unless --quiet), its ETA from ``eta`` (a ``QueueEta``) when given."""
     from qml_core.runtime.backends import parallel_map
 
-    with run_bar(len(items), desc, args.quiet) as advance:
+    with run_bar(len(items), desc, args.quiet, eta) as advance:
         return parallel_map(func, items, args.jobs, advance, *backend_options(args))
 
 
 @contextlib.contextmanager
-def run_bar(total: int, desc: str, quiet: bool):
+def run_bar(total: int, desc: str, quiet: bool, eta=None):
     """``advance()``, to call as each of ``total`` runs finishes: it moves a tqdm bar on
     stderr (none if ``quiet``). Inside the block a full disk stops the batch at the first
     result it cannot store (``faults.stop_when_full``). A cluster lost or a disk full inside
@@ -306,6 +322,7 @@ def run_bar(total: int, desc: str, quiet: bool):
     from tqdm import tqdm
 
     from qml_core.runtime.backends import ClusterLost
+    from qml_core.runtime.rates import duration
     from qml_core.store.faults import DiskFull, stop_when_full
 
     finished = 0
@@ -313,8 +330,15 @@ def run_bar(total: int, desc: str, quiet: bool):
     def advance(*_) -> None:
         nonlocal finished
         finished += 1
+        if eta is not None:
+            bar.set_postfix_str(f"ETA {duration(eta.seconds_left(finished, time.perf_counter() - start))}", refresh=False)
         bar.update(1)
-    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet) as bar, stop_when_full():
+    # with a queue ETA the bar shows it in place of tqdm's own (a moving average of recent rates)
+    layout = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]" if eta is not None else None
+    start = time.perf_counter()
+    first = f"ETA {duration(eta.seconds_left(0, 0.0))}" if eta is not None else None
+    with tqdm(total=total, desc=desc, unit="run", file=sys.stderr, disable=quiet, bar_format=layout,
+              postfix=first) as bar, stop_when_full():
         try:
             yield advance
         except (ClusterLost, DiskFull) as exc:
@@ -414,8 +438,9 @@ def cmd_hessian(args) -> int:
     ratios = tables["trace_ratios"]
     write_report(args.out, tables["rows"], trace_ratios=ratios, spectra=tables["spectra"])
     for r in ratios:
-        print(f"{r['model']} alpha={r['alpha']}: trace ratio {r['ratio_mean']:.3f} ± {r['ratio_std']:.3f} "
-              f"over {len(r['ratios'])} seeds; collapsed seeds {r['collapsed_seeds']}")
+        print(f"{r['model']} alpha={r['alpha']}: trace ratio median {r['ratio_median']:.3f} "
+              f"(quartiles {r['ratio_q25']:.3f}–{r['ratio_q75']:.3f}) over {len(r['ratios'])} seeds; "
+              f"collapsed seeds {r['collapsed_seeds']}")
     print(f"-> {args.out}")
     return 0
 

@@ -184,7 +184,7 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
     out.append(Variant("logistic regression", "logreg", "logistic regression", mlp.replace(model=MLPModel(hidden=()))))
     target = n_params(qnn)
     h = matched_hidden(target)
-    out.append(Variant("parameter-matched", "matched", f"PCA-{MATCHED_PCA} → {h} → 1 ({target}-parameter QNN matched)",
+    out.append(Variant("parameter-matched", "matched", f"PCA-{MATCHED_PCA} → {h} → 1, matched to the QNN's {target} parameters",
                        mlp.replace(model=MLPModel(hidden=(h,), pca=MATCHED_PCA))))
     out = [on_features(v, features, snapshots) for v in out]
     if dataset == "xxz":
@@ -239,8 +239,8 @@ def _mean_std(values) -> tuple[float, float]:
 def capacity_table(chosen: list[Variant], rows: list[dict], alpha: float) -> list[dict]:
     """One entry per variant from sweep rows tagged with ``variant``: mean ± std (over runs) of
     train (poisoned labels) and validation (clean labels) accuracy at ``alpha``, the critical α
-    over all α of the rows (``phase.critical_alpha``: halfway from clean to chance, with its
-    bootstrap interval), the clean validation accuracy (smallest α), ``n_params``."""
+    over all α of the rows (``phase.critical_alpha``: where the mean crosses chance, 0.5, with
+    its bootstrap interval), the clean validation accuracy (smallest α), ``n_params``."""
     from qml_core.experiments.phase import critical_alpha
 
     table = []
@@ -282,7 +282,9 @@ def _name(entry: dict) -> str:
 
 
 def _listing(entries: list[dict]) -> str:
-    return ", ".join(f"{_name(e)} ({e['n_params']:,} parameters)" for e in entries)
+    """"QNN, depth 6 (paper) with 240 parameters, logistic regression with 1,025 parameters": a
+    label may hold parentheses of its own, so the count never goes into a second pair."""
+    return ", ".join(f"{_name(e)} with {e['n_params']:,} parameters" for e in entries)
 
 
 def plateau_keepers(entries: list[dict], margin: float = PLATEAU_MARGIN) -> tuple[list[dict], list[dict], list[dict]]:
@@ -307,8 +309,9 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
     alpha = entries[0]["alpha"]
     keep, quantum, classical = plateau_keepers(entries, margin)
     lose = sorted((e for e in entries if e not in keep), key=lambda e: e["n_params"])
-    parts = [f"At α = {alpha:g}, {len(keep)} of {len(entries)} models keep validation accuracy within {margin:.2f} of "
-             f"their clean value" + (f": {_listing(keep)}." if keep else ".")]
+    parts = [f"At α = {alpha:g}, {len(keep)} of {len(entries)} models keep{'s' * (len(keep) == 1)} validation accuracy "
+             f"within {margin:.2f} of {'its' if len(keep) == 1 else 'their'} clean value"
+             + (f": {_listing(keep)}." if keep else ".")]
     if lose:
         parts.append(f"Falling further: {_listing(lose)}.")
         memorise = [e for e in lose if e.get("train_acc_mean", 0.0) >= MEMORISES]
@@ -337,5 +340,5 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
         span = lambda es: (f"{min(e['critical_alpha'] for e in es):.2f}–{max(e['critical_alpha'] for e in es):.2f}"
                            if len(es) > 1 else f"{es[0]['critical_alpha']:.2f}")
         spans = ([f"QNNs {span(q)}"] if q else []) + ([f"classical models {span(c)}"] if c else [])
-        parts.append(f"Critical α (halfway from clean to chance): {', '.join(spans)}.")
+        parts.append(f"Critical α (mean accuracy crosses 0.5): {', '.join(spans)}.")
     return " ".join(parts)

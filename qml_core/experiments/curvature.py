@@ -195,9 +195,11 @@ def run_curvature(spec: CurvatureSpec) -> tuple[dict, bool]:
 
 
 def trace_ratios(results: dict[tuple[str, float, int], dict]) -> list[dict]:
-    """Per (model, α > 0): trace(poisoned)/trace(clean) of the same seed, mean ± std over seeds,
-    with the collapsed runs counted and listed (never dropped silently: a ratio involving a
-    collapsed run is reported separately)."""
+    """Per (model, α > 0): trace(poisoned)/trace(clean) of the same seed: the median over seeds
+    with its interquartile range (``ratio_median``, ``ratio_q25``, ``ratio_q75``: what pages,
+    captions and docs quote, since one seed's ratio of 2000 pulls a mean of five far off),
+    mean ± std too, with the collapsed runs counted and listed (never dropped silently: a ratio
+    involving a collapsed run is reported separately)."""
     rows = []
     for model, alpha in sorted({(m, a) for m, a, _ in results if a > 0}):
         seeds = sorted(s for m, a, s in results if (m, a) == (model, alpha) and (m, 0.0, s) in results)
@@ -207,7 +209,9 @@ def trace_ratios(results: dict[tuple[str, float, int], dict]) -> list[dict]:
             ratio = run["trace"] / clean["trace"] if clean["trace"] != 0 else float("nan")
             (collapsed if run["collapsed"] or clean["collapsed"] else ratios).append((seed, ratio))
         values = np.array([r for _, r in ratios])
-        rows.append({"model": model, "alpha": alpha, "ratio_mean": float(values.mean()) if len(values) else float("nan"),
+        q25, median, q75 = (float(v) for v in np.percentile(values, [25, 50, 75])) if len(values) else (float("nan"),) * 3
+        rows.append({"model": model, "alpha": alpha, "ratio_median": median, "ratio_q25": q25, "ratio_q75": q75,
+                     "ratio_mean": float(values.mean()) if len(values) else float("nan"),
                      "ratio_std": float(values.std()) if len(values) else float("nan"),
                      "ratios": [r for _, r in ratios], "collapsed_seeds": [s for s, _ in collapsed],
                      "collapsed_ratios": [r for _, r in collapsed]})

@@ -88,22 +88,43 @@ def xxz_overview(spins: int, n_grid: int = 161, layout: str = "grid", gauge: str
             "mlp_alike": float(np.mean(similarity > ALIKE)), "qnn_alike": float(np.mean(overlap > ALIKE))}
 
 
+EQUAL_DIGITS = 9  # features whose exact values agree to this many decimals at every Δ are one curve
+
+
+def equal_groups(exact: np.ndarray) -> list[list[int]]:
+    """Feature columns of ``exact`` (G points × F features) that are equal at every point, each
+    group listed by column index, in column order. The periodic chain is symmetric under
+    translation and reflection (⟨Z0Z1⟩ = ⟨Z1Z2⟩ = …) and under spin flip (a basis state and its
+    complement are equally likely), so most features come in groups of equal curves."""
+    _, inverse = np.unique(np.round(exact.T, EQUAL_DIGITS), axis=0, return_inverse=True)
+    groups: dict[int, list[int]] = {}
+    for column, group in enumerate(np.ravel(inverse)):
+        groups.setdefault(int(group), []).append(column)
+    return sorted(groups.values())
+
+
 def xxz_features_view(spins: int, kind: str, snapshots: int = 0, n_grid: int = 161, layout: str = "grid",
                       top: int = 6) -> dict:
     """What a measurement gives of the XXZ states against Δ (``measurements.py``): the ``top``
-    features of ``kind`` that vary most over Δ, their exact values (``exact``: one list per
-    feature, in Δ order) and, for ``shadows``, the estimates from ``snapshots`` copies
-    (``measured``; None for the exact kinds); ``width``: the whole feature vector's length."""
+    distinct features of ``kind`` that vary most over Δ, features equal at every Δ by the
+    chain's symmetry drawn once (``equal``: how many each curve stands for; ``distinct``: how
+    many different curves there are), their exact values (``exact``: one list per feature, in
+    Δ order) and, for ``shadows``, the estimates from ``snapshots`` copies of the group's first
+    feature (``measured``; None for the exact kinds); ``width``: the whole vector's length."""
     from qml_core.data.measurements import feature_names, xxz_features
 
     data = XXZData(spins=spins, n_grid=n_grid, layout=layout)
     values, deltas = xxz_features(data, kind, snapshots)
     exact = values if kind != "shadows" else np.concatenate(
         [xxz_features(data, "correlators")[0], xxz_features(data, "probabilities")[0]], axis=1)
-    order = np.argsort(-exact.std(axis=0), kind="stable")[:top]
+    groups = equal_groups(exact)
+    spread = exact.std(axis=0)
+    chosen = sorted(groups, key=lambda g: -spread[g[0]])[:top]
+    order = [g[0] for g in chosen]
     names = feature_names(spins, kind)
     return {"spins": spins, "kind": kind, "snapshots": snapshots, "delta": deltas.tolist(), "width": values.shape[1],
-            "names": [names[i] for i in order], "exact": exact[:, order].T.tolist(),
+            "names": [names[i] for i in order], "equal": [len(g) for g in chosen], "distinct": len(groups),
+            "exact": exact[:, order].T.tolist(),
             "measured": values[:, order].T.tolist() if kind == "shadows" else None}
 
 

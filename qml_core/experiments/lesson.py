@@ -8,7 +8,7 @@ The playground's whole α grid for both attacks at seed 0 is part of it: a class
 Example::
 
     requests = lesson_requests("quick")          # [(step, kind, spec), ...], no duplicates
-    ready, total = readiness(requests)
+    ready, total = readiness(lesson_steps("quick"))["all"]
     numbers = lesson_numbers("quick")            # None where a view is not computed yet
 """
 import importlib
@@ -19,7 +19,7 @@ from qml_core.experiments.phase import critical_alpha, phase_summary
 from qml_core.experiments.sweep import result_row
 from qml_core.experiments.unlearn import PAPER_METHODS
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs
-from qml_core.experiments.views import landscape_specs, phase_alphas, phase_jobs, playground_grid, playground_specs
+from qml_core.experiments.views import capacity_alphas, landscape_specs, phase_alphas, phase_jobs, playground_grid, playground_specs
 from qml_core.runtime.jobs import TASKS
 from qml_core.store.cache import cached_count, lookup
 
@@ -35,8 +35,8 @@ LANDSCAPE = dict(models=["mlp", "qnn"], alpha=0.3, model="mlp")  # the landscape
 
 def _phase(preset_name: str, view: dict) -> list[tuple[int, object, str]]:
     catalogue = {v.name: v for v in variants(preset_name, DATASET, list(view["models"]), **OPTIONS)}
-    return phase_jobs({m: catalogue[m].spec for m in view["models"]}, view["attack"], view["seed"],
-                      phase_alphas(view["step"]), view["runs"])
+    alphas = capacity_alphas(view["step"]) if "at_alpha" in view else phase_alphas(view["step"])  # as the page's view
+    return phase_jobs({m: catalogue[m].spec for m in view["models"]}, view["attack"], view["seed"], alphas, view["runs"])
 
 
 def _unlearning(preset_name: str) -> list[tuple[str, int, object]]:
@@ -46,9 +46,10 @@ def _unlearning(preset_name: str) -> list[tuple[str, int, object]]:
                           UNLEARNING["runs"], UNLEARNING["seed"], OPTIONS)]
 
 
-def lesson_requests(preset_name: str = "paper") -> list[tuple[str, str, object]]:
-    """(step, kind, spec) of every run the lesson opens, in the order a class meets them (each
-    step's first view, then the rest of the playground's α grid), each (kind, spec) once."""
+def _step_requests(preset_name: str) -> list[tuple[str, str, object]]:
+    """(step, kind, spec) of every view the lesson opens, in the order a class meets them (each
+    step's first view, then the rest of the playground's α grid); a run two steps share (the
+    phase diagram's run 0 is the playground's label-flip grid) is listed under both."""
     default = playground_specs(preset_name, DATASET, OPTIONS, "label-flip", 0.3)
     grid = playground_grid(preset_name, DATASET, OPTIONS)
     unlearning = _unlearning(preset_name)
@@ -60,19 +61,38 @@ def lesson_requests(preset_name: str = "paper") -> list[tuple[str, str, object]]
                + [("unlearning", "unlearn", spec) for _, _, spec in unlearning]
                + [("landscape", "curvature", s) for s in curvature] + [("landscape", "landscape", v) for v in views]
                + [("playground", "train", s) for s in grid])
+    return _unique(ordered, lambda step, kind, spec: (step, kind, spec.key()))
+
+
+def _unique(requests: list[tuple[str, str, object]], key) -> list[tuple[str, str, object]]:
     seen, out = set(), []
-    for step, kind, spec in ordered:
-        if (kind, spec.key()) not in seen:
-            seen.add((kind, spec.key()))
-            out.append((step, kind, spec))
+    for request in requests:
+        if key(*request) not in seen:
+            seen.add(key(*request))
+            out.append(request)
     return out
 
 
+def lesson_requests(preset_name: str = "paper") -> list[tuple[str, str, object]]:
+    """(step, kind, spec) of every run the lesson opens, in the order a class meets them, each
+    (kind, spec) once, under the first step that opens it (what ``prepare-lesson`` computes)."""
+    return _unique(_step_requests(preset_name), lambda step, kind, spec: (kind, spec.key()))
+
+
+def lesson_steps(preset_name: str = "paper") -> list[tuple[str, str, object]]:
+    """(step, kind, spec) of every step's own runs, a run two steps share under both: what
+    ``readiness`` counts per step, so that a step's bar says what its page says (the playground's
+    "38 of 38 runs" of its grid, where the phase diagram holds 18 of them too)."""
+    return _step_requests(preset_name)
+
+
 def readiness(requests: list[tuple[str, str, object]]) -> dict[str, tuple[int, int]]:
-    """step -> (runs in the cache, runs) for ``lesson_requests``' output; "all" for the whole."""
+    """step -> (runs in the cache, runs) for ``lesson_steps``' (or ``lesson_requests``')
+    output; "all" for the whole, each (kind, spec) counted once however many steps open it."""
     steps = {step: [(kind, spec) for s, kind, spec in requests if s == step] for step, _, _ in requests}
     out = {step: (cached_count(runs), len(runs)) for step, runs in steps.items()}
-    out["all"] = (sum(ready for ready, _ in out.values()), len(requests))
+    unique = list({(kind, spec.key()): (kind, spec) for _, kind, spec in requests}.values())
+    out["all"] = (cached_count(unique), len(unique))
     return out
 
 

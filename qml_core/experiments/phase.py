@@ -1,11 +1,12 @@
 """The poisoning phase diagram: accuracy vs α over runs, and the critical α with a bootstrap
 interval (protocol §2, §6).
 
-The critical α of a model is where its mean validation accuracy first falls below the midpoint
-between its clean accuracy (the smallest α of the sweep) and chance (0.5), linearly
-interpolated between grid points. For the QNN that is the collapse point of the plateau; for
-the MLP, whose accuracy decays linearly, it is where half the margin over chance is gone.
-The interval resamples the runs at every α with replacement (a percentile bootstrap).
+The critical α of a model is where its mean validation accuracy first falls below chance
+(0.5), linearly interpolated between grid points (protocol §6: the collapse criterion is
+calibrated on it). It is the lab's one definition: the app, the command line, the report and
+the docs all use it. A curve that never falls below 0.5 inside the grid has no critical α
+(NaN: "not reached", never a number). The interval resamples the runs at every α with
+replacement (a percentile bootstrap).
 
 Collapsed runs (``collapse.py``: a constant output or a frozen loss) are kept apart, as
 protocol §5 asks: they enter no mean, spread or crossing, and every entry counts them in
@@ -46,31 +47,28 @@ def phase_summary(rows: list[dict]) -> list[dict]:
     return out
 
 
-def crossing(alphas: np.ndarray, accuracy: np.ndarray, at: float | None = None) -> float:
-    """The first α where ``accuracy`` drops below the level ``at`` (default: the midpoint of
-    accuracy[0] and chance), interpolated linearly; NaN if it never does (or the clean model is
-    at that level or below already)."""
-    threshold = (accuracy[0] + CHANCE) / 2 if at is None else at
-    if accuracy[0] <= (CHANCE if at is None else threshold):
+def crossing(alphas: np.ndarray, accuracy: np.ndarray, at: float = CHANCE) -> float:
+    """The first α where ``accuracy`` drops below the level ``at`` (chance, 0.5), interpolated
+    linearly; NaN if it never does (or the clean model is at that level or below already)."""
+    if accuracy[0] <= at:
         return float("nan")
-    below = np.flatnonzero(accuracy < threshold)
+    below = np.flatnonzero(accuracy < at)
     if len(below) == 0:
         return float("nan")
     i = below[0]
     a0, a1, y0, y1 = alphas[i - 1], alphas[i], accuracy[i - 1], accuracy[i]
-    return float(a0 + (y0 - threshold) / (y0 - y1) * (a1 - a0))
+    return float(a0 + (y0 - at) / (y0 - y1) * (a1 - a0))
 
 
 def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, seed: int = 0,
-                   at: float | None = None) -> list[dict]:
+                   at: float = CHANCE) -> list[dict]:
     """Critical α of every (dataset, model, attack) in sweep rows, with a bootstrap interval.
 
     Returns entries with ``estimate`` (from the mean curve), ``low``/``high`` (the central
     ``level`` interval of the bootstrap estimates that crossed), ``crossed`` (the fraction of
     bootstrap curves that cross at all; 0 means no collapse inside the grid), ``collapsed``
     (collapsed runs, left out of the curve) and
-    ``threshold`` (the accuracy level that defines the crossing: ``at``, or by default the
-    midpoint of clean and chance)."""
+    ``threshold`` (the accuracy level that defines the crossing: ``at``, chance)."""
     rng = np.random.default_rng(seed)
     collapsed = _groups([r for r in rows if is_collapsed(r)], GROUP_KEYS)
     out = []
@@ -87,5 +85,5 @@ def critical_alpha(rows: list[dict], n_boot: int = 1000, level: float = 0.9, see
         out.append(dict(dataset=dataset, model=model, attack=attack, estimate=crossing(alphas, mean_curve, at),
                         low=float(low), high=float(high), crossed=len(crossed) / n_boot, level=level,
                         collapsed=len(collapsed.get((dataset, model, attack), [])),
-                        threshold=float((mean_curve[0] + CHANCE) / 2 if at is None else at)))
+                        threshold=float(at)))
     return out

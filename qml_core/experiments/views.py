@@ -50,6 +50,15 @@ def phase_alphas(step: float) -> list[float]:
     return [round(i * step, 4) for i in range(int(round(0.9 / step)) + 1)]
 
 
+CAPACITY_ALPHA = 0.3  # the capacity view's "accuracy at α" by default: the plateau α of protocol §6
+
+
+def capacity_alphas(step: float) -> list[float]:
+    """The capacity view's α grid: the phase page's for ``step``, and 0.3 in every one (a step
+    of 0.2 would otherwise offer 0, 0.2, 0.4 …, and open at α = 0, with nothing poisoned)."""
+    return sorted(set(phase_alphas(step)) | {CAPACITY_ALPHA})
+
+
 def phase_jobs(bases: dict[str, ExperimentSpec], attack: str, seed: int, alphas: list[float],
                runs: int) -> list[tuple[int, ExperimentSpec, str]]:
     """(run, spec, model) for every model's base spec (a capacity variant's), α and run; every α of

@@ -37,26 +37,52 @@ def fit_to_labels(train_acc: float, alpha: float, attack: str) -> str:
     return f"fits {train_acc:.0%} of the training labels"
 
 
-def playground_finding(alpha: float, attack: str, results: dict[str, dict]) -> str:
+def device_words(device: dict | None) -> str:
+    """A QNN's device fields in words: "100 shots per output", "depolarising noise p = 0.01";
+    "" for the exact simulator."""
+    device = device or {}
+    parts = ([f"{device['shots']:,} shots per output"] if device.get("shots") else []) + (
+        [f"depolarising noise p = {device['depolarizing']:g}"] if device.get("depolarizing") else [])
+    return ", ".join(parts)
+
+
+def device_cost(qnn: float, exact: float, words: str) -> str:
+    """What a device setting costs the QNN at one α, from its validation accuracy and the exact
+    simulator's: a drop, a gain or level (within CLEAR), said in words."""
+    if abs(qnn - exact) < CLEAR:
+        return f"On the exact simulator the QNN gets {exact:.2f} here: {words} leaves it level."
+    return (f"On the exact simulator the QNN gets {exact:.2f} here: {words} "
+            + (f"costs it {exact - qnn:.2f}." if qnn < exact else f"gives it {qnn - exact:.2f} more."))
+
+
+def playground_finding(alpha: float, attack: str, results: dict[str, dict], device: dict | None = None,
+                       exact_qnn: float | None = None) -> str:
     """One paragraph for the playground: validation accuracies compared, and how each model
-    treats the poisoned labels. ``results``: model -> {"val_acc", "train_acc"}."""
+    treats the poisoned labels. ``results``: model -> {"val_acc", "train_acc"}. With a QNN
+    ``device`` (shots, noise) the QNN is named with it, and against ``exact_qnn`` (the exact
+    simulator's validation accuracy at the same α, when known) the device's cost is said."""
     if set(results) != {"qnn", "mlp"}:
         return ""
+    words = device_words(device)
     qnn, mlp = results["qnn"]["val_acc"], results["mlp"]["val_acc"]
     head = f"At α = {alpha:g} ({attack.replace('-', ' ')}{', nothing poisoned' if alpha == 0 else ''}), "
+    name = (lambda m: f"QNN ({words})" if m == "qnn" else model_label(m)) if words else model_label
     if abs(qnn - mlp) < CLEAR:
-        head += f"the QNN and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
+        head += f"the {name('qnn')} and the MLP are level on clean validation data ({qnn:.2f} and {mlp:.2f})."
     elif max(qnn, mlp) < CHANCE:  # below chance neither resists: the higher one just follows the flips less
-        head += (f"both models are below chance (0.5) on clean validation data, the QNN at {qnn:.2f} and the MLP at "
-                 f"{mlp:.2f}: they follow the flipped labels, and neither resists the poison.")
+        head += (f"both models are below chance (0.5) on clean validation data, the {name('qnn')} at {qnn:.2f} and the "
+                 f"MLP at {mlp:.2f}: they follow the flipped labels, and neither resists the poison.")
     else:
         hi, lo = ("qnn", "mlp") if qnn > mlp else ("mlp", "qnn")
-        verb = "reaches" if alpha == 0 else "keeps"  # nothing to resist at α = 0
+        # nothing to resist at α = 0; a QNN on a device "keeps" nothing when it fell from the exact one's
+        fell = hi == "qnn" and exact_qnn is not None and qnn < exact_qnn - CLEAR
+        verb = "reaches" if alpha == 0 else "gets" if fell else "keeps"
         below = ", below chance (0.5)" if results[lo]["val_acc"] < CHANCE else ""
-        head += (f"the {model_label(hi)} {verb} {results[hi]['val_acc']:.2f} on clean validation data while the "
-                 f"{model_label(lo)} gets {results[lo]['val_acc']:.2f}{below}.")
-    fits = [f"The {model_label(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
-    return " ".join([head, *fits])
+        head += (f"the {name(hi)} {verb} {results[hi]['val_acc']:.2f} on clean validation data while the "
+                 f"{name(lo)} gets {results[lo]['val_acc']:.2f}{below}.")
+    cost = [device_cost(qnn, exact_qnn, words)] if words and exact_qnn is not None else []
+    fits = [f"The {name(m)} {fit_to_labels(results[m]['train_acc'], alpha, attack)}." for m in ("qnn", "mlp")]
+    return " ".join([head, *cost, *fits])
 
 
 def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float | None:
@@ -70,13 +96,37 @@ def plateau_end(curve: list[tuple[float, float]], margin: float = 0.05) -> float
     return end
 
 
+NOT_REACHED = "not reached"  # a critical α the curve never gets to inside the grid: never a number
+
+
+PLATEAU_KEPT = 0.05  # a curve within this of its own start keeps its plateau (as phase_finding says it)
+
+
+def plateau_note(summary: list[dict], model: str, margin: float = PLATEAU_KEPT) -> str:
+    """Whether one curve of the phase diagram keeps its plateau, measured from its own start
+    (its validation accuracy at the smallest α), for the line beside its critical α: a curve
+    that starts lower (a QNN on 100 shots, a model on measured features) is judged against its
+    own start, and its start is said, so a later critical α cannot hide a lower plateau."""
+    curve = sorted((e["alpha"], e["val_acc_mean"]) for e in summary if e["model"] == model and math.isfinite(e["val_acc_mean"]))
+    if not curve:
+        return ""
+    start = f"starts at {curve[0][1]:.2f}"
+    if len(curve) == 1:
+        return start
+    end = plateau_end(curve, margin)
+    if end is None:
+        alpha, value = curve[1]
+        return f"{start}; no plateau: {curve[0][1] - value:.2f} lower already at α = {alpha:g}"
+    return f"{start}; keeps its plateau (within {margin:.2f} of that start) up to α = {end:g}"
+
+
 def uncrossed_label(rows: list[dict], model: str, complete: bool) -> str:
-    """The critical-α metric of a curve that does not cross halfway to chance: "none in the
-    grid" once every run is in; while runs are missing, "none up to α = X", X the model's last
+    """The critical-α metric of a curve that does not fall below chance (0.5): "not reached"
+    once every run is in; while runs are missing, "not reached up to α = X", X the model's last
     computed α (the grid is not all there yet)."""
     if complete:
-        return "none in the grid"
-    return f"none up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
+        return NOT_REACHED
+    return f"{NOT_REACHED} up to α = {max(r['alpha'] for r in rows if r['model'] == model):g}"
 
 
 def runs_note(rows: list[dict], model: str, complete: bool) -> str:
@@ -105,9 +155,9 @@ def phase_finding(summary: list[dict], critical: list[dict]) -> str:
                            else f"drops more than 0.05 already at α = {curve[1][0]:g}")
             c = crit.get(model)
             if c and math.isfinite(c["estimate"]):
-                clauses.append(f"crosses halfway to chance at α ≈ {c['estimate']:.2f}")
+                clauses.append(f"falls below chance (0.5) at α ≈ {c['estimate']:.2f}, its critical α")
             elif c:
-                clauses.append(f"does not cross halfway to chance up to α = {curve[-1][0]:g}")
+                clauses.append(f"stays above chance (0.5) up to α = {curve[-1][0]:g}: critical α {NOT_REACHED}")
         parts.append(f"The {model_label(model)} {', '.join(clauses)}.")
     if set(curves) == {"qnn", "mlp"}:  # the paper's comparison (the page may show other models)
         shared = sorted(set(a for a, _ in curves["qnn"]) & set(a for a, _ in curves["mlp"]))
@@ -138,21 +188,23 @@ def factor(value: float) -> str:
 
 
 def trace_finding(ratios: list[dict]) -> str:
-    """The trace-ratio bars in words: per model, the range of its mean ratio over α, called a
-    sharpening (> 1.2), a flattening (< 0.8) or unchanged, and how many runs collapsed."""
+    """The trace-ratio bars in words: per model, the range over α of its median ratio over seeds
+    (robust: one seed's ratio of 2000 would pull a mean), called a sharpening (> 1.2), a
+    flattening (< 0.8) or unchanged, and how many runs collapsed."""
     parts = []
     for model in dict.fromkeys(r["model"] for r in ratios):
-        rows = [r for r in ratios if r["model"] == model and math.isfinite(r["ratio_mean"])]
+        rows = [r for r in ratios if r["model"] == model and math.isfinite(r["ratio_median"])]
         if not rows:
             continue
-        low, high = min(r["ratio_mean"] for r in rows), max(r["ratio_mean"] for r in rows)
+        low, high = min(r["ratio_median"] for r in rows), max(r["ratio_median"] for r in rows)
         verdict = ("poisoning sharpens its minimum" if low > 1.2 else "poisoning flattens its minimum" if high < 0.8
                    else "poisoning leaves its curvature about unchanged" if low >= 0.8 and high <= 1.2
                    else "the change in curvature depends on α")
         span = f"{factor(low)}" if math.isclose(low, high, rel_tol=0.05) else f"{factor(low)} to {factor(high)}"
         collapsed = sum(len(r.get("collapsed_ratios", [])) for r in ratios if r["model"] == model)
         note = f" ({collapsed} collapsed runs shown apart)" if collapsed else ""
-        parts.append(f"{model_label(model)}: the Hessian trace is {span} its clean value, so {verdict}{note}.")
+        parts.append(f"{model_label(model)}: the Hessian trace is {span} its clean value (median over seeds), "
+                     f"so {verdict}{note}.")
     return " ".join(parts)
 
 
@@ -211,9 +263,12 @@ def _model_finding(model: str, table: list[dict], metric: str, names: dict[str, 
     side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
     text = f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
     if metric in HIGHER_BETTER + LOWER_BETTER:
-        text += f", {'within' if _matches(value, reference, metric) else 'short of'} {MATCHES_RETRAIN:g} of it or better"
+        text += (", so it does at least as well as retraining" if _shortfall(value, reference, metric) == 0
+                 else f", so it matches retraining (no more than {MATCHES_RETRAIN:g} worse)" if _matches(value, reference, metric)
+                 else f", more than {MATCHES_RETRAIN:g} worse than retraining")
     if not _matches(value, reference, metric) and _matches(by_method[best], reference, metric):
-        text += f"; {names.get(best, best)} ends at {by_method[best]:.3f}, within {MATCHES_RETRAIN:g} of it or better"
+        text += (f"; {names.get(best, best)} ends at {by_method[best]:.3f}, which matches retraining "
+                 f"(no more than {MATCHES_RETRAIN:g} worse)")
     return text + ".", _shortfall(by_method[best], reference, metric)
 
 
@@ -257,6 +312,35 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
     return " ".join(parts)
 
 
+RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning
+
+
+def reference_note(trajectories: dict[str, list[dict]]) -> str | None:
+    """Whether retraining, the unlearning reference, had converged: per model, its mean
+    validation accuracy over runs at the last epoch against a tenth of the epochs earlier (at
+    least one). A reference still rising by more than RISING is under-trained, and a method
+    "above retraining" is then above an unfinished run: said with the numbers. None when every
+    reference has levelled off. ``trajectories``: model -> trajectories (``method``,
+    ``epoch``, ``val_acc`` lists)."""
+    rising = []
+    for model, runs in trajectories.items():
+        curves = [t["val_acc"] for t in runs if t["method"] == "retrain"]
+        if not curves or len({len(c) for c in curves}) != 1 or len(curves[0]) < 2:
+            continue
+        mean = [sum(values) / len(values) for values in zip(*curves)]
+        back = max(1, (len(mean) - 1) // 10)
+        gain = mean[-1] - mean[-1 - back]
+        if gain > RISING:
+            epochs = runs[0]["epoch"]
+            rising.append(f"the {model_label(model)}'s rose {gain:.3f} over its last {back} epoch{'s' * (back > 1)} "
+                          f"(to {mean[-1]:.3f} at epoch {epochs[-1]})")
+    if not rising:
+        return None
+    return ("Retraining, the reference, is still rising at its last epoch: " + "; ".join(rising)
+            + f". It is under-trained (still gaining more than {RISING:g}), so a method that ends above it beats an "
+            "unfinished run, not a converged one.")
+
+
 def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05) -> str | None:
     """Does the QNN's resilience survive a device? From ``devices.device_summary`` entries: at
     ``alpha`` (the plateau of protocol §6), each device setting's mean validation accuracy
@@ -284,7 +368,7 @@ def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
         crit = {c["model"]: c["estimate"] for c in numbers["phase"]["critical"]}
         q, m = (crit.get(k, math.nan) for k in ("qnn", "mlp"))
         q_, m_ = (v if math.isfinite(v) else math.inf for v in (q, m))  # no crossing in the grid: later than any
-        words = lambda v: f"{v:.2f}" if math.isfinite(v) else "none in the grid"
+        words = lambda v: f"{v:.2f}" if math.isfinite(v) else NOT_REACHED
         clause = f"critical α: QNN {words(q)}, MLP {words(m)}"
         (agree if q_ > m_ else disagree).append(
             f"the QNN holds its accuracy to a larger α than the MLP ({clause})" if q_ > m_

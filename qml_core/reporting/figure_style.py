@@ -212,10 +212,10 @@ def model_color(model: str) -> str:
     if device:  # a setting outside the phase diagram's six: shots lighter, noise darker, as theirs
         return VARIANT_COLORS["qnn-p0.001"] if device.get("depolarizing") else VARIANT_COLORS["qnn-shots-1000"]
     measured = measured_parts(model)
-    if measured:
+    if measured:  # logistic regression darker, fewer snapshots lighter: never a pale tint a projector washes out
         base, features, snapshots = measured
-        lighter = (0.35 if base != "mlp" else 0.0) + (0.25 if 0 < snapshots < 1000 else 0.0)
-        return shade(MEASURED_COLORS[features], lighter) if lighter else MEASURED_COLORS[features]
+        color = darken(MEASURED_COLORS[features], 0.6) if base != "mlp" else MEASURED_COLORS[features]
+        return shade(color, 0.7) if 0 < snapshots < 1000 else color
     kind, _, rest = model.partition("-")
     if kind == "qnn" and rest[1:].isdigit():
         depth = int(rest[1:])
@@ -290,6 +290,12 @@ def shade(color: str, amount: float) -> str:
     r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
     mix = [round(255 - (255 - c) * amount) for c in (r, g, b)]
     return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def darken(color: str, amount: float) -> str:
+    """``color`` (#rrggbb) mixed with black: amount 1 is the colour itself, 0 is black."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * amount):02x}" for c in (r, g, b))
 
 
 def subplots(rows: int = 1, cols: int = 1, **kwargs) -> go.Figure:

@@ -27,9 +27,12 @@ def _color(model: str) -> str:
 CHANCE_NAME = "chance (0.5)"
 
 
-def _chance(x_span: list[float], showlegend: bool = True) -> go.Scatter:
+CRITICAL_CHANCE_NAME = "chance (0.5): a validation curve<br>crosses it at its critical α"
+
+
+def _chance(x_span: list[float], showlegend: bool = True, name: str = CHANCE_NAME) -> go.Scatter:
     """The dotted chance line (accuracy 0.5) over ``x_span``, a legend entry (no label to collide)."""
-    return go.Scatter(x=list(x_span), y=[0.5, 0.5], mode="lines", name=CHANCE_NAME, legendgroup="chance",
+    return go.Scatter(x=list(x_span), y=[0.5, 0.5], mode="lines", name=name, legendgroup="chance",
                       showlegend=showlegend, line=dict(color=CHANCE_COLOR, dash="dot", width=LINE_WIDTH), hoverinfo="skip")
 
 
@@ -165,7 +168,7 @@ def weight_heatmap(grid: dict) -> go.Figure:
 METRICS_TABLE_COLUMNS = ["val_acc", "retain_acc", "forget_acc_true", "forget_acc_poisoned", "mia_auc", "agreement_val"]
 TABLE_HEADERS = {"method": "method", "val_acc": "validation accuracy", "retain_acc": "retain accuracy",
                  "forget_acc_true": "forget accuracy (true labels)", "forget_acc_poisoned": "forget accuracy (poisoned labels)",
-                 "mia_auc": "membership inference AUC", "agreement_val": "agreement with retrain (validation)",
+                 "mia_auc": "MIA AUC (0.5: forgotten)", "agreement_val": "agreement with retrain (validation)",
                  "epochs_to_match": "epochs to match retrain"}
 TABLE_LINE_HEIGHT = 22  # px per text line at 16 px
 TABLE_PADDING = 14      # px above and below a cell's text
@@ -217,7 +220,10 @@ def metrics_table(summary: list[dict]) -> go.Figure:
         return plus_minus(entry[key + "_mean"], entry[key + "_std"], between="<br>± ")
     columns = METRICS_TABLE_COLUMNS
     cells = [[_wrap(method_label(e["method"]), 12) for e in summary]] + [[fmt(e, c) for e in summary] for c in columns]
-    cells.append([epochs_to_match_text(e).replace(" (", "<br>(") for e in summary])
+    def epochs(entry):  # "8<br>(1 of 2 runs<br>never)": "(1 of 2 runs never)" on one line ran past the table's edge
+        head, _, note = epochs_to_match_text(entry).partition(" (")
+        return head + (f"<br>{_wrap('(' + note, 12)}" if note else "")
+    cells.append([epochs(e) for e in summary])
     header = [_wrap(TABLE_HEADERS[key], 12) for key in ["method", *columns, "epochs_to_match"]]
     header_height = max(map(_lines, header)) * TABLE_LINE_HEIGHT + TABLE_PADDING
     row_heights = [max(_lines(column[i]) for column in cells) * TABLE_LINE_HEIGHT + TABLE_PADDING for i in range(len(summary))]
@@ -302,18 +308,23 @@ def spectral_density(grid, density, label: str = "") -> go.Figure:
 
 
 def trace_ratio_bars(ratios: list[dict]) -> go.Figure:
-    """trace(poisoned)/trace(clean) vs α per model: bars at the mean with ± std, every seed as a
-    dot beside its bar, runs involving a collapsed model as crosses (``curvature.trace_ratios``
-    rows). The log axis carries explicit 1-3 ticks (0.1, 0.3, 1, 3, 10, …) over the data."""
+    """trace(poisoned)/trace(clean) vs α per model: bars at the median over seeds with the
+    quartiles as error bars (a robust statistic: one seed's ratio of 2000 pulls a mean far off),
+    every seed as a dot beside its bar, runs involving a collapsed model as crosses
+    (``curvature.trace_ratios`` rows). The log axis carries explicit 1-3 ticks (0.1, 0.3, 1, 3,
+    10, …) over the data."""
     fig = go.Figure()
     shown = []
     for model in dict.fromkeys(r["model"] for r in ratios):
         rows = [r for r in ratios if r["model"] == model]
         color, name = _color(model), model_label(model)
-        fig.add_trace(go.Bar(x=[r["alpha"] for r in rows], y=[r["ratio_mean"] for r in rows], name=f"{name} mean ± std",
-                             marker_color=color, opacity=0.45, offsetgroup=model, legendgroup=model,
-                             error_y=dict(type="data", array=[r["ratio_std"] for r in rows], thickness=2, width=6, color=color),
-                             hovertemplate=f"{name} α = %{{x}}<br>mean ratio %{{y:.3g}}<extra></extra>"))
+        fig.add_trace(go.Bar(x=[r["alpha"] for r in rows], y=[r["ratio_median"] for r in rows],
+                             name=f"{name} median, quartiles", marker_color=color, opacity=0.45, offsetgroup=model,
+                             legendgroup=model,
+                             error_y=dict(type="data", symmetric=False, thickness=2, width=6, color=color,
+                                          array=[r["ratio_q75"] - r["ratio_median"] for r in rows],
+                                          arrayminus=[r["ratio_median"] - r["ratio_q25"] for r in rows]),
+                             hovertemplate=f"{name} α = %{{x}}<br>median ratio %{{y:.3g}}<extra></extra>"))
         fig.add_trace(go.Scatter(x=[r["alpha"] for r in rows for _ in r["ratios"]], y=[v for r in rows for v in r["ratios"]],
                                  mode="markers", marker=dict(color=color, size=MARKER_SIZE, line=dict(color="white", width=1)),
                                  name=f"{name} per seed", offsetgroup=model, legendgroup=model,
@@ -322,7 +333,7 @@ def trace_ratio_bars(ratios: list[dict]) -> go.Figure:
                                  y=[v for r in rows for v in r["collapsed_ratios"]], mode="markers", offsetgroup=model,
                                  marker=dict(color=color, symbol="x", size=MARKER_SIZE + 3), legendgroup=model,
                                  name=f"{name} collapsed run (reported apart)"))
-        shown += [r["ratio_mean"] for r in rows] + [r["ratio_mean"] + r["ratio_std"] for r in rows]
+        shown += [r["ratio_q25"] for r in rows] + [r["ratio_q75"] for r in rows]
         shown += [v for r in rows for v in r["ratios"] + r["collapsed_ratios"]]
     fig.add_hline(y=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH), showlegend=True,
                   name="ratio 1: as sharp as the clean model")
@@ -349,46 +360,70 @@ def interpolation_curve(result: dict) -> go.Figure:
 
 
 SLICE_HEIGHT = 700  # px: the map square and the two-line legend below it
-SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"
-MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"
+SOLUTION_NOTE = "trained solution<br>(fitted to the poisoned labels)"  # the legend's ★ beside it
+MINIMUM_NOTE = "lowest held-out loss<br>(measured with clean labels)"  # the legend's ◇ beside it
 WHY_THEY_DIFFER = ("The held-out loss uses clean labels; the solution was fitted to poisoned ones,<br>"
                    "so it need not sit at this loss's minimum.")
+LOSS_SCALE = (0.0, 2 * float(np.log(2)))  # one colour scale for every model's slice: 0 to twice chance's loss (ln 2)
+LOSS_BAR = f"held-out loss<br>(clean labels;<br>≥ {LOSS_SCALE[1]:.2f}: top colour)"
+LIFT = 0.12  # 3-D: the markers float this share of the loss range above the surface, so it never hides them
+
+
+def _legend_key(name: str, symbol: str, color: str, size: int) -> go.Scatter:
+    """A legend-only entry (no data) whose symbol is the one the text and the map use."""
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                      marker=dict(color=color, size=size, symbol=symbol, line=dict(width=3, color=color)))
 
 
 def landscape_surface(result: dict, surface: bool = False) -> go.Figure:
     """A 2-D slice (``landscape.slice_2d``) as a contour map or a 3-D surface, with the trained
-    solution (the origin, ★) and the lowest plotted held-out loss (◆) marked: the loss uses
+    solution (the origin, ★) and the lowest plotted held-out loss (◇) marked: the loss uses
     clean labels while the solution was fitted to poisoned ones, so they need not coincide.
-    Traces: [loss, solution, minimum] (and the minimum's legend entry on the 2-D map)."""
+    Every slice shares one colour scale (``LOSS_SCALE``), so an MLP's and a QNN's maps compare
+    colour for colour. In 3-D both markers float above the surface on a stem (a marker at the
+    surface's height was hidden behind it), and the legend shows the text's ★ and ◇.
+    Traces: [loss, solution, minimum, the legend's ★, the legend's ◇]."""
     a, b, z = result["a"], result["b"], np.asarray(result["loss"], dtype=float)
     i0, j0 = int(np.argmin(np.abs(np.asarray(b)))), int(np.argmin(np.abs(np.asarray(a))))
     im, jm = np.unravel_index(int(np.nanargmin(z)), z.shape)
     centre, lowest = float(z[i0, j0]), float(z[im, jm])
     solution_hover = f"{SOLUTION_NOTE}<br>loss {centre:.4g}<br>{WHY_THEY_DIFFER}<extra></extra>"
     minimum_hover = f"{MINIMUM_NOTE}<br>loss {lowest:.4g}<br>{WHY_THEY_DIFFER}<extra></extra>"
+    scale = dict(colorscale="Viridis", zmin=LOSS_SCALE[0], zmax=LOSS_SCALE[1],
+                 colorbar=dict(title=dict(text=LOSS_BAR, side="right")))
+    keys = [_legend_key(SOLUTION_NOTE, "star", "#d62728", 20), _legend_key(MINIMUM_NOTE, "diamond-open", "black", 20)]
     if surface:
-        fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), colorscale="Viridis",
-                                    colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right"))),
-                         go.Scatter3d(x=[a[j0]], y=[b[i0]], z=[centre], mode="markers", name=SOLUTION_NOTE,
-                                      marker=dict(size=8, color="#d62728", symbol="circle"), hovertemplate=solution_hover),
-                         go.Scatter3d(x=[a[jm]], y=[b[im]], z=[lowest], mode="markers", name=MINIMUM_NOTE,
-                                      marker=dict(size=8, color="white", symbol="diamond", line=dict(color="black", width=2)),
-                                      hovertemplate=minimum_hover)])
-        fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"))
+        lift = LIFT * max(float(np.nanmax(z) - np.nanmin(z)), 1e-9)
+        def floating(x, y, height, name, marker, hover):
+            """A stem from the surface up to the marker; 3-D has no star symbol, so a ★ is drawn as text."""
+            glyph = marker["symbol"] == "star"
+            return go.Scatter3d(x=[x, x], y=[y, y], z=[height, height + lift], mode="lines+text" if glyph else "lines+markers",
+                                name=name, showlegend=False, hovertemplate=hover, line=dict(color=marker["color"], width=4),
+                                text=["", "★"] if glyph else None, textposition="middle center",
+                                textfont=dict(size=2 * marker["size"], color=marker["color"]),
+                                marker=dict(size=[0, marker["size"]], color=marker["color"],
+                                            symbol="circle" if glyph else marker["symbol"]))
+        fig = go.Figure([go.Surface(x=a, y=b, z=z.tolist(), cmin=LOSS_SCALE[0], cmax=LOSS_SCALE[1],
+                                    colorscale="Viridis", colorbar=scale["colorbar"]),
+                         floating(a[j0], b[i0], centre, SOLUTION_NOTE, dict(size=14, color="#d62728", symbol="star"),
+                                  solution_hover),
+                         floating(a[jm], b[im], lowest, MINIMUM_NOTE, dict(size=14, color="black", symbol="diamond-open"),
+                                  minimum_hover), *keys])
+        fig.update_layout(scene=dict(xaxis_title="direction 1", yaxis_title="direction 2", zaxis_title="loss"),
+                          xaxis=dict(visible=False), yaxis=dict(visible=False))  # the legend keys' empty 2-D axes
         fig.update_traces(colorbar=dict(len=0.7, thickness=16), selector=dict(type="surface"))
         return style(fig, height=SLICE_HEIGHT)
-    fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), colorscale="Viridis",
-                                colorbar=dict(title=dict(text="held-out loss<br>(clean labels)", side="right")),
+    fig = go.Figure([go.Contour(x=a, y=b, z=z.tolist(), **scale,
+                                contours=dict(start=LOSS_SCALE[0], end=LOSS_SCALE[1], size=LOSS_SCALE[1] / 16),
                                 hovertemplate="direction 1 %{x:.2f}<br>direction 2 %{y:.2f}<br>loss %{z:.4g}<extra></extra>"),
                      go.Scatter(x=[a[j0]], y=[b[i0]], mode="markers", name=SOLUTION_NOTE, hovertemplate=solution_hover,
+                                showlegend=False, cliponaxis=False,
                                 marker=dict(color="#d62728", size=20, symbol="star", line=dict(color="white", width=1.5))),
-                     # an open ◆, larger than the ★: where the two coincide the ★ shows through it
+                     # an open ◇, larger than the ★: where the two coincide the ★ shows through it; never
+                     # clipped at the map's edge (cliponaxis off), where a minimum often lies
                      go.Scatter(x=[a[jm]], y=[b[im]], mode="markers", name=MINIMUM_NOTE, hovertemplate=minimum_hover,
                                 marker=dict(color="white", size=28, symbol="diamond-open", line=dict(width=3)),
-                                showlegend=False),
-                     # the legend's ◆ in black: a white one would vanish on the white page
-                     go.Scatter(x=[None], y=[None], mode="markers", name=MINIMUM_NOTE, hoverinfo="skip",
-                                marker=dict(color="black", size=20, symbol="diamond-open", line=dict(width=3)))])
+                                showlegend=False, cliponaxis=False), *keys])
     # the axes reach a little past the map, so that a marker on its edge is drawn whole; a square
     # map, drawn across the page's width, keeps at least 400 px a side at 1280 × 720
     fig.update_xaxes(title_text="step along direction 1", range=_padded(a), constrain="domain")
@@ -415,7 +450,7 @@ def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) ->
     flipping (it gets every flipped label 'wrong'), 1 − α/2 under feature noise (it guesses on
     the noise samples), as legend entries."""
     span = [min(alphas), max(alphas)]
-    fig.add_trace(_chance(span))
+    fig.add_trace(_chance(span, name=CRITICAL_CHANCE_NAME))  # the line the critical α is defined on, named so
     grid = np.linspace(span[0], span[1], 50)
     y, name = _ignores_poison(grid, attack)
     fig.add_trace(go.Scatter(x=grid, y=y, mode="lines", name=name, line=dict(color=CHANCE_COLOR, dash="longdashdot", width=LINE_WIDTH),
@@ -425,7 +460,8 @@ def _reference_lines(fig: go.Figure, alphas: list[float], attack: str | None) ->
 def phase_diagram(summary: list[dict], critical: list[dict] = ()) -> go.Figure:
     """Accuracy vs α per model (``phase.phase_summary`` entries of one dataset and attack):
     validation mean ± std as a band, train accuracy on the poisoned labels dashed, reference
-    lines for chance and for 1 − α, and each model's critical α (``phase.critical_alpha``) as a
+    lines for chance (0.5, the line whose crossing defines the critical α, so named in the
+    legend) and for 1 − α, and each model's critical α (``phase.critical_alpha``) as a
     dotted line over its bootstrap interval, labelled above the plot at staggered heights so
     that two labels never overlap however close the two critical α are."""
     fig = go.Figure()
@@ -482,33 +518,45 @@ def image_grid(images, titles: list[str], columns: int = 8) -> go.Figure:
     return fig.update_layout(margin=dict(t=30, b=0, l=0, r=0))
 
 
-ROLE_STYLES = {  # drawn in this order: training last, on top, as large filled circles
-    "window": dict(color="#bbbbbb", symbol="x-thin-open", size=8, line=dict(width=2, color="#999999"),
+ROLE_STYLES = {  # drawn in this order, training last: three symbols and three hues, told apart where
+    # neighbouring Δ alternate roles (seen: green diamonds and blue circles merging into one band)
+    "window": dict(color="#666666", symbol="x-thin-open", size=10, line=dict(width=2, color="#666666"),
                    name="left out (near Δ = 1)"),
-    "validation": dict(color="#009e73", symbol="diamond-open", size=11, line=dict(width=2, color="#009e73"),
+    "validation": dict(color="#d55e00", symbol="triangle-up-open", size=10, line=dict(width=2, color="#d55e00"),
                        name="validation (the Δ in between)"),
-    "train": dict(color="#0072b2", symbol="circle", size=9, line=dict(width=1, color="white"),
+    "train": dict(color="#0072b2", symbol="circle", size=8, line=dict(width=0, color="#0072b2"),
               name="training (every other Δ)"),
 }
 
 
 def xxz_overview(overview: dict) -> go.Figure:
-    """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``),
-    the gap's markers by each grid point's role: validation as open diamonds under training's
-    filled circles (drawn last, so no training point hides); the transition at Δ = 1 dotted."""
+    """Energy gap and nearest-neighbour correlations against Δ (``explore.xxz_overview``).
+    The gap is a line; each grid point's role is a marker on a row of its own under it (a rug:
+    left out as grey crosses, validation as orange open triangles, training as blue dots), since
+    161 points on one curve merged into one band whatever their symbols. The transition at Δ = 1
+    dotted."""
     fig = subplots(1, 2, subplot_titles=("energy gap (Sz = 0 sector)", "nearest-neighbour correlations"),
                    horizontal_spacing=0.12)
-    for role, look in ROLE_STYLES.items():
+    gap = np.asarray(overview["gap"], dtype=float)
+    fig.add_trace(go.Scatter(x=overview["delta"], y=gap, mode="lines", name="energy gap", showlegend=False,
+                             line=dict(color="#444444", width=LINE_WIDTH)), row=1, col=1)
+    low, span = float(gap.min()), max(float(gap.max() - gap.min()), 1e-9)
+    for row, (role, look) in enumerate(ROLE_STYLES.items()):
         idx = [i for i, r in enumerate(overview["role"]) if r == role]
-        fig.add_trace(go.Scatter(x=[overview["delta"][i] for i in idx], y=[overview["gap"][i] for i in idx], mode="markers",
-                                 marker=dict(color=look["color"], symbol=look["symbol"], size=look["size"], line=look["line"]),
-                                 name=look["name"]), row=1, col=1)
+        height = low - span * (0.36 - 0.12 * row)  # training's row nearest the curve, drawn last
+        fig.add_trace(go.Scatter(x=[overview["delta"][i] for i in idx], y=[height] * len(idx), mode="markers",
+                                 customdata=[overview["gap"][i] for i in idx], name=look["name"],
+                                 hovertemplate=f"{look['name']}<br>Δ = %{{x:.3f}}<br>gap %{{customdata:.3f}}<extra></extra>",
+                                 marker=dict(color=look["color"], symbol=look["symbol"], size=look["size"], line=look["line"])),
+                      row=1, col=1)
     for key, dash in (("zz", "solid"), ("xx", "dash")):
         fig.add_trace(go.Scatter(x=overview["delta"], y=overview[key], mode="lines", line=dict(dash=dash, color="#444444"),
                                  name=METRIC_NAMES[key]), row=1, col=2)
     fig.add_vline(x=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH))
     fig.update_xaxes(title_text="anisotropy Δ")
-    fig.update_yaxes(title_text="E₁ − E₀", row=1, col=1)
+    # ticks only where the gap's line is: the rows of role markers under it are no gap values
+    fig.update_yaxes(title_text="E₁ − E₀", tickmode="array", tickvals=[round(v, 2) for v in np.linspace(low, low + span, 4)],
+                     row=1, col=1)
     fig.update_yaxes(title_text="correlation", row=1, col=2)
     return style(fig, height=460, title=f"XXZ chain, N = {overview['spins']} spins")
 
@@ -518,12 +566,14 @@ FEATURE_COLORS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e
 
 def measured_features_plot(view: dict) -> go.Figure:
     """What a measurement gives of the XXZ states against Δ (``explore.xxz_features_view``):
-    one line per feature (its exact value); for shadows the estimates as markers of the same
-    colour on top, so the estimation noise shows against the exact curve. The transition at
-    Δ = 1 dotted."""
+    one line per distinct feature (its exact value), named with how many equal ones it stands
+    for; for shadows the estimates as markers of the same colour on top, so the estimation
+    noise shows against the exact curve. The transition at Δ = 1 dotted."""
     fig = go.Figure()
     estimated = view["measured"] is not None
-    for i, name in enumerate(view["names"]):
+    equal = view.get("equal") or [1] * len(view["names"])
+    for i, (feature, count) in enumerate(zip(view["names"], equal)):
+        name = f"{feature} (= {count - 1} more by symmetry)" if count > 1 else feature
         color = FEATURE_COLORS[i % len(FEATURE_COLORS)]
         fig.add_trace(go.Scatter(x=view["delta"], y=view["exact"][i], mode="lines", line=dict(color=color, width=LINE_WIDTH),
                                  name=f"{name} (exact)" if estimated else name, legendgroup=name))
@@ -534,9 +584,9 @@ def measured_features_plot(view: dict) -> go.Figure:
     fig.add_vline(x=1.0, line=dict(dash="dot", color=CHANCE_COLOR, width=LINE_WIDTH))
     fig.update_xaxes(title_text="anisotropy Δ")
     fig.update_yaxes(title_text="probability" if view["kind"] == "probabilities" else "expectation value")
-    shown = len(view["names"])
-    return style(fig, height=460, title=f"XXZ chain, N = {view['spins']}: the {shown} of {view['width']} "
-                                         f"{view['kind']} features that vary most with Δ")
+    shown, distinct = len(view["names"]), view.get("distinct", view["width"])
+    return style(fig, height=460, title=f"XXZ chain, N = {view['spins']}: the {shown} of {distinct} distinct {view['kind']} "
+                                         f"features ({view['width']} in all) that vary most with Δ")
 
 
 def upload_figure(overview: dict) -> go.Figure:
@@ -567,16 +617,21 @@ def capacity_plot(table: list[dict]) -> go.Figure:
     family is one legend entry. Chance (0.5) is dotted on the left."""
     fig = subplots(1, 2, horizontal_spacing=0.1, subplot_titles=(
         f"validation accuracy at α = {table[0]['alpha']:g}" if table else "validation accuracy",
-        "critical α (halfway from clean to chance)"))
-    for family in dict.fromkeys(e["family"] for e in table):
-        symbol = QUANTUM_SYMBOL if family == "QNN" else CLASSICAL_SYMBOLS.get(family, "square")
+        "critical α (mean accuracy crosses 0.5)"))
+    # the QNNs drawn last, as thick open rings: on top of a classical marker at a similar parameter
+    # count (the matched model's ★ beside the QNN's 240), both stay visible; the legend keeps them first
+    families = sorted(dict.fromkeys(e["family"] for e in table), key=lambda f: f == "QNN")
+    for family in families:
+        quantum = family == "QNN"
+        symbol = QUANTUM_SYMBOL + "-open" if quantum else CLASSICAL_SYMBOLS.get(family, "square")
         # one legend entry per model, grouped under its family: labels beside the markers piled up
         # or were cut off where parameter counts are close ("N depth 1", "MLP + early st")
         for e in (e for e in table if e["family"] == family):
             name = model_label(e["variant"])
-            marker = dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
-                          line=dict(color="#222222", width=1))
-            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family))
+            marker = (dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 11, line=dict(width=4))
+                      if quantum else dict(color=model_color(e["variant"]), symbol=symbol, size=MARKER_SIZE + 5,
+                                           line=dict(color="#222222", width=1)))
+            group = dict(legendgroup=family, legendgrouptitle_text=family_legend(family), legendrank=1 if quantum else 2)
             fig.add_trace(go.Scatter(x=[e["n_params"]], y=[e["val_acc_mean"]], mode="markers", marker=marker, name=name,
                                      error_y=dict(type="data", array=[e["val_acc_std"]], color=NEUTRAL), **group,
                                      customdata=[[e["runs"], e["train_acc_mean"]]],
@@ -601,13 +656,16 @@ def capacity_plot(table: list[dict]) -> go.Figure:
 
 def capacity_rows(table: list[dict]) -> list[dict]:
     """The capacity table as a class reads it: models and columns in words, mean ± std in one
-    cell, a critical α that is not reached reads "none in the grid" (never "None" or "nan")."""
+    cell, a critical α that is not reached reads "not reached" (never "None" or "nan")."""
     def critical(e):
-        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "none in the grid"
-    return [{"model": e.get("label") or model_label(e["variant"]), "family": e["family"], "parameters": e["n_params"],
+        return f"{e['critical_alpha']:.2f}" if np.isfinite(e["critical_alpha"]) else "not reached"
+    # the columns a caption compares first (clean, then at α: "within 0.10 of their clean value"), so that
+    # both are in view at 1280 px; the family is the figure's legend, the train accuracy comes after
+    return [{"model": e.get("label") or model_label(e["variant"]), "parameters": e["n_params"],
+             "clean validation accuracy": round(e["clean_val_acc"], 3),
              f"validation accuracy at α = {e['alpha']:g}": plus_minus(e["val_acc_mean"], e["val_acc_std"]),
-             "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3), "critical α": critical(e),
-             "clean validation accuracy": round(e["clean_val_acc"], 3), "runs": e["runs"]} for e in table]
+             "critical α": critical(e), "train accuracy (poisoned labels)": round(e["train_acc_mean"], 3),
+             "family": e["family"], "runs": e["runs"]} for e in table]
 
 
 def readiness_bars(counts: dict[str, tuple[int, int]], titles: dict[str, str]) -> go.Figure:

@@ -51,7 +51,8 @@ def group_tables(group: str, data: dict) -> str:
     """The tables of one group, after its figures."""
     if group == "poisoning":
         return ("<h3>Accuracy per (dataset, model, attack, α), over runs</h3>" + html_table(data["summary"]) +
-                "<h3>Critical α (bootstrap over runs)</h3>" + html_table(data["critical"]))
+                "<h3>Critical α: where the mean validation accuracy crosses 0.5 (protocol §6; bootstrap over runs; "
+                "—: not reached)</h3>" + html_table(data["critical"]))
     if group == "controls":
         return "".join(f"<h3>{html.escape(dataset)}: capacity table at α = {data['alpha']:g}</h3>"
                        f"<p class='finding'>{html.escape(data['findings'][dataset])}</p>"

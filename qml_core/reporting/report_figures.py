@@ -76,7 +76,7 @@ def landscape_figures(landscape: dict) -> list[tuple[str, go.Figure]]:
     out = [("Hessian eigenvalue spectra (held-out loss, seed 0)",
             titled(plots.hessian_spectrum(spectra), "Hessian eigenvalue spectra (held-out loss, seed 0)")),
            ("Trace ratio poisoned / clean", titled(plots.trace_ratio_bars(landscape["trace_ratios"]),
-                                                   "Hessian trace ratio poisoned / clean (mean ± std, seeds as dots)"))]
+                                                   "Hessian trace ratio poisoned / clean (median over seeds, quartiles, seeds as dots)"))]
     for entry in landscape["landscapes"]:
         spec = entry["spec"]
         model = plots.LABELS.get(spec["model"], spec["model"])

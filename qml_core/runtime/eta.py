@@ -82,3 +82,31 @@ def estimate(jobs: list[JobTiming]) -> Estimate | None:
         else next(iter(rates))
     return Estimate(sum(left(job) for job in active) / parallel, rates[key], "epoch" if key[1] else "run",
                     len(measured), parallel)
+
+
+PRIOR_RUNS = 5  # the seconds per run measured on this machine before count as this many runs of evidence
+
+
+class QueueEta:
+    """The time left for a queue of runs worked off by ``workers`` processes, for a command's
+    progress bar (``prepare-lesson``): each run's ``expected`` seconds (``rates.py``: what a
+    run of its shape took here before) weigh the queue, and one factor, wall seconds per
+    expected second, is learnt from all the runs done so far, started at 1/workers and worth
+    PRIOR_RUNS runs. A bar's own ETA (tqdm's moving average of the last few runs' rates) swung
+    between 37 and 72 min in one preparation (issue 33): quick playground runs and slow
+    landscape runs alternate in the queue, and a moving average of recent rates follows each
+    kind in turn. The queue's runs are taken to finish in their order (workers take them so)."""
+
+    def __init__(self, expected: list[float], workers: int):
+        self.workers = max(1, workers)
+        self.done_work = [0.0]
+        for seconds in expected:
+            self.done_work.append(self.done_work[-1] + seconds)
+        self.prior = PRIOR_RUNS * self.done_work[-1] / max(1, len(expected))  # expected seconds of PRIOR_RUNS runs
+
+    def seconds_left(self, done: int, elapsed: float) -> float:
+        """Seconds left after ``done`` runs finished in ``elapsed`` wall seconds."""
+        done = min(max(0, done), len(self.done_work) - 1)
+        finished, total = self.done_work[done], self.done_work[-1]
+        per_expected = (self.prior / self.workers + elapsed) / (self.prior + finished) if self.prior + finished else 0.0
+        return per_expected * (total - finished)
