@@ -9,9 +9,11 @@ model one CSV row: depth, parameters, fit of the flipped labels (``forget_acc``:
 poisoned samples w.r.t. their poisoned labels), train and validation accuracy at α = 0.3 (mean
 and std over runs), the clean validation accuracy, seconds per run (training time as the run
 recorded it, also for a cached run), the wall time of the row and the machine load before and
-after it. Rows go in cheapest-first order, alternating the datasets, and the CSVs are rewritten
-after each, so that ``--until`` (a UTC deadline) stops with what is done; a row whose estimated
-time (the previous depth's seconds per run, scaled by depth) would pass it is left out and says so.
+after it. Rows go cheapest first (estimated from the dataset's deepest row so far: its seconds per
+run, scaled by depth) and the CSVs are rewritten after each, so that ``--until`` (a UTC deadline)
+stops with what is done; a row whose estimate would pass it is left out and says so. A row that
+comes wholly from the cache leaves the CSV's row of the run that computed it (its wall time and
+load) in place.
 
     QML_LAB_CACHE=/tmp/cache python benchmarks/qnn_depth_table.py --until 22:05
     python benchmarks/qnn_depth_table.py --markdown      # the CSVs as docs/reproduction.md's tables
@@ -46,10 +48,9 @@ def load() -> float:
     return float(pathlib.Path("/proc/loadavg").read_text().split()[0])
 
 
-def schedule(datasets: list[str]) -> list[tuple[str, str]]:
-    """(dataset, variant id) cheapest first, the datasets alternating: the control, then the depths."""
-    queues = {d: ["qnn-noent", *(f"qnn-d{k}" for k in DEPTHS[d])] for d in datasets}
-    return [(d, queues[d][i]) for i in range(max(map(len, queues.values()))) for d in datasets if i < len(queues[d])]
+def schedule(datasets: list[str], depths: list[int] | None = None) -> list[tuple[str, str]]:
+    """(dataset, variant id) for every row: the control, then the depths (``depths``, else DEPTHS)."""
+    return [(d, name) for d in datasets for name in ("qnn-noent", *(f"qnn-d{k}" for k in depths or DEPTHS[d]))]
 
 
 def mean_std(values) -> tuple[float, float]:
@@ -74,21 +75,34 @@ def depth_row(dataset: str, name: str) -> dict:
                 load_after=load(), torch_threads=torch.get_num_threads())
 
 
+def id_depth(name: str) -> int:
+    """qnn-dD -> D; the control (qnn-noent) -> 0, so that it goes first."""
+    return int(name[5:]) if name.startswith("qnn-d") else 0
+
+
 def estimate(done: list[dict], dataset: str, name: str) -> float:
     """Seconds the row will take: the dataset's deepest row so far, scaled by depth (0 if none)."""
     rows = [r for r in done if r["dataset"] == dataset and r["ansatz"] == "paper"]
     if not rows or not name.startswith("qnn-d"):
         return 0.0
     last = max(rows, key=lambda r: r["depth"])
-    return last["seconds_per_run"] * 2 * RUNS * int(name[5:]) / last["depth"]
+    return last["seconds_per_run"] * 2 * RUNS * id_depth(name) / last["depth"]
 
 
 def write(done: list[dict], dataset: str) -> pathlib.Path:
+    """The dataset's rows into its CSV, keeping the CSV's own row where a new one was all cached."""
     path = RESULTS / f"qnn_depth_{dataset}.csv"
+    kept = {}
+    if path.exists():
+        with path.open() as f:
+            kept = {r["variant"]: r for r in csv.DictReader(f)}
+    for r in done:
+        if r["dataset"] == dataset and (r["computed"] or r["variant"] not in kept):
+            kept[r["variant"]] = r
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(sorted((r for r in done if r["dataset"] == dataset), key=lambda r: (r["ansatz"], r["depth"])))
+        writer.writerows(sorted(kept.values(), key=lambda r: (r["ansatz"], int(r["depth"]))))
     return path
 
 
@@ -105,15 +119,33 @@ def markdown(dataset: str) -> str:
     return "\n".join(lines)
 
 
+def readout_bloch(dataset: str) -> str:
+    """What the QNN without entanglers can read (``sim/circuits.py``): the readout qubit's Bloch
+    vector r of every state of the preset's dataset (training and validation), in words."""
+    from qml_core.data.datasets import load_dataset
+    from qml_core.specs import preset
+
+    data = load_dataset(preset("paper", dataset, "qnn").data)
+    x, y = np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
+    pairs = x.reshape(len(x), -1, 2)  # the readout qubit is the least significant bit
+    coherence = (np.conj(pairs[:, :, 0]) * pairs[:, :, 1]).sum(1)
+    r = {"x": 2 * coherence.real, "y": 2 * coherence.imag, "z": (np.abs(pairs) ** 2 @ [1.0, -1.0]).sum(1)}
+    means = "; ".join(f"r_{k} {v[y == 0].mean():.3g} ± {v[y == 0].std():.3g} (label 0), {v[y == 1].mean():.3g} ± "
+                      f"{v[y == 1].std():.3g} (label 1)" for k, v in r.items())
+    return f"{dataset}, {len(x)} states: max |r_k| = {max(np.abs(v).max() for v in r.values()):.3g}; {means}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--until", help="UTC deadline HH:MM: rows estimated to end later are left out")
     parser.add_argument("--datasets", default="mnist,xxz")
+    parser.add_argument("--depths", type=lambda text: [int(k) for k in text.split(",")],
+                        help="comma-separated depths instead of each dataset's DEPTHS (e.g. the deepest first)")
     parser.add_argument("--markdown", action="store_true", help="print the CSVs as markdown tables; train nothing")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",")
     if args.markdown:
-        print("\n\n".join(markdown(d) for d in datasets))
+        print("\n\n".join(f"{markdown(d)}\n\nreadout qubit's Bloch vector: {readout_bloch(d)}" for d in datasets))
         return 0
     deadline = None
     if args.until:
@@ -121,14 +153,14 @@ def main(argv=None) -> int:
         h, m = map(int, args.until.split(":"))
         deadline = now.replace(hour=h, minute=m, second=0, microsecond=0)
     print(f"QML_LAB_CACHE={os.environ.get('QML_LAB_CACHE')} torch threads {torch.get_num_threads()}", flush=True)
-    done = []
-    for dataset, name in schedule(datasets):
-        if deadline is not None:
-            left = (deadline - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
-            need = estimate(done, dataset, name)
-            if need > left:
-                print(f"left out {dataset} {name}: about {need:.0f} s needed, {left:.0f} s to the deadline", flush=True)
-                continue
+    done, todo = [], schedule(datasets, args.depths)
+    while todo:
+        need, _, dataset, name = min((estimate(done, d, n), id_depth(n), d, n) for d, n in todo)
+        todo.remove((dataset, name))
+        left = math.inf if deadline is None else (deadline - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        if need > left:
+            print(f"left out {dataset} {name}: about {need:.0f} s needed, {left:.0f} s to the deadline", flush=True)
+            continue
         row = depth_row(dataset, name)
         done.append(row)
         path = write(done, dataset)
