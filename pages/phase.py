@@ -10,7 +10,7 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
-from qml_core.experiments.capacity import capacity_finding, capacity_table, variants  # noqa: E402
+from qml_core.experiments.capacity import capacity_finding, capacity_table, deeper_qnns, variants  # noqa: E402
 from qml_core.experiments.collapse import collapsed_note  # noqa: E402
 from qml_core.experiments.devices import device_variants  # noqa: E402
 from qml_core.experiments.phase import critical_alpha, phase_summary  # noqa: E402
@@ -39,12 +39,14 @@ with st.sidebar:
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
     alphas = phase_alphas(step)
     try:
-        catalogue = {v.name: v for v in variants(preset_name, dataset, **options) + device_variants(preset_name, dataset, **options)}
+        catalogue = {v.name: v for v in variants(preset_name, dataset, **options) + deeper_qnns(preset_name, dataset, **options)
+                     + device_variants(preset_name, dataset, **options)}
     except SpecError as exc:
         st.error(str(exc))
         st.stop()
     models = url_state.choices("models", "models", list(catalogue), ["qnn", "mlp"], format_func=model_label,
-                               help="the paper's QNN and MLP, or any control model: QNN depths, MLP sizes, "
+                               help="the paper's QNN and MLP, or any control model: QNN depths (up to 40), the QNN "
+                                    "without entanglers, MLP sizes, "
                                     "regularised MLPs, logistic regression, a parameter-matched MLP, on XXZ "
                                     "classical models on measurements (probabilities, correlators, shadows), or the "
                                     "QNN on a device (finite shots, depolarising noise), drawn side by side")

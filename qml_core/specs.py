@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-ANSATZE = ("paper", "cnot-ring")
+ANSATZE = ("paper", "cnot-ring", "paper-noent")
 EXECUTORS = ("fused", "default.qubit", "lightning.qubit")
 ATTACKS = ("label-flip", "feature-noise")
 DATASETS = ("mnist", "xxz", "upload")
@@ -192,7 +192,8 @@ class UploadData:
 
 @dataclass(frozen=True)
 class QNNModel:
-    """The QNN of protocol §3 (``paper`` ansatz) or §5 (``cnot-ring``).
+    """The QNN of protocol §3 (``paper`` ansatz) or §5 (``cnot-ring``), or the §3 one without its
+    entangling gates (``paper-noent``, a control: ``sim/circuits.py``).
 
     ``precision``: the fused executor's state vectors in complex64 (``single``, about twice as
     fast; shown harmless to the paper's accuracies in benchmarks/results/precision.csv) or

@@ -191,14 +191,22 @@ def test_phase_diagram_draws_device_curves_beside_the_exact_qnn():
 
 def test_a_request_of_more_than_100_runs_asks_first_with_the_expected_time():
     """Seen: a keystroke in the models box selected all 12 models and queued 360 runs (445 s) without a word."""
-    at = open_page("pages/phase.py", runs=3, view="capacity", models=[v.name for v in variants("quick", "mnist")])
+    models = [v.name for v in variants("quick", "mnist")]
+    runs = len(models) * 10 * 3  # α 0, 0.1, …, 0.9, 3 runs each
+    at = open_page("pages/phase.py", runs=3, view="capacity", models=models)
     assert not at.exception and not manager().running()
     warning = at.warning[0].value
-    assert warning.startswith("This view needs 360 new runs, about ") and "worker" in warning
-    assert [b.label for b in at.button] == ["Run all 360"] and figure_count(at) == 0
-    at.session_state["_big_request_yes"] = {"phase": 360}  # the button's on_click (AppTest's click misses a page's buttons)
+    assert warning.startswith(f"This view needs {runs} new runs, about ") and "worker" in warning
+    assert [b.label for b in at.button] == [f"Run all {runs}"] and figure_count(at) == 0
+    at.session_state["_big_request_yes"] = {"phase": runs}  # the button's on_click (AppTest's click misses a page's buttons)
     at.run()
-    assert len(manager().running()) == 360 and not at.warning
+    assert len(manager().running()) == runs and not at.warning
+
+
+def test_phase_page_offers_deeper_qnns_and_the_qnn_without_entanglers():
+    at = open_page("pages/phase.py", runs=1, alpha_step=0.2, models=["qnn-d40", "qnn-noent"])
+    assert at.multiselect(key="models").value == ["qnn-d40", "qnn-noent"] and not at.error
+    assert {"QNN depth 20", "QNN depth 30", "QNN depth 40", "QNN without entanglers"} <= set(at.multiselect(key="models").options)
 
 
 def test_a_link_to_long_device_curves_asks_first_by_expected_time():

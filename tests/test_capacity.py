@@ -31,6 +31,43 @@ def test_catalogue_has_every_family_and_the_paper_models():
     assert n_params(catalogue[names.index("matched")].spec) == 235  # 16 components -> 13 -> 1, closest to 240
 
 
+def test_quantum_controls_the_entanglement_free_qnn_and_any_depth_asked_by_id():
+    """qnn-noent is listed (the paper's QNN, ansatz paper-noent, 180 parameters); qnn-dD for
+    D up to 50 is built when asked by id though not listed; D = 51 is refused."""
+    listed = [v.name for v in variants("paper", "mnist")]
+    assert "qnn-noent" in listed and "qnn-d40" not in listed
+    noent = variants("paper", "mnist", ["qnn-noent"])[0]
+    assert noent.quantum and noent.spec.model.ansatz == "paper-noent" and noent.spec.model.depth == 6
+    assert noent.spec.replace(model=preset("paper", "mnist", "qnn").model) == preset("paper", "mnist", "qnn")
+    assert n_params(noent.spec) == 180  # depth 6 x 10 qubits x 3 angles
+    deep = variants("paper", "mnist", ["qnn-d40", "qnn-d20", "logreg", "qnn-d20"])
+    assert [v.name for v in deep] == ["logreg", "qnn-d40", "qnn-d20"]
+    assert [v.spec.model.depth for v in deep[1:]] == [40, 20] and all(v.quantum for v in deep[1:])
+    assert n_params(deep[1].spec) == 40 * 10 * 4
+    for name in ("qnn-d51", "qnn-d0", "qnn-dx"):
+        with pytest.raises(SpecError, match=f"variant '{name}' is not in the catalogue"):
+            variants("paper", "mnist", [name])
+
+
+def test_capacity_cli_passes_a_deeper_qnn_and_the_control_to_the_runs(tmp_path, monkeypatch, private_cache):
+    """``capacity --variants qnn-d12,qnn-noent`` reaches ``run_capacity`` with those two models
+    (the training itself is the sweep's, tested elsewhere) and writes their rows."""
+    import qml_core.experiments.capacity as capacity
+
+    seen = []
+
+    def record(chosen, alpha, *args, **kwargs):
+        seen.extend((v.name, v.spec.model.depth, v.spec.model.ansatz) for v in chosen)
+        return capacity.capacity_table(chosen, [], alpha), []
+    monkeypatch.setattr(capacity, "run_capacity", record)
+    out = tmp_path / "c.csv"
+    assert main(["capacity", "--variants", "qnn-d12,qnn-noent", "--alphas", "0", "--runs", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    assert seen == [("qnn-noent", 6, "paper-noent"), ("qnn-d12", 12, "paper")]
+    text = out.read_text()
+    assert "qnn-d12" in text and "qnn-noent" in text
+
+
 def test_matched_hidden_is_the_closest_count():
     for target, inputs in [(240, 16), (192, 16), (160, 16), (1000, 10)]:
         h = matched_hidden(target, inputs)

@@ -117,6 +117,28 @@ def test_qnn_hessian_equals_the_column_by_column_one(depth, n_qubits):
     torch.testing.assert_close(hessian, reference, rtol=0, atol=1e-10)
 
 
+def test_qnn_hessian_of_the_circuit_without_entanglers():
+    """``paper-noent`` (rotations only, one compiled layer) through ``qnn_hessian`` equals
+    autograd's Hessian through the fused executor; rows of qubits other than the readout are zero."""
+    from qml_core.experiments.hessian import exact_hessian
+    from qml_core.sim.executor import FusedExecutor
+    from qml_core.sim.qnn_hessian import qnn_loss_hessian
+    from qml_core.training.train import bce
+
+    depth, n_qubits = 2, 4
+    x, y, _ = qnn_problem(depth, n_qubits)
+    theta = torch.linspace(-3.0, 3.0, depth * n_qubits * 3, dtype=torch.float64)
+    executor = FusedExecutor("paper-noent", depth, n_qubits, backward="autograd")
+    loss = lambda t: bce(torch.sigmoid(5.0 * executor(t.view(depth, n_qubits, 3), x)), y)  # noqa: E731
+    reference = exact_hessian(loss, theta)
+    hessian = qnn_loss_hessian("paper-noent", depth, n_qubits, theta, x, lambda f: bce(torch.sigmoid(5.0 * f), y))
+    assert reference.abs().max() > 1e-2
+    torch.testing.assert_close(hessian, reference, rtol=0, atol=1e-10)
+    readout = torch.zeros(depth, n_qubits, 3, dtype=torch.bool)
+    readout[:, -1] = True
+    assert hessian[~readout.ravel()].abs().max() <= 1e-12
+
+
 def test_qnn_heldout_hessian_and_its_fallback(monkeypatch):
     """The §5 QNN (depth 5, here on 4 qubits): the circuit route equals autograd's, and a
     circuit qnn_hessian cannot do falls back to exact_hessian with the same result."""

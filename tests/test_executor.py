@@ -25,7 +25,7 @@ def reference(ansatz, depth, n_qubits):
 
 
 @pytest.mark.parametrize("backward", ["adjoint", "autograd"])
-@pytest.mark.parametrize("ansatz", ["paper", "cnot-ring"])
+@pytest.mark.parametrize("ansatz", ["paper", "cnot-ring", "paper-noent"])
 @pytest.mark.parametrize("n_qubits,depth", [(2, 1), (3, 2), (4, 3), (5, 1), (6, 2), (7, 3)])
 def test_fused_equals_default_qubit(backward, ansatz, n_qubits, depth):
     """Same weights (std 1, far from the small-angle regime), same batch: <Z> and the
@@ -257,3 +257,47 @@ def test_single_precision_is_close_to_double(split, n_qubits, depth):
     assert torch.max(torch.abs(z32 - z64)) <= 1e-5
     assert torch.max(torch.abs(g32 - g64)) <= 1e-5
     assert torch.max(torch.abs(z32 - z64)) > 0  # it did run in single precision
+
+
+def test_without_entanglers_only_the_readout_qubit_is_trained():
+    """``paper-noent`` (the paper's rotations, no IsingZZ ring) compiles to one layer whose
+    light cone is the readout qubit alone: its gradient on every other qubit's parameters is
+    exactly zero, and default.qubit's is zero up to rounding, while the readout qubit's is not."""
+    depth, n_qubits = 3, 4
+    ex = FusedExecutor("paper-noent", depth, n_qubits)
+    assert [(s.k_a, s.k_c) for s in ex.program] == [(0, 1)]
+    assert ex.layers[0].single_names == ("RX", "RY", "RX") * depth
+    x = random_inputs(n_qubits, batch=5, seed=3)
+    grads = []
+    for make in (ex, reference("paper-noent", depth, n_qubits)):
+        w = torch.randn(ex.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64).requires_grad_()
+        (grad,) = torch.autograd.grad(make(w, x).sum(), w)
+        grads.append(grad)
+    assert torch.count_nonzero(grads[0][:, :-1]) == 0
+    assert torch.max(torch.abs(grads[1][:, :-1])) <= TOL
+    assert torch.max(torch.abs(grads[0][:, -1])) > 1e-3
+
+
+@pytest.mark.parametrize("split", ["layered", "observable"])
+def test_without_entanglers_run_axis_and_single_precision(split):
+    """``paper-noent`` with a run axis equals each run alone (1e-10), and complex64 stays within
+    1e-5 of complex128, values and gradients, complex inputs included."""
+    depth, n_qubits = 2, 5
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 4, 2 ** n_qubits, generator=g, dtype=torch.complex128)
+    x = x / x.norm(dim=2, keepdim=True)
+    w0 = torch.randn(2, *weight_shape("paper-noent", depth, n_qubits), generator=g, dtype=torch.float64)
+    out = {}
+    for dtype in (torch.float64, torch.float32):
+        w = w0.clone().requires_grad_()
+        z = FusedExecutor("paper-noent", depth, n_qubits, dtype=dtype, split=split)(w, x)
+        out[dtype] = (z.detach(), torch.autograd.grad(z.sum(), w)[0])
+    for r in range(2):
+        w = w0[r].clone().requires_grad_()
+        z = make_qnode("default.qubit", n_qubits, "paper-noent")(x[r], w)
+        (grad,) = torch.autograd.grad(z.sum(), w)
+        assert torch.max(torch.abs(out[torch.float64][0][r] - z)) <= TOL
+        assert torch.max(torch.abs(out[torch.float64][1][r] - grad)) <= TOL
+    assert torch.max(torch.abs(out[torch.float32][0] - out[torch.float64][0])) <= 1e-5
+    assert torch.max(torch.abs(out[torch.float32][1] - out[torch.float64][1])) <= 1e-5
+    assert torch.max(torch.abs(out[torch.float32][0] - out[torch.float64][0])) > 0

@@ -104,7 +104,7 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=float, help="XXZ: |Δ-1| below this is left out of training")
     add_xxz_representation(parser)
     parser.add_argument("--depth", type=int)
-    parser.add_argument("--ansatz", help="QNN ansatz: paper or cnot-ring")
+    parser.add_argument("--ansatz", help="QNN ansatz: paper, cnot-ring or paper-noent (paper without its entangling gates)")
     parser.add_argument("--executor", help="QNN executor: fused, default.qubit, lightning.qubit")
     parser.add_argument("--precision", help="fused QNN executor's states: single (complex64, the presets' "
                                             "choice) or double (complex128)")

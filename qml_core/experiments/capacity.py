@@ -5,7 +5,9 @@ regularised classical models keep the QNN's plateau under label flipping too.
 
 Each variant is an ordinary ``ExperimentSpec`` (same cache, same sweep machinery), named by a
 short id: ``qnn`` and ``mlp`` are the paper's models (protocol §3) under the chosen preset;
-``qnn-dD`` a QNN of depth D; ``mlp-AxB`` an MLP with those hidden sizes; ``mlp-wd`` /
+``qnn-dD`` a QNN of depth D (the catalogue lists four depths; any D up to ``MAX_DEPTH`` is
+built when asked by id); ``qnn-noent`` the paper's QNN without its entangling gates (Bowles,
+Ahmed & Schuld's first test of quantumness, ``sim/circuits.py``); ``mlp-AxB`` an MLP with those hidden sizes; ``mlp-wd`` /
 ``mlp-es`` the paper's MLP with weight decay / early stopping; ``logreg`` logistic regression
 on the same input vector; ``matched`` a classical model with about as many trainable
 parameters as the paper's QNN (``matched_hidden``). On XXZ the family "classical on
@@ -38,6 +40,8 @@ MLP_SIZES = ((1,), (4,), (16, 4))  # besides the paper's (64, 16)
 WEIGHT_DECAY = 0.01  # L2 strength of mlp-wd (torch Adam's weight_decay)
 EARLY_STOPPING, PATIENCE = 0.2, 10  # mlp-es: a fifth of the poisoned training set held out
 MATCHED_PCA = 16  # inputs of the parameter-matched model: the top 16 principal components
+MAX_DEPTH = 50  # QNNModel's bound: qnn-dD for any D up to this is built when asked by id
+DEEP_DEPTHS = (20, 30, 40)  # deeper QNNs the phase page offers beside the catalogue (docs/reproduction.md's depth table)
 PLATEAU_MARGIN = 0.10  # validation accuracy within this of the clean value: a plateau (protocol §6)
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
 LEARNS = 0.6  # clean validation accuracy below this: the model does not learn the task at all
@@ -72,6 +76,30 @@ def sizes(hidden: tuple[int, ...]) -> str:
 def qnn_depths(paper_depth: int) -> list[int]:
     """The QNN depths of the catalogue: 1, about half, the preset's, about twice (at most 10)."""
     return sorted({1, max(2, paper_depth // 2), paper_depth, min(10, 2 * paper_depth)})
+
+
+def qnn_depth_variant(qnn: ExperimentSpec, depth: int) -> Variant:
+    return Variant("QNN", f"qnn-d{depth}", f"QNN, depth {depth}", qnn.replace(model=dataclasses.replace(qnn.model, depth=depth)))
+
+
+def noent_variant(qnn: ExperimentSpec) -> Variant:
+    """The paper's QNN with its IsingZZ ring removed (ansatz ``paper-noent``), family "QNN"."""
+    return Variant("QNN", "qnn-noent", f"QNN without entanglers, depth {qnn.model.depth}",
+                   qnn.replace(model=dataclasses.replace(qnn.model, ansatz="paper-noent")))
+
+
+def asked_depths(qnn: ExperimentSpec, names: list[str] | None, listed: list[Variant]) -> list[Variant]:
+    """QNNs of the depths asked by id (``qnn-dD``, 1 ≤ D ≤ MAX_DEPTH) that the catalogue does
+    not list, e.g. the depth table's qnn-d40; none when no ids are asked."""
+    known = {v.name for v in listed}
+    depths = [int(n[5:]) for n in names or () if n not in known and n.startswith("qnn-d") and n[5:].isdigit()]
+    return [qnn_depth_variant(qnn, d) for d in dict.fromkeys(depths) if 1 <= d <= MAX_DEPTH]
+
+
+def deeper_qnns(preset_name: str, dataset: str, **data_options) -> list[Variant]:
+    """The QNNs of DEEP_DEPTHS (beyond the catalogue's), for a page that offers them by name."""
+    qnn = preset(preset_name, dataset, "qnn", **data_options)
+    return [qnn_depth_variant(qnn, d) for d in DEEP_DEPTHS]
 
 
 def model_width(spec: ExperimentSpec) -> int:
@@ -171,8 +199,8 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
     mlp.replace(model=MLPModel(features=features, snapshots=snapshots))  # bad features or data raise here
     paper_hidden, t = mlp.model.hidden, mlp.training
     out = [Variant("QNN", "qnn", f"QNN, depth {qnn.model.depth} (paper)", qnn)]
-    out += [Variant("QNN", f"qnn-d{d}", f"QNN, depth {d}", qnn.replace(model=dataclasses.replace(qnn.model, depth=d)))
-            for d in qnn_depths(qnn.model.depth) if d != qnn.model.depth]
+    out += [qnn_depth_variant(qnn, d) for d in qnn_depths(qnn.model.depth) if d != qnn.model.depth]
+    out.append(noent_variant(qnn))
     out.append(Variant("MLP", "mlp", f"MLP {sizes(paper_hidden)} (paper)", mlp))
     out += [Variant("MLP", hidden_name(h), f"MLP {sizes(h)}", mlp.replace(model=MLPModel(hidden=h)))
             for h in MLP_SIZES if h != paper_hidden]
@@ -189,6 +217,7 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
     out = [on_features(v, features, snapshots) for v in out]
     if dataset == "xxz":
         out += measured_variants(mlp)
+    out += asked_depths(qnn, names, out)
     if names is None:
         return out
     out += [on_features(v, features, snapshots) for v in ingredient_variants(mlp)]

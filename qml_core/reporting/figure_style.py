@@ -197,6 +197,9 @@ VARIANT_COLORS = {"logreg": "#0072b2", "matched": "#009e73", "mlp-wd": "#cc79a7"
 # darker than the QNN's purple
 VARIANT_COLORS |= {"qnn-shots-10000": "#8e6bd1", "qnn-shots-1000": "#ab94de", "qnn-shots-100": "#cbbdeb",
                    "qnn-p0.001": "#4b2a91", "qnn-p0.01": "#2e1760", "qnn-p0.01-shots-1000": "#a0522d"}
+# the paper's QNN without its entangling gates (capacity.noent_variant): a greyed purple
+VARIANT_LABELS["qnn-noent"] = "QNN without entanglers"
+VARIANT_COLORS["qnn-noent"] = "#9e8fb8"
 QUANTUM_SYMBOL = "circle"
 CLASSICAL_SYMBOLS = {"MLP": "square", "regularised MLP": "diamond", "logistic regression": "triangle-up",
                      "parameter-matched": "star", "classical on measurements": "hexagon"}

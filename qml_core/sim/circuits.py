@@ -1,10 +1,21 @@
 """The QNN circuits, defined once as PennyLane quantum functions.
 
-Two ansätze (protocol §3 and §5), each a stack of ``depth`` layers on ``n_qubits`` wires whose
-parameters have shape (depth, n_qubits, k):
+Three ansätze, each a stack of ``depth`` layers on ``n_qubits`` wires whose parameters have
+shape (depth, n_qubits, k):
 
-- ``paper``: RX(θ0) RY(θ1) RX(θ2) on every qubit, then IsingZZ(θ3) on (i, i+1 mod n), k = 4;
-- ``cnot-ring``: RX(θ0) RY(θ1) on every qubit, then CNOT(i, i+1 mod n) for i = 0..n-1, k = 2.
+- ``paper`` (protocol §3): RX(θ0) RY(θ1) RX(θ2) on every qubit, then IsingZZ(θ3) on
+  (i, i+1 mod n), k = 4;
+- ``cnot-ring`` (§5): RX(θ0) RY(θ1) on every qubit, then CNOT(i, i+1 mod n) for i = 0..n-1, k = 2;
+- ``paper-noent``: the paper's layer without its IsingZZ ring, k = 3. The first test of
+  "quantumness" of Bowles, Ahmed & Schuld (2024): the same model with its entangling gates
+  removed. The circuit is then a product of single-qubit unitaries V_0 ⊗ … ⊗ V_{n-1}, so
+  <Z_{n-1}> = tr(ρ_{n-1} V_{n-1}† Z V_{n-1}) depends on the input only through the readout
+  qubit's reduced state ρ_{n-1} (amplitude-encoded inputs are entangled; the circuit cannot
+  use that), and on the parameters only through the readout qubit's rotations: every other
+  qubit's parameters have exactly zero gradient (tests/test_executor.py). Whatever the depth,
+  <Z_{n-1}> = m·r: r the readout qubit's Bloch vector, r_k = ⟨x|1 ⊗ σ_k|x⟩ (three quadratic
+  forms of the amplitudes; r_y = 0 for real ones), and m the unit vector of V_{n-1}† Z V_{n-1},
+  two effective parameters.
 
 The input is the initial state (amplitude encoding) and the readout is <Z_{n-1}>. Qubit 0 is
 the most significant bit of the amplitude index. Every other executor (``executor.py``) is
@@ -15,15 +26,20 @@ import pennylane as qml
 
 from qml_core.specs import ANSATZE
 
-PARAMS_PER_QUBIT = {"paper": 4, "cnot-ring": 2}
+PARAMS_PER_QUBIT = {"paper": 4, "cnot-ring": 2, "paper-noent": 3}
 
 
-def paper_layer(weights, wires) -> None:
-    """weights: (n_qubits, 4)."""
+def rotations_layer(weights, wires) -> None:
+    """The paper's rotations alone (``paper-noent``), RX RY RX on every qubit. weights: (n_qubits, ≥3)."""
     for i, w in enumerate(wires):
         qml.RX(weights[i, 0], wires=w)
         qml.RY(weights[i, 1], wires=w)
         qml.RX(weights[i, 2], wires=w)
+
+
+def paper_layer(weights, wires) -> None:
+    """weights: (n_qubits, 4)."""
+    rotations_layer(weights, wires)
     n = len(wires)
     for i in range(n):
         qml.IsingZZ(weights[i, 3], wires=[wires[i], wires[(i + 1) % n]])
@@ -39,7 +55,7 @@ def cnot_ring_layer(weights, wires) -> None:
         qml.CNOT(wires=[wires[i], wires[(i + 1) % n]])
 
 
-LAYERS = {"paper": paper_layer, "cnot-ring": cnot_ring_layer}
+LAYERS = {"paper": paper_layer, "cnot-ring": cnot_ring_layer, "paper-noent": rotations_layer}
 
 
 def ansatz(weights, ansatz_name: str = "paper") -> None:

@@ -199,11 +199,14 @@ class FusedExecutor:
 
     ``dtype`` float64 (complex128 states, the reference) or float32 (complex64, about twice
     as fast; the parameters and the output stay in the caller's dtype). ``split``: how many
-    layers run in the Schrödinger picture (state by state, layer by layer) before the rest of
-    the circuit is taken in the Heisenberg picture on that layer's light cone (an observable
-    O = V† Z V on the cone, x† O x per slice of the state); "layered" is split = depth (no
-    Heisenberg tail), "observable" split = 0, "auto" (default) the split ``choose_split``
-    finds cheapest. Circuits with CNOT layers run layered.
+    compiled layers run in the Schrödinger picture (state by state, layer by layer) before the
+    rest of the circuit is taken in the Heisenberg picture on that layer's light cone (an
+    observable O = V† Z V on the cone, x† O x per slice of the state); "layered" is split =
+    every compiled layer (no Heisenberg tail), "observable" split = 0, "auto" (default) the
+    split ``choose_split`` finds cheapest. Circuits with CNOT layers run layered. A compiled
+    layer ends at an entangler, so a circuit without any (``paper-noent``) compiles to one
+    layer whose rotations are each qubit's whole product, and only the readout qubit's is in
+    its light cone.
 
     Call with weights ``shape`` and x (batch, 2**n) for one run, or with a leading run axis,
     weights (runs, *shape) and x (runs, batch, 2**n), for independent runs in one pass.
@@ -229,11 +232,12 @@ class FusedExecutor:
         self.dim_a, self.dim_c = 2 ** self.n_a, 2 ** (n_qubits - self.n_a)
         self.layers = split_layers(recorded_operations(ansatz_name, depth, n_qubits), n_qubits)
         self._compile()
-        named = {"auto": choose_split(self.program, n_qubits), "layered": depth, "observable": 0}
+        n_layers = len(self.program)
+        named = {"auto": choose_split(self.program, n_qubits), "layered": n_layers, "observable": 0}
         self.split = named.get(split, split) if isinstance(split, str) else split
-        if not is_int_in(self.split, 0, depth):
-            raise ValueError(f"split must be 'auto', 'layered', 'observable' or 0..{depth}, got {split!r}")
-        if self.split < depth and any(step.src is not None for step in self.program[self.split:]):
+        if not is_int_in(self.split, 0, n_layers):
+            raise ValueError(f"split must be 'auto', 'layered', 'observable' or 0..{n_layers}, got {split!r}")
+        if self.split < n_layers and any(step.src is not None for step in self.program[self.split:]):
             raise UnsupportedCircuit("fused executor: a Heisenberg tail needs layers without CNOTs")
         if self.device.type == "cpu":
             keep_freed_memory()

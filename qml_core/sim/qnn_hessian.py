@@ -21,7 +21,8 @@ for s before t; on the diagonal K² = -1/4.
 Cost: the P tangents through the remaining layers (about P·depth/2 state-layer products) and
 one P x P Gram product, against P Hessian-vector products (each a forward and a double
 backward) of autograd. Supports the layered circuits of RX/RY/RZ rotations followed by a CNOT
-permutation (the §5 ``cnot-ring`` ansatz); anything else raises NotImplementedError.
+permutation (the §5 ``cnot-ring`` ansatz) or by nothing (``paper-noent``: one layer holding every
+rotation); anything else (the ``paper`` ansatz's IsingZZ gates) raises NotImplementedError.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
