@@ -9,7 +9,10 @@ of the state give instead (``specs.MLPModel.features``):
   all XX pairs first, then YY, then ZZ, pairs in lexicographic order);
 - ``shadows``: the same correlators estimated from M classical-shadow snapshots (each a random
   X, Y or Z basis per qubit, one shot; Huang, Kueng & Preskill, Nat. Phys. 16, 1050 (2020)),
-  then the probabilities estimated from M further Z-basis shots.
+  then the probabilities estimated from M further Z-basis shots;
+- ``shadow-correlators``: the shadow correlator estimates alone, without the shot histogram (a
+  state's histogram of few shots is a sparse vector a model can memorise). They come from the
+  same snapshots as ``shadows``' (the same seeds), so they equal its first 3·n(n−1)/2 columns.
 
 The estimators are unbiased: a snapshot's estimate of ⟨P_iP_j⟩ is 9·s_i·s_j when both qubits
 were measured in basis P (s = ±1, the outcomes), else 0, so its variance is 9 − ⟨P_iP_j⟩²;
@@ -23,7 +26,7 @@ import pathlib
 
 import numpy as np
 
-from qml_core.specs import FEATURES, XXZData
+from qml_core.specs import FEATURES, SNAPSHOT_FEATURES, XXZData
 
 KINDS = FEATURES  # "amplitudes" is the state itself (``encoding.classical_view``), not computed here
 MEASURED = KINDS[1:]
@@ -48,7 +51,8 @@ def feature_names(n_qubits: int, kind: str) -> list[str]:
     check_kind(kind)
     correlators = [f"{p}{i}{p}{j}" for p in PAULIS for i, j in pairs(n_qubits)]
     probabilities = [f"p({k:0{n_qubits}b})" for k in range(2 ** n_qubits)]
-    return {"probabilities": probabilities, "correlators": correlators, "shadows": correlators + probabilities}[kind]
+    return {"probabilities": probabilities, "correlators": correlators, "shadows": correlators + probabilities,
+            "shadow-correlators": correlators}[kind]
 
 
 def feature_width(n_qubits: int, kind: str) -> int:
@@ -146,7 +150,8 @@ def shot_probabilities(state: np.ndarray, shots: int, rng: np.random.Generator) 
 def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATASET_SEED, stream: int = 0) -> np.ndarray:
     """Features of ``kind`` for states (G, 2**n): (G, ``feature_width``) float64. ``shadows``
     uses ``snapshots`` snapshots and as many Z shots per state, drawn from (seed, stream, row
-    index), so a row's estimate does not depend on which other rows are measured with it."""
+    index), so a row's estimate does not depend on which other rows are measured with it;
+    ``shadow-correlators`` the same snapshots and no shots."""
     check_kind(kind)
     _qubits(states)
     if kind == "probabilities":
@@ -154,12 +159,14 @@ def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATAS
     if kind == "correlators":
         return exact_correlators(states)
     if not (isinstance(snapshots, (int, np.integer)) and snapshots >= 1):
-        raise ValueError(f"snapshots must be a positive integer for shadows, got {snapshots!r}")
+        raise ValueError(f"snapshots must be a positive integer for {kind}, got {snapshots!r}")
     rows = []
     for index, state in enumerate(states):
         snaps = shadow_snapshots(state, snapshots, np.random.default_rng([seed, stream, SHADOW_STREAM, index]))
-        shots = shot_probabilities(state, snapshots, np.random.default_rng([seed, stream, SHOT_STREAM, index]))
-        rows.append(np.concatenate([shadow_correlators(*snaps), shots]))
+        row = [shadow_correlators(*snaps)]
+        if kind == "shadows":
+            row.append(shot_probabilities(state, snapshots, np.random.default_rng([seed, stream, SHOT_STREAM, index])))
+        rows.append(np.concatenate(row))
     return np.array(rows)
 
 
@@ -168,7 +175,7 @@ def features_file(data: XXZData, kind: str, snapshots: int, directory: pathlib.P
     from qml_core.data.xxz import cache_file, default_cache_dir
 
     states = cache_file(directory or default_cache_dir(), data.spins, data.n_grid, data.window, data.layout)
-    tag = f"{kind}{snapshots}" if kind == "shadows" else kind
+    tag = f"{kind}{snapshots}" if kind in SNAPSHOT_FEATURES else kind
     return states.with_name(f"{states.stem}-{tag}-f{FEATURES_FORMAT}.npz")
 
 
@@ -180,12 +187,27 @@ def xxz_features(data: XXZData, kind: str, snapshots: int = 0) -> tuple[np.ndarr
 
     xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
     path = features_file(data, kind, snapshots)
+    shape = (len(xxz.deltas), feature_width(data.spins, kind))
     stored = read_arrays(path, ("features",))
-    if stored is not None and stored["features"].shape == (len(xxz.deltas), feature_width(data.spins, kind)):
+    if stored is not None and stored["features"].shape == shape:
         return stored["features"], xxz.deltas
-    features = measure(np.asarray(xxz.states), kind, snapshots)
+    features = _from_shadows(data, snapshots, shape[0]) if kind == "shadow-correlators" else None
+    if features is None:
+        features = measure(np.asarray(xxz.states), kind, snapshots)
     write_arrays(path, {"features": features})
     return features, xxz.deltas
+
+
+def _from_shadows(data: XXZData, snapshots: int, rows: int) -> np.ndarray | None:
+    """The dataset's ``shadow-correlators``, read from its stored ``shadows`` of as many
+    snapshots (the same snapshots: their first columns) instead of measured again; None when
+    those are not stored."""
+    from qml_core.data.xxz import read_arrays
+
+    stored = read_arrays(features_file(data, "shadows", snapshots), ("features",))
+    if stored is None or stored["features"].shape != (rows, feature_width(data.spins, "shadows")):
+        return None
+    return stored["features"][:, :feature_width(data.spins, "shadow-correlators")]
 
 
 def split_features(data: XXZData, kind: str, snapshots: int = 0) -> tuple[np.ndarray, np.ndarray]:
