@@ -101,12 +101,12 @@ def finding(table: list[dict], n_train: int) -> str:
         parts.append(f"S = M = {s:,}: " + (f"keep the α = 0.3 plateau (within {PLATEAU_MARGIN:.2f} of α = 0): "
                                            + ", ".join(keep) if keep else "no model keeps the α = 0.3 plateau")
                      + ("; fall further: " + ", ".join(lose) if lose else "")
-                     + f". {fit} of {len(classical)} classical models fit at least {MEMORISES:.0%} of the poisoned "
-                       "training labels at α = 0.3.")
+                     + "." + (f" {fit} of {len(classical)} classical models fit at least {MEMORISES:.0%} of the "
+                              "poisoned training labels at α = 0.3." if classical else ""))
     width = feature_width(SPINS, "shadow-correlators")
     parts.append(f"The correlator estimates have {width} entries for {n_train} training states"
-                 + (": with estimation noise in every entry the states are in general position, so even logistic "
-                    "regression can separate any labelling of them." if width >= n_train else "."))
+                 + (": with estimation noise in every entry the states are almost surely in general position, so "
+                    "even logistic regression can separate any labelling of them." if width >= n_train else "."))
     return "\n".join(parts)
 
 
