@@ -10,7 +10,7 @@ from qml_core.data.upload import MAX_BYTES, save_upload  # noqa: E402
 from qml_core.experiments.explore import mnist_samples, upload_overview, xxz_features_view, xxz_overview  # noqa: E402
 from qml_core.reporting.plots import image_grid, measured_features_plot, upload_figure  # noqa: E402
 from qml_core.reporting.plots import xxz_overview as xxz_figure  # noqa: E402
-from qml_core.specs import DEFAULT_SNAPSHOTS, SpecError  # noqa: E402
+from qml_core.specs import DEFAULT_SNAPSHOTS, SNAPSHOT_FEATURES, SpecError  # noqa: E402
 
 st.title("Data explorer")
 lesson.panel("data")
@@ -71,10 +71,12 @@ else:
     st.subheader("What a measurement gives")
     st.caption("An experiment never hands a classical learner the amplitudes: it measures copies of the state. These "
                "are the inputs of the classical models on measurements (CLI: --features): basis-state probabilities, "
-               "Pauli correlators ⟨XᵢXⱼ⟩, ⟨YᵢYⱼ⟩, ⟨ZᵢZⱼ⟩, or both estimated from classical-shadow snapshots.")
-    kind = st.radio("features", ["correlators", "probabilities", "shadows"], horizontal=True, key="xxz_features")
+               "Pauli correlators ⟨XᵢXⱼ⟩, ⟨YᵢYⱼ⟩, ⟨ZᵢZⱼ⟩, both estimated from classical-shadow snapshots "
+               "(shadows), or the correlators alone estimated from them (shadow-correlators).")
+    kind = st.radio("features", ["correlators", "probabilities", *SNAPSHOT_FEATURES], horizontal=True,
+                    key="xxz_features")
     snapshots = st.select_slider("snapshots per state", [100, DEFAULT_SNAPSHOTS], DEFAULT_SNAPSHOTS,
-                                 key="xxz_snapshots") if kind == "shadows" else 0
+                                 key="xxz_snapshots") if kind in SNAPSHOT_FEATURES else 0
     with st.spinner("Measuring the states (cached on disk)…"):
         view = xxz_features_view(options["spins"], kind, snapshots)
     charts.show(measured_features_plot(view), "xxz-features")

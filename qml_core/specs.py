@@ -27,9 +27,10 @@ XXZ_SPINS = (6, 8, 10, 12)
 XXZ_LAYOUTS = ("grid", "windows")  # as xxz.LAYOUTS (not imported: this module stays light)
 XXZ_GAUGES = ("fixed", "sign", "phase")  # as xxz.GAUGES
 MLP_SETUPS = ("torch", "keras")
-FEATURES = ("amplitudes", "probabilities", "correlators", "shadows")  # as measurements.KINDS
+FEATURES = ("amplitudes", "probabilities", "correlators", "shadows", "shadow-correlators")  # as measurements.KINDS
+SNAPSHOT_FEATURES = ("shadows", "shadow-correlators")  # the features estimated from ``snapshots`` copies
 MAX_SNAPSHOTS = 100_000
-DEFAULT_SNAPSHOTS = 1000  # the CLI's and the app's --snapshots when shadows are asked for without a count
+DEFAULT_SNAPSHOTS = 1000  # the CLI's and the app's --snapshots when shadow features are asked for without a count
 READOUTS = ("free", "bounded")  # MLPModel.readout: sigmoid(z), or the QNN's sigmoid(5·tanh z)
 MAX_QUADRATIC_RANK = 64
 SHOT_GRADIENTS = ("fast", "parameter-shift")  # as sim/device.py's estimators
@@ -289,8 +290,9 @@ class MLPModel:
     (the state vector, [Re, Im] if complex: information no experiment hands a classical
     learner), or what measurements on copies of the state give: ``probabilities`` (|ψ_i|² over
     the computational basis), ``correlators`` (⟨X_iX_j⟩, ⟨Y_iY_j⟩, ⟨Z_iZ_j⟩ for all pairs
-    i < j), both exact, or ``shadows`` (those correlators from ``snapshots`` classical-shadow
-    snapshots and the probabilities from ``snapshots`` Z-basis shots per state).
+    i < j), both exact, ``shadows`` (those correlators from ``snapshots`` classical-shadow
+    snapshots and the probabilities from ``snapshots`` Z-basis shots per state), or
+    ``shadow-correlators`` (the same correlator estimates alone, without the shot histogram).
 
     Two of the QNN's ingredients, for classical controls (``capacity.ingredient_variants``):
     ``readout`` ``bounded`` gives p = sigmoid(5·tanh z) instead of sigmoid(z), so that the
@@ -316,10 +318,11 @@ class MLPModel:
         require_int("pca", self.pca, 0, 4096)
         require(self.setup in MLP_SETUPS, f"setup must be one of {MLP_SETUPS}, got {self.setup!r}")
         require(self.features in FEATURES, f"features must be one of {FEATURES}, got {self.features!r}")
-        if self.features == "shadows":
+        if self.features in SNAPSHOT_FEATURES:
             require_int("snapshots", self.snapshots, 1, MAX_SNAPSHOTS)
         else:
-            require(self.snapshots == 0, f"snapshots applies only to features shadows, got snapshots={self.snapshots!r} "
+            require(self.snapshots == 0, f"snapshots applies only to features {' and '.join(SNAPSHOT_FEATURES)}, "
+                                         f"got snapshots={self.snapshots!r} "
                                          f"with features {self.features!r}")
         require(self.readout in READOUTS, f"readout must be one of {READOUTS}, got {self.readout!r}")
         require_int("quadratic", self.quadratic, 0, MAX_QUADRATIC_RANK)

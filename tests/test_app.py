@@ -387,10 +387,11 @@ def test_the_data_explorer_opens_at_the_paper_s_chain_and_states():
     assert "N = 12" in chart["layout"]["title"]["text"] and not at.warning
 
 
-def test_data_explorer_draws_shadow_estimates_against_the_exact_features(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["shadows", "shadow-correlators"])
+def test_data_explorer_draws_shadow_estimates_against_the_exact_features(kind, tmp_path, monkeypatch):
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
     at = open_page("pages/data.py", dataset="xxz", spins=6)  # N = 12's shadows take minutes to measure
-    at.radio(key="xxz_features").set_value("shadows").run()
+    at.radio(key="xxz_features").set_value(kind).run()
     at.select_slider(key="xxz_snapshots").set_value(100).run()
     assert not at.error and not at.exception and figure_count(at) == 2
     chart = json.loads(at.get("plotly_chart")[1].proto.spec)

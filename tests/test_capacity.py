@@ -82,6 +82,33 @@ def test_unknown_variant_names_the_catalogue():
         variants("quick", "mnist", ["logreg", "mlp-9"])
 
 
+def test_measured_ids_outside_the_default_views_are_built_when_named():
+    from qml_core.reporting.figure_style import model_color, model_label
+
+    default = [v.name for v in variants("quick", "xxz", spins=6)]
+    assert not any("shadow-correlators" in name or name.endswith("10000") for name in default)  # run count unchanged
+    chosen = variants("quick", "xxz", ["logreg-shadow-correlators100", "qnn", "mlp-shadow-correlators1000",
+                                        "mlp-shadows10000"], spins=6)
+    assert [v.name for v in chosen] == ["qnn", "logreg-shadow-correlators100", "mlp-shadow-correlators1000",
+                                        "mlp-shadows10000"]
+    models = [v.spec.model for v in chosen[1:]]
+    assert [(m.hidden, m.features, m.snapshots) for m in models] == [
+        ((), "shadow-correlators", 100), ((64, 16), "shadow-correlators", 1000), ((64, 16), "shadows", 10_000)]
+    assert {v.family for v in chosen[1:]} == {MEASURED_FAMILY}
+    assert chosen[2].label == "MLP (64, 16) on shadow-correlators, M = 1,000"
+    assert model_label("mlp-shadow-correlators1000") == "MLP on shadow-correlators, M = 1,000"
+    assert model_label("logreg-shadow-correlators100") == "logistic regression on shadow-correlators, M = 100"
+    assert model_color("mlp-shadow-correlators1000") not in (model_color("mlp-shadows1000"), model_color("mlp-correlators"))
+    assert n_params(chosen[1].spec) == 3 * 15 + 1  # 3 · 6·5/2 correlators and a bias
+    for name, match in [("mlp-shadow-correlators", "not in the catalogue"), ("mlp-correlators100", "not in the catalogue"),
+                        ("logreg-shadow-correlators0100", "not in the catalogue"),
+                        ("mlp-shadow-correlators100001", r"snapshots must be an integer in 1\.\.100000")]:
+        with pytest.raises(SpecError, match=match):
+            variants("quick", "xxz", [name], spins=6)
+    with pytest.raises(SpecError, match="not in the catalogue"):  # measurements are of quantum data
+        variants("quick", "mnist", ["logreg-shadow-correlators100"])
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: Training(early_stopping=0.7), "early_stopping must be 0"),
     (lambda: Training(early_stopping=True), "early_stopping must be 0"),

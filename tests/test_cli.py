@@ -145,6 +145,8 @@ XXZ_TINY = ["--dataset", "xxz", "--preset", "quick", "--spins", "6", "--n-grid",
     (["--features", "probabilities"], 65),  # |ψ_k|² of the same 64 basis states
     (["--features", "correlators"], 46),  # 3 Paulis x 15 pairs
     (["--features", "shadows", "--snapshots", "50"], 110),  # 45 estimated correlators, 64 shot frequencies
+    (["--features", "shadow-correlators", "--snapshots", "50"], 46),  # the 45 estimated correlators alone
+    (["--features", "shadow-correlators"], 46),  # DEFAULT_SNAPSHOTS of them
 ])
 def test_train_on_each_feature_kind(features, n_params, private_cache, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("QML_LAB_DATA", str(tmp_path / "data"))
@@ -169,6 +171,9 @@ def test_amplitude_features_give_the_results_of_before(private_cache):
     (["--dataset", "xxz", "--model", "mlp", "--features", "shadows", "--snapshots", "0"],
      "snapshots must be an integer in 1..100000, got 0"),
     (["--model", "mlp", "--features", "shadows"], "features shadows applies only to dataset xxz"),
+    (["--dataset", "xxz", "--model", "mlp", "--features", "shadow-correlators", "--snapshots", "0"],
+     "snapshots must be an integer in 1..100000, got 0"),
+    (["--model", "mlp", "--features", "shadow-correlators"], "features shadow-correlators applies only to dataset xxz"),
     (["--dataset", "xxz", "--model", "mlp", "--snapshots", "10"], "snapshots applies only to features shadows"),
     (["--dataset", "xxz", "--features", "correlators"], "--features does not apply to --model qnn"),
     (["--dataset", "xxz", "--model", "mlp", "--features", "phases"], "invalid choice: 'phases'"),

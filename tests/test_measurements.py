@@ -99,9 +99,29 @@ def test_shadows_are_seeded_row_by_row():
     assert not np.array_equal(both, measure(states, "shadows", 30, seed=5))
 
 
+def test_shadow_correlators_are_the_shadows_correlators_without_the_histogram():
+    states = np.stack([random_state(3, s) for s in range(3)])
+    alone = measure(states, "shadow-correlators", 40, seed=2)
+    assert alone.shape == (3, feature_width(3, "shadow-correlators")) == (3, 9)
+    assert feature_names(3, "shadow-correlators") == feature_names(3, "correlators")
+    assert feature_width(12, "shadow-correlators") == 198 and feature_width(12, "shadows") == 198 + 4096
+    assert np.array_equal(alone, measure(states, "shadows", 40, seed=2)[:, :9])  # the same snapshots
+
+
+def test_shadow_correlators_converge_to_the_exact_correlators():
+    states = np.stack([random_state(3, s) for s in (5, 6)])
+    exact = exact_correlators(states)
+    m = 60_000
+    estimate = measure(states, "shadow-correlators", m, seed=1)
+    bound = 4.5 * np.sqrt((9 - exact ** 2) / m)  # 4.5 sigma of each of the 18 estimates, about 0.055
+    assert np.all(np.abs(estimate - exact) < bound)
+    assert np.abs(measure(states, "shadow-correlators", 30, seed=1) - exact).max() > bound.max()  # few snapshots miss
+
+
 @pytest.mark.parametrize("kind,snapshots,message", [
     ("amplitudes", 0, "measured features must be one of"),
     ("shadows", 0, "snapshots must be a positive integer"),
+    ("shadow-correlators", 0, "snapshots must be a positive integer for shadow-correlators"),
 ])
 def test_bad_measurement_requests_raise(kind, snapshots, message):
     with pytest.raises(ValueError, match=message):
@@ -119,6 +139,21 @@ def test_dataset_features_are_stored_beside_the_states(tmp_path, monkeypatch):
     assert np.array_equal(first, again)
     train, val = measurements.split_features(data, "shadows", 20)
     assert len(train) == 10 and len(val) == 10
+
+
+def test_stored_shadows_give_the_shadow_correlators_without_measuring(tmp_path, monkeypatch):
+    monkeypatch.setenv("QML_LAB_DATA", str(tmp_path))
+    data = XXZData(spins=6, n_grid=21)
+    shadows, _ = measurements.xxz_features(data, "shadows", 20)
+    def refuse(*args, **kwargs):
+        raise RuntimeError(f"measured {args[1:]}")
+
+    monkeypatch.setattr(measurements, "measure", refuse)
+    alone, _ = measurements.xxz_features(data, "shadow-correlators", 20)
+    assert np.array_equal(alone, shadows[:, :feature_width(6, "shadow-correlators")])
+    assert measurements.features_file(data, "shadow-correlators", 20).exists()
+    with pytest.raises(RuntimeError, match="measured .'shadow-correlators', 21"):  # no shadows of 21 are stored
+        measurements.xxz_features(data, "shadow-correlators", 21)
 
 
 def test_feature_noise_rows_are_measured_afresh(tmp_path, monkeypatch):

@@ -123,7 +123,10 @@ def test_amplitude_features_keep_the_keys_of_before(dataset, name):
     (dict(features="photos"), "xxz", "features must be one of"),
     (dict(features="shadows"), "xxz", r"snapshots must be an integer in 1\.\.100000, got 0"),
     (dict(features="shadows", snapshots=0), "xxz", r"snapshots must be an integer in 1\.\.100000, got 0"),
-    (dict(features="correlators", snapshots=10), "xxz", "snapshots applies only to features shadows"),
+    (dict(features="correlators", snapshots=10), "xxz", "snapshots applies only to features shadows and shadow-correlators"),
+    (dict(features="shadow-correlators"), "xxz", r"snapshots must be an integer in 1\.\.100000, got 0"),
+    (dict(features="shadow-correlators", snapshots=100_001), "xxz", r"snapshots must be an integer in 1\.\.100000"),
+    (dict(features="shadow-correlators", snapshots=100), "mnist", "features shadow-correlators applies only to dataset xxz"),
     (dict(features="shadows", snapshots=100), "mnist", "features shadows applies only to dataset xxz"),
     (dict(features="probabilities"), "mnist", "features probabilities applies only to dataset xxz"),
 ])

@@ -8,7 +8,7 @@ import pathlib
 import sys
 import time
 
-from qml_core.specs import DEFAULT_SNAPSHOTS, ExperimentSpec, SpecError, preset, require, require_int
+from qml_core.specs import DEFAULT_SNAPSHOTS, SNAPSHOT_FEATURES, ExperimentSpec, SpecError, preset, require, require_int
 
 UNLEARN_METHODS = ("retrain", "finetune", "scrub", "grad-ascent", "random-label", "salun", "l1-sparse")
 DATA_FIELDS = ("digits", "n_train_per_class", "n_val", "spins", "n_grid", "window", "layout", "gauge", "data_seed",
@@ -57,14 +57,14 @@ def build_spec(args, model: str, attack: str, alpha: float) -> ExperimentSpec:
 
 
 def feature_options(args) -> dict:
-    """--features and --snapshots as MLPModel fields ({} when neither is given); shadows without
-    a count get DEFAULT_SNAPSHOTS."""
+    """--features and --snapshots as MLPModel fields ({} when neither is given); shadow features
+    without a count get DEFAULT_SNAPSHOTS."""
     features, snapshots = getattr(args, "features", None), getattr(args, "snapshots", None)
     if features is None and snapshots is None:
         return {}
     features = features or "amplitudes"
     if snapshots is None:
-        snapshots = DEFAULT_SNAPSHOTS if features == "shadows" else 0
+        snapshots = DEFAULT_SNAPSHOTS if features in SNAPSHOT_FEATURES else 0
     return {"features": features, "snapshots": snapshots}
 
 

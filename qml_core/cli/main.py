@@ -128,12 +128,14 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
     """What a classical model reads of an XXZ state (``specs.MLPModel.features``)."""
     parser.add_argument("--features", choices=FEATURES,
                         help="XXZ, classical models: amplitudes ([Re, Im], default), probabilities or correlators "
-                             "(exact), shadows (estimated from --snapshots copies)")
-    parser.add_argument("--snapshots", type=int, help=f"--features shadows: classical-shadow snapshots and Z shots "
-                                                      f"per state (default {DEFAULT_SNAPSHOTS})")
-    parser.add_argument("--yes", action="store_true", help="--features shadows: measure however long it takes (without "
-                                                           "it, shadows expected to take over 10 minutes are refused "
-                                                           "with their time)")
+                             "(exact), shadows (both estimated from --snapshots copies), shadow-correlators (the "
+                             "correlators alone, estimated from --snapshots copies)")
+    parser.add_argument("--snapshots", type=int, help=f"--features shadows / shadow-correlators: classical-shadow "
+                                                      f"snapshots (and, for shadows, Z shots) per state "
+                                                      f"(default {DEFAULT_SNAPSHOTS})")
+    parser.add_argument("--yes", action="store_true", help="--features shadows / shadow-correlators: measure however long "
+                                                           "it takes (without it, shadows expected to take over 10 minutes "
+                                                           "are refused with their time)")
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,10 @@ of the state give instead (``specs.MLPModel.features``):
   all XX pairs first, then YY, then ZZ, pairs in lexicographic order);
 - ``shadows``: the same correlators estimated from M classical-shadow snapshots (each a random
   X, Y or Z basis per qubit, one shot; Huang, Kueng & Preskill, Nat. Phys. 16, 1050 (2020)),
-  then the probabilities estimated from M further Z-basis shots.
+  then the probabilities estimated from M further Z-basis shots;
+- ``shadow-correlators``: the shadow correlator estimates alone, without the shot histogram (a
+  state's histogram of few shots is a sparse vector a model can memorise). They come from the
+  same snapshots as ``shadows``' (the same seeds), so they equal its first 3·n(n−1)/2 columns.
 
 The estimators are unbiased: a snapshot's estimate of ⟨P_iP_j⟩ is 9·s_i·s_j when both qubits
 were measured in basis P (s = ±1, the outcomes), else 0, so its variance is 9 − ⟨P_iP_j⟩²;
@@ -31,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qml_core.specs import FEATURES, XXZData
+from qml_core.specs import FEATURES, SNAPSHOT_FEATURES, XXZData
 
 KINDS = FEATURES  # "amplitudes" is the state itself (``encoding.classical_view``), not computed here
 MEASURED = KINDS[1:]
@@ -56,7 +59,8 @@ def feature_names(n_qubits: int, kind: str) -> list[str]:
     check_kind(kind)
     correlators = [f"{p}{i}{p}{j}" for p in PAULIS for i, j in pairs(n_qubits)]
     probabilities = [f"p({k:0{n_qubits}b})" for k in range(2 ** n_qubits)]
-    return {"probabilities": probabilities, "correlators": correlators, "shadows": correlators + probabilities}[kind]
+    return {"probabilities": probabilities, "correlators": correlators, "shadows": correlators + probabilities,
+            "shadow-correlators": correlators}[kind]
 
 
 def feature_width(n_qubits: int, kind: str) -> int:
@@ -160,7 +164,8 @@ def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATAS
     """Features of ``kind`` for states (G, 2**n): (G, ``feature_width``) float64. ``shadows``
     uses ``snapshots`` snapshots and as many Z shots per state, drawn from (seed, stream, row
     index), so a row's estimate does not depend on which other rows are measured with it;
-    ``progress(done, G)`` is called after each state (an exception it raises stops the work)."""
+    ``shadow-correlators`` the same snapshots and no shots; ``progress(done, G)`` is called after
+    each state (an exception it raises stops the work)."""
     check_kind(kind)
     _qubits(states)
     if kind == "probabilities":
@@ -168,12 +173,14 @@ def measure(states: np.ndarray, kind: str, snapshots: int = 0, seed: int = DATAS
     if kind == "correlators":
         return exact_correlators(states)
     if not (isinstance(snapshots, (int, np.integer)) and snapshots >= 1):
-        raise ValueError(f"snapshots must be a positive integer for shadows, got {snapshots!r}")
+        raise ValueError(f"snapshots must be a positive integer for {kind}, got {snapshots!r}")
     rows = []
     for index, state in enumerate(states):
         snaps = shadow_snapshots(state, snapshots, np.random.default_rng([seed, stream, SHADOW_STREAM, index]))
-        shots = shot_probabilities(state, snapshots, np.random.default_rng([seed, stream, SHOT_STREAM, index]))
-        rows.append(np.concatenate([shadow_correlators(*snaps), shots]))
+        row = [shadow_correlators(*snaps)]
+        if kind == "shadows":
+            row.append(shot_probabilities(state, snapshots, np.random.default_rng([seed, stream, SHOT_STREAM, index])))
+        rows.append(np.concatenate(row))
         if progress is not None:
             progress(index + 1, len(states))
     return np.array(rows)
@@ -204,7 +211,7 @@ def features_file(data: XXZData, kind: str, snapshots: int, directory: pathlib.P
     from qml_core.data.xxz import cache_file, default_cache_dir
 
     states = cache_file(directory or default_cache_dir(), data.spins, data.n_grid, data.window, data.layout)
-    tag = f"{kind}{snapshots}" if kind == "shadows" else kind
+    tag = f"{kind}{snapshots}" if kind in SNAPSHOT_FEATURES else kind
     return states.with_name(f"{states.stem}-{tag}-f{FEATURES_FORMAT}.npz")
 
 
@@ -223,17 +230,28 @@ def xxz_features(data: XXZData, kind: str, snapshots: int = 0,
                  progress: MeasureProgress | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(features (G, w), deltas (G,)) of the dataset's states in grid order (the order of
     ``xxz.load_xxz``'s arrays and masks), read from beside the states or measured (with
-    ``progress``, see ``measure``) and stored there. The gauge does not matter: every feature
-    is blind to a state's global phase."""
+    ``progress``, see ``measure``) and stored there; ``shadow-correlators`` are read from the
+    stored ``shadows`` of as many snapshots when there are some. The gauge does not matter:
+    every feature is blind to a state's global phase."""
     from qml_core.data.xxz import load_xxz, write_arrays
 
     xxz = load_xxz(n_spins=data.spins, n_grid=data.n_grid, window=data.window, layout=data.layout)
     stored = stored_features(data, kind, snapshots)
     if stored is not None:
         return stored, xxz.deltas
-    features = measure(np.asarray(xxz.states), kind, snapshots, progress=progress)
+    features = _from_shadows(data, snapshots) if kind == "shadow-correlators" else None
+    if features is None:
+        features = measure(np.asarray(xxz.states), kind, snapshots, progress=progress)
     write_arrays(features_file(data, kind, snapshots), {"features": features})
     return features, xxz.deltas
+
+
+def _from_shadows(data: XXZData, snapshots: int) -> np.ndarray | None:
+    """The dataset's ``shadow-correlators``, read from its stored ``shadows`` of as many
+    snapshots (the same snapshots: their first columns) instead of measured again; None when
+    those are not stored."""
+    stored = stored_features(data, "shadows", snapshots)
+    return None if stored is None else stored[:, :feature_width(data.spins, "shadow-correlators")]
 
 
 def split_features(data: XXZData, kind: str, snapshots: int = 0,

@@ -13,8 +13,11 @@ on the same input vector; ``matched`` a classical model with about as many train
 parameters as the paper's QNN (``matched_hidden``). On XXZ the family "classical on
 measurements" adds the paper's MLP and logistic regression reading what an experiment measures
 of each state instead of its amplitudes (``measurements.py``): ``mlp-probabilities``,
-``logreg-correlators``, ``mlp-shadows100`` (shadows from 100 snapshots) and so on; ``features``
-puts every other classical variant on measured features too.
+``logreg-correlators``, ``mlp-shadows100`` (shadows from 100 snapshots) and so on; ids of that
+form outside MEASURED_VIEWS are built when named (``measured_variant``: "logreg-shadows10000",
+"mlp-shadow-correlators1000", the shadow correlators without the shot histogram), so the default
+catalogue's run count stays; ``features`` puts every other classical variant on measured
+features too.
 
 Example::
 
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qml_core.specs import ExperimentSpec, MLPModel, SpecError, Training, preset, require
+from qml_core.specs import FEATURES, SNAPSHOT_FEATURES, ExperimentSpec, MLPModel, SpecError, Training, preset, require
 
 QUANTUM_FAMILIES = ("QNN",)
 MEASURED_FAMILY = "classical on measurements"
@@ -152,17 +155,36 @@ def measured_label(features: str, snapshots: int) -> str:
     return f"{features}, M = {snapshots:,}" if snapshots else features
 
 
+def split_view(view: str) -> tuple[str, int] | None:
+    """A measured view's id as (features, snapshots): "correlators" -> ("correlators", 0),
+    "shadow-correlators100" -> ("shadow-correlators", 100); None for anything else (amplitudes,
+    a count missing, a count where none applies)."""
+    features = view.rstrip("0123456789")
+    count = view[len(features):]
+    if features not in FEATURES[1:] or (features in SNAPSHOT_FEATURES) != bool(count) or count.startswith("0"):
+        return None
+    return features, int(count or 0)
+
+
+def measured_variant(mlp: ExperimentSpec, name: str) -> Variant | None:
+    """The variant of the family "classical on measurements" with id ``name`` (``measured_name``:
+    "mlp-correlators", "logreg-shadow-correlators100", any snapshot count) for an XXZ preset's
+    MLP spec; None for an id of another form. A snapshot count out of range raises SpecError."""
+    kind, _, view = name.partition("-")
+    parts = split_view(view)
+    if kind not in ("mlp", "logreg") or parts is None:
+        return None
+    features, snapshots = parts
+    hidden, words = (mlp.model.hidden, f"MLP {sizes(mlp.model.hidden)}") if kind == "mlp" else ((), "logistic regression")
+    model = MLPModel(hidden=hidden, features=features, snapshots=snapshots)
+    return Variant(MEASURED_FAMILY, name, f"{words} on {measured_label(features, snapshots)}", mlp.replace(model=model))
+
+
 def measured_variants(mlp: ExperimentSpec) -> list[Variant]:
     """The family "classical on measurements" for an XXZ preset: its MLP and logistic
     regression on every MEASURED_VIEWS."""
-    out = []
-    for features, snapshots in MEASURED_VIEWS:
-        for kind, hidden, words in (("mlp", mlp.model.hidden, f"MLP {sizes(mlp.model.hidden)}"),
-                                    ("logreg", (), "logistic regression")):
-            model = MLPModel(hidden=hidden, features=features, snapshots=snapshots)
-            out.append(Variant(MEASURED_FAMILY, measured_name(kind, features, snapshots),
-                               f"{words} on {measured_label(features, snapshots)}", mlp.replace(model=model)))
-    return out
+    return [measured_variant(mlp, measured_name(kind, features, snapshots))
+            for features, snapshots in MEASURED_VIEWS for kind in ("mlp", "logreg")]
 
 
 def on_features(variant: Variant, features: str, snapshots: int) -> Variant:
@@ -194,7 +216,8 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
     """The catalogue for a preset and dataset (``names``: a subset of ids, in catalogue order;
     an unknown id raises SpecError listing the known ones). ``features`` other than amplitudes
     (XXZ only) puts every classical variant outside the measured family on those features
-    (``on_features``: ids "mlp@correlators", "logreg@shadows100")."""
+    (``on_features``: ids "mlp@correlators", "logreg@shadows100"). On XXZ ``names`` may also
+    hold measured ids outside MEASURED_VIEWS (``measured_variant``), kept after the catalogue's."""
     qnn, mlp = preset(preset_name, dataset, "qnn", **data_options), preset(preset_name, dataset, "mlp", **data_options)
     mlp.replace(model=MLPModel(features=features, snapshots=snapshots))  # bad features or data raise here
     paper_hidden, t = mlp.model.hidden, mlp.training
@@ -222,7 +245,9 @@ def variants(preset_name: str, dataset: str, names: list[str] | None = None, fea
         return out
     out += [on_features(v, features, snapshots) for v in ingredient_variants(mlp)]
     known = [v.name for v in out]
-    unknown = [n for n in names if n not in known]
+    if dataset == "xxz":
+        out += [v for v in (measured_variant(mlp, n) for n in dict.fromkeys(names) if n not in known) if v]
+    unknown = [n for n in names if n not in {v.name for v in out}]
     require(not unknown, f"variant {unknown[0] if unknown else ''!r} is not in the catalogue (variants: {', '.join(known)})")
     return [v for v in out if v.name in names]
 

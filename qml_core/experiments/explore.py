@@ -6,9 +6,10 @@ import numpy as np
 
 from qml_core.data.datasets import load_dataset
 from qml_core.data.poison import poison
-from qml_core.specs import ExperimentSpec, MnistData, QNNModel, XXZData
+from qml_core.specs import SNAPSHOT_FEATURES, ExperimentSpec, MnistData, QNNModel, XXZData
 
 MNIST_SIDE = 28
+ESTIMATES = {"shadows": ("correlators", "probabilities"), "shadow-correlators": ("correlators",)}  # exact features each estimates
 ALIKE = 0.9  # neighbouring states "look alike" to a model above this similarity
 
 
@@ -109,14 +110,16 @@ def xxz_features_view(spins: int, kind: str, snapshots: int = 0, n_grid: int = 1
     distinct features of ``kind`` that vary most over Δ, features equal at every Δ by the
     chain's symmetry drawn once (``equal``: how many each curve stands for; ``distinct``: how
     many different curves there are), their exact values (``exact``: one list per feature, in
-    Δ order) and, for ``shadows``, the estimates from ``snapshots`` copies of the group's first
-    feature (``measured``; None for the exact kinds); ``width``: the whole vector's length."""
+    Δ order) and, for ``shadows`` and ``shadow-correlators``, the estimates from ``snapshots``
+    copies of the group's first feature (``measured``; None for the exact kinds); ``width``:
+    the whole vector's length."""
     from qml_core.data.measurements import feature_names, xxz_features
 
     data = XXZData(spins=spins, n_grid=n_grid, layout=layout)
     values, deltas = xxz_features(data, kind, snapshots)
-    exact = values if kind != "shadows" else np.concatenate(
-        [xxz_features(data, "correlators")[0], xxz_features(data, "probabilities")[0]], axis=1)
+    estimated = kind in SNAPSHOT_FEATURES
+    exact = values if not estimated else np.concatenate(
+        [xxz_features(data, k)[0] for k in ESTIMATES[kind]], axis=1)
     groups = equal_groups(exact)
     spread = exact.std(axis=0)
     chosen = sorted(groups, key=lambda g: -spread[g[0]])[:top]
@@ -125,7 +128,7 @@ def xxz_features_view(spins: int, kind: str, snapshots: int = 0, n_grid: int = 1
     return {"spins": spins, "kind": kind, "snapshots": snapshots, "delta": deltas.tolist(), "width": values.shape[1],
             "names": [names[i] for i in order], "equal": [len(g) for g in chosen], "distinct": len(groups),
             "exact": exact[:, order].T.tolist(),
-            "measured": values[:, order].T.tolist() if kind == "shadows" else None}
+            "measured": values[:, order].T.tolist() if estimated else None}
 
 
 def upload_overview(digest: str) -> dict:

@@ -12,6 +12,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from qml_core.experiments.capacity import measured_label, split_view
 from qml_core.experiments.sweep import device_setting
 
 # Models: purple and orange, told apart by colour-blind viewers too; methods: Okabe–Ito hues,
@@ -136,24 +137,22 @@ def method_label(method: str) -> str:
 
 
 MEASURED_KINDS = {"mlp": "MLP", "logreg": "logistic regression"}
-MEASURED_VIEWS = ("probabilities", "correlators", "shadows")  # specs.FEATURES less amplitudes
-MEASURED_COLORS = {"probabilities": "#e69f00", "correlators": "#d55e00", "shadows": "#117733"}
+MEASURED_COLORS = {"probabilities": "#e69f00", "correlators": "#d55e00", "shadows": "#117733",
+                   "shadow-correlators": "#999933"}  # a hue per specs.FEATURES less amplitudes
 
 
 def measured_parts(model: str) -> tuple[str, str, int] | None:
     """A model id on measured XXZ features split into (base model id, features, snapshots):
-    "mlp-correlators" → ("mlp", "correlators", 0), "logreg-shadows100" → ("logreg", "shadows",
-    100), "mlp-wd@probabilities" → ("mlp-wd", "probabilities", 0); None for any other id."""
+    "mlp-correlators" → ("mlp", "correlators", 0), "logreg-shadow-correlators100" → ("logreg",
+    "shadow-correlators", 100), "mlp-wd@probabilities" → ("mlp-wd", "probabilities", 0); None for
+    any other id."""
     base, at, view = model.partition("@")
     if not at:
-        base, _, view = model.rpartition("-")
+        base, _, view = model.partition("-")
         if base not in MEASURED_KINDS:
             return None
-    features = view.rstrip("0123456789")
-    snapshots = view[len(features):]
-    if features not in MEASURED_VIEWS or (features == "shadows") != bool(snapshots):
-        return None
-    return base, features, int(snapshots or 0)
+    parts = split_view(view)
+    return (base, *parts) if parts else None
 
 
 def device_label(setting: dict) -> str:
@@ -176,8 +175,7 @@ def model_label(model: str) -> str:
     measured = measured_parts(model)
     if measured:
         base, features, snapshots = measured
-        view = f"{features}, M = {snapshots:,}" if snapshots else features
-        return f"{MEASURED_KINDS.get(base) or model_label(base)} on {view}"
+        return f"{MEASURED_KINDS.get(base) or model_label(base)} on {measured_label(features, snapshots)}"
     kind, _, rest = model.partition("-")
     if kind == "qnn" and rest.startswith("d") and rest[1:].isdigit():
         return f"QNN depth {rest[1:]}"
