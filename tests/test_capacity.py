@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from qml_core.cli.main import main
-from qml_core.experiments.capacity import FAMILIES, MEASURED_FAMILY, capacity_finding, matched_hidden, n_params, run_capacity, variants
+from qml_core.experiments.capacity import FAMILIES, INGREDIENT_FAMILY, MEASURED_FAMILY, capacity_finding, matched_hidden, n_params, run_capacity, variants
 from qml_core.experiments.experiment import holdout_split, principal_components, run_experiment
 from qml_core.experiments.phase import critical_alpha
 from qml_core.experiments.sweep import run_seed
@@ -20,8 +20,8 @@ def test_catalogue_has_every_family_and_the_paper_models():
     catalogue = variants("paper", "mnist")
     names = [v.name for v in catalogue]
     assert len(catalogue) >= 10 and len(set(names)) == len(names)
-    assert {v.family for v in catalogue} == set(FAMILIES) - {MEASURED_FAMILY}  # measurements are of quantum data
-    assert {v.family for v in variants("quick", "xxz")} == set(FAMILIES)
+    assert {v.family for v in catalogue} == set(FAMILIES) - {MEASURED_FAMILY, INGREDIENT_FAMILY}  # measurements: quantum data
+    assert {v.family for v in variants("quick", "xxz")} == set(FAMILIES) - {INGREDIENT_FAMILY}  # ingredients: by id
     assert catalogue[names.index("qnn")].spec == preset("paper", "mnist", "qnn")
     assert catalogue[names.index("mlp")].spec == preset("paper", "mnist", "mlp")
     assert sum(v.family == "QNN" for v in catalogue) >= 3 and sum(v.family == "MLP" for v in catalogue) >= 3
