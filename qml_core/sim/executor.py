@@ -216,7 +216,8 @@ class FusedExecutor:
     on a CUDA device where the call's layer matrices fit ``dense.DENSE_ELEMENTS``, factored
     otherwise (on the CPU the factored layout is faster: docs/performance.md). ``graphs``: run
     each call shape as CUDA graphs captured once (``graphs.GraphedCalls``), so that a step's
-    kernels are replayed without a launch each; "auto" (default) on a CUDA device.
+    kernels are replayed without a launch each (first derivatives only); "auto" (default) on a
+    CUDA device with the adjoint backward.
 
     Example::
 
@@ -252,7 +253,8 @@ class FusedExecutor:
         cuda = self.device.type == "cuda"
         if graphs not in (True, False, "auto") or (graphs is True and not cuda):
             raise ValueError(f"graphs must be 'auto', False, or True on a CUDA device, got {graphs!r} on {self.device}")
-        self.graphed = GraphedCalls(self._evaluate) if (cuda if graphs == "auto" else graphs) else None
+        # a graph's reverse pass is differentiable once: the autograd backward (Hessians) runs eager
+        self.graphed = GraphedCalls(self._evaluate) if (graphs is True or (graphs == "auto" and cuda and backward == "adjoint")) else None
         if self.device.type == "cpu":
             keep_freed_memory()
 
