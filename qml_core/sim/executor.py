@@ -16,6 +16,10 @@ backward light cone are skipped (for the paper ansatz the cone grows by one qubi
 per layer, so late layers touch few qubits; the cone's part of half A is its top qubits and
 its part of half C its bottom ones, which keeps every product a plain matrix product).
 ``tests/test_executor.py`` proves values and gradients equal ``default.qubit``.
+
+On a CUDA device the same program runs as the GPU path: each layer one dense unitary
+(``dense.py``) where it fits, every call shape captured once as CUDA graphs (``graphs.py``),
+because there the many small products are bound by their launches (``tests/test_dense.py``).
 """
 import ctypes
 import functools
@@ -254,7 +258,7 @@ class FusedExecutor:
         if graphs not in (True, False, "auto") or (graphs is True and not cuda):
             raise ValueError(f"graphs must be 'auto', False, or True on a CUDA device, got {graphs!r} on {self.device}")
         # a graph's reverse pass is differentiable once: the autograd backward (Hessians) runs eager
-        self.graphed = GraphedCalls(self._evaluate) if (graphs is True or (graphs == "auto" and cuda and backward == "adjoint")) else None
+        self.graphed = GraphedCalls() if (graphs is True or (graphs == "auto" and cuda and backward == "adjoint")) else None
         if self.device.type == "cpu":
             keep_freed_memory()
 
@@ -375,7 +379,7 @@ class FusedExecutor:
             raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)}")
         w, x = (weights[None], x[None]) if single else (weights, x)
         graphed = self.graphed is not None and paulis is None
-        z = self.graphed(w, x) if graphed else self._evaluate(w, x, paulis)
+        z = self.graphed(self._evaluate, w, x) if graphed else self._evaluate(w, x, paulis)
         return self._output(z, weights.dtype, single)
 
     def _evaluate(self, w: torch.Tensor, x: torch.Tensor, paulis=None) -> torch.Tensor:

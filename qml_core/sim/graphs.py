@@ -12,21 +12,23 @@ import torch
 
 
 class GraphedCalls:
-    """``function(*tensors)`` (tensors in, one tensor out, no host synchronisation inside) run
-    as CUDA graphs: one forward graph and, where an input requires a gradient, one reverse graph
+    """``calls(function, *tensors)`` runs ``function(*tensors)`` (tensors in, one tensor out, the
+    same function at every call, no host synchronisation inside) as CUDA graphs: one forward
+    graph and, where an input requires a gradient, one reverse graph
     per distinct (shapes, dtypes, which inputs need gradients), captured on first use with
     ``torch.cuda.make_graphed_callables``. A call copies its inputs into the graph's static
     buffers, replays it and returns a copy of the output (so a later call cannot overwrite it);
-    autograd calls the reverse graph. Exact: the same kernels on the same numbers.
+    autograd calls the reverse graph. Exact: the same kernels on the same numbers. The function
+    is passed at each call, not kept: an executor's bound method kept here would make a cycle
+    that holds the graphs' GPU memory until the garbage collector runs.
 
     Example (on a CUDA device)::
 
-        calls = GraphedCalls(lambda w, x: (x @ w).sin())
-        y = calls(w, x)          # first call of this shape captures, later ones replay
+        calls = GraphedCalls()
+        y = calls(torch.matmul, w, x)   # the first call of this shape captures, later ones replay
     """
 
-    def __init__(self, function: Callable[..., torch.Tensor]):
-        self.function = function
+    def __init__(self):
         self.graphs: dict[tuple, Callable] = {}
 
     @staticmethod
@@ -34,10 +36,10 @@ class GraphedCalls:
         grad = torch.is_grad_enabled()
         return tuple((tuple(a.shape), a.dtype, a.device, grad and a.requires_grad) for a in args)
 
-    def __call__(self, *args: torch.Tensor) -> torch.Tensor:
+    def __call__(self, function: Callable[..., torch.Tensor], *args: torch.Tensor) -> torch.Tensor:
         key = self.key(args)
         graphed = self.graphs.get(key)
         if graphed is None:  # samples: fresh tensors, which become the graph's static inputs
             samples = tuple(a.detach().clone().requires_grad_(needs) for a, (*_, needs) in zip(args, key))
-            graphed = self.graphs[key] = torch.cuda.make_graphed_callables(self.function, samples)
+            graphed = self.graphs[key] = torch.cuda.make_graphed_callables(function, samples)
         return graphed(*args).clone()
