@@ -8,7 +8,8 @@ a change in the machine's load hits every path alike:
 - ``w1``: one QNN Adam step at the W1 setting (256 × 1024 amplitudes, depth 6), complex128 and
   complex64: before and after (what "auto" takes on the CPU), interleaved; then the dense
   layout forced (the GPU's layout, to show why the CPU does not take it; a few calls, each
-  some seconds);
+  some seconds); and the torch operations one step dispatches, before and after (counted by
+  torch's profiler: the same count means the same kernels, whatever the load does to the times);
 - ``paper_run``: one uncached paper-preset MNIST QNN run (label flip α = 0.3, seed 0), before
   and after, alternately, ``--runs`` times each.
 
@@ -75,6 +76,15 @@ def interleaved(steps: dict, repeats: int) -> dict:
                    "repeats": repeats} for name, t in times.items()}
 
 
+def ops_per_call(step) -> int:
+    """Torch operations one call of ``step`` dispatches."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    return sum(event.count for event in prof.key_averages())
+
+
 def w1(repeats: int, dense_repeats: int = 2) -> dict:
     before = importlib.import_module(f"{BEFORE}.sim.executor")
     from qml_core.sim.executor import FusedExecutor
@@ -86,6 +96,7 @@ def w1(repeats: int, dense_repeats: int = 2) -> dict:
                      "after": FusedExecutor("paper", DEPTH, N_QUBITS, dtype=dtype)}
         steps = {name: torch_step("fused", x, y, theta, dtype=dtype, executor=ex) for name, ex in executors.items()}
         out[suffix] = interleaved(steps, repeats)
+        out[suffix]["ops_per_step"] = {name: ops_per_call(step) for name, step in steps.items()}
         dense = FusedExecutor("paper", DEPTH, N_QUBITS, dtype=dtype, layout="dense")
         out[suffix].update(interleaved({"dense": torch_step("fused", x, y, theta, dtype=dtype, executor=dense)}, dense_repeats))
         for kind in ("median_s", "min_s", "cpu_median_s"):
