@@ -24,12 +24,12 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 ALPHAS = [round(0.1 * i, 1) for i in range(10)]
 
 
-def specs(runs: int) -> list:
+def specs(runs: int, preset_name: str = "paper", alphas: list[float] = ALPHAS) -> list:
     from qml_core.experiments.sweep import sweep_specs
     from qml_core.specs import preset
 
-    bases = [preset("paper", "mnist", model).replace(attack="label-flip") for model in ("qnn", "mlp")]
-    return sorted(sweep_specs(bases, ALPHAS, runs), key=lambda job: job[0])  # every α of run 0 first, as the page
+    bases = [preset(preset_name, "mnist", model).replace(attack="label-flip") for model in ("qnn", "mlp")]
+    return sorted(sweep_specs(bases, alphas, runs), key=lambda job: job[0])  # every α of run 0 first, as the page
 
 
 def time_sweep(runs: int) -> dict:

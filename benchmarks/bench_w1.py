@@ -88,10 +88,10 @@ def time_calls(step, repeats: int) -> dict:
             "repeats": repeats, "cpu_s_per_wall_s": cpu / sum(times)}
 
 
-def torch_step(executor_name: str, x, y, theta, device: str = "cpu", dtype=torch.float64):
-    """An Adam step of the QNN on a torch executor (fused or a PennyLane device), its inputs
-    on ``device`` (a CUDA step waits for the GPU before it returns)."""
-    executor = make_executor(executor_name, "paper", DEPTH, N_QUBITS, device=device, dtype=dtype)
+def torch_step(executor_name: str, x, y, theta, device: str = "cpu", dtype=torch.float64, executor=None):
+    """An Adam step of the QNN on a torch executor (fused or a PennyLane device, or the given
+    ``executor``), its inputs on ``device`` (a CUDA step waits for the GPU before it returns)."""
+    executor = executor or make_executor(executor_name, "paper", DEPTH, N_QUBITS, device=device, dtype=dtype)
     w = torch.tensor(theta, requires_grad=True, device=device)
     xt, yt = torch.tensor(x, device=device), torch.tensor(y, device=device)
     opt = torch.optim.Adam([w], lr=LR)

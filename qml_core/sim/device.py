@@ -53,10 +53,11 @@ def device_generator(seed: int) -> torch.Generator:
 
 
 def sample_means(m: torch.Tensor, shots: int, generator: torch.Generator) -> torch.Tensor:
-    """The mean of ``shots`` ±1 outcomes with P(+1) = (1 + m)/2, for every entry of m."""
-    prob = ((1 + m.detach()) / 2).clamp(0, 1).to(torch.float64)
+    """The mean of ``shots`` ±1 outcomes with P(+1) = (1 + m)/2, for every entry of m (drawn on
+    the CPU, where the run's generator lives, and returned on m's device)."""
+    prob = ((1 + m.detach()) / 2).clamp(0, 1).to("cpu", torch.float64)
     ups = torch.binomial(torch.full_like(prob, float(shots)), prob, generator=generator)
-    return (2 * ups / shots - 1).to(m.dtype)
+    return (2 * ups / shots - 1).to(m.device, m.dtype)
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,9 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
         u, zz = ex.gate_factors(flat.reshape(1, *ex.shape), paulis)
         us, ms = ex.assemble(u, zz)
         rotations = ex.slot_gates(flat, rotations_only=True)
-        after = [paulis.after_single[..., s, :, :].to(ex.cdtype) if paulis is not None else None
+        after = [paulis.after_single[..., s, :, :].to(ex.device, ex.cdtype) if paulis is not None else None
                  for s in range(len(rotations))]
-        before = paulis.before_layer.to(ex.cdtype) if paulis is not None else None
+        before = paulis.before_layer.to(ex.device, ex.cdtype) if paulis is not None else None
         sign = float(paulis.readout_sign[0]) if paulis is not None else 1.0
         batch = x.shape[0]
         state = x.reshape(1, batch, ex.dim_a, ex.dim_c).transpose(1, 2).to(ex.cdtype, memory_format=torch.contiguous_format)
@@ -147,7 +148,7 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
         m = sign * readout(final, r)[0]  # (batch,)
         n_params = flat.shape[1]
         a = m[:, None].expand(batch, n_params).clone()
-        g = torch.zeros(batch, n_params, dtype=m.dtype)
+        g = torch.zeros(batch, n_params, dtype=m.dtype, device=m.device)
         tail = ex.split if 0 < ex.split < len(ex.program) else len(ex.program)
         if tail < len(ex.program):  # the observable of the executor's Heisenberg tail, shared by every branch
             tail_step = ex.program[tail]
@@ -159,12 +160,12 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
                 slices = state[0].reshape(2 ** tail_step.k_a, spare_a, -1, spare_c, 2 ** tail_step.k_c).permute(2, 1, 3, 0, 4)
                 return slices.reshape(-1, 2 ** (tail_step.k_a + tail_step.k_c))
         names = ex.layers[0].single_names
-        start = before[0] if before is not None else torch.eye(2, dtype=ex.cdtype).expand(*u.shape[1:3], 2, 2)
+        start = before[0] if before is not None else torch.eye(2, dtype=ex.cdtype, device=ex.device).expand(*u.shape[1:3], 2, 2)
         branched = []
         for s, name in enumerate(names):  # every qubit's gates per layer with G right after slot s's rotation
             prod = start
             for t in range(len(names)):
-                gate = PAULIS[GENERATORS[name]].to(ex.cdtype) @ rotations[t][0] if t == s else rotations[t][0]
+                gate = PAULIS[GENERATORS[name]].to(ex.device, ex.cdtype) @ rotations[t][0] if t == s else rotations[t][0]
                 prod = (gate if after[t] is None else after[t][0] @ gate) @ prod
             branched.append(u[0].mH @ prod)  # applied before the layer, it turns u into the branched product
         branched = torch.stack(branched, 2)  # (depth, n_qubits, slots, 2, 2)
@@ -181,7 +182,7 @@ def shift_halves(executor: FusedExecutor, weights: torch.Tensor, x: torch.Tensor
                 after_layer = inputs[d + 1] if d + 1 < len(inputs) else final
                 patterns = ex.zz_signs[d, :kept].reshape(kept, ex.dim_a, 1, ex.dim_c).to(ex.cdtype)
                 if paulis is not None:  # the Paulis pushed through the gate sit after Z_iZ_j here, before it in time
-                    moved = torch.gather(paulis.zz_sign[0, d], 0, ex.phase_position[d, :kept])
+                    moved = torch.gather(paulis.zz_sign[0, d].to(ex.device), 0, ex.phase_position[d, :kept])
                     patterns = patterns * moved.reshape(kept, 1, 1, 1).to(ex.cdtype)
                 zz_bank = (patterns * after_layer[0][None]).permute(1, 0, 2, 3).reshape(1, ex.dim_a, -1, ex.dim_c)
                 branches.append(zz_bank)
@@ -248,7 +249,7 @@ class QNNDevice:
                 # one run: its inputs as a stride-0 view, copied once, into the executor's layout
                 xs = x.expand(size, *x.shape[1:]) if runs == 1 else x.repeat_interleave(size, 0)
                 z = self.executor(weights.repeat_interleave(size, 0), xs, paulis)
-                parts.append((z * paulis.readout_sign[:, None].to(z.dtype)).reshape(runs, size, -1))
+                parts.append((z * paulis.readout_sign[:, None].to(z.device, z.dtype)).reshape(runs, size, -1))
             z = torch.cat(parts, 1).mean(1)
         return z * self.contrast if self.contrast != 1.0 else z
 
@@ -266,16 +267,16 @@ class QNNDevice:
         """The fast estimator's noise on the weights' gradient (R, *shape) for dL/dm̂ = w (R, batch)."""
         noise = torch.zeros(weights.shape[0], weights[0].numel(), dtype=torch.float64)
         for r in range(weights.shape[0]):
-            w2 = w[r].detach().to(torch.float64).square()
+            w2 = w[r].detach().to("cpu", torch.float64).square()  # drawn with the run's CPU generator
             total = float(w2.sum())
             if total == 0:
                 continue
             gen = self.generators[r]
             picks = torch.multinomial(w2 / total, BRANCH_SAMPLES, replacement=True, generator=gen)
             squares = self.shifted_squares(weights[r], x[r, picks.to(x.device)], r)
-            variance = total * (1 - squares).mean(0).clamp(min=0) / (2 * self.spec.shots)
+            variance = total * (1 - squares).mean(0).clamp(min=0).cpu() / (2 * self.spec.shots)
             noise[r] = variance.sqrt() * torch.randn(variance.shape, generator=gen, dtype=torch.float64)
-        return noise.reshape(weights.shape).to(weights.dtype)
+        return noise.reshape(weights.shape).to(weights.device, weights.dtype)
 
     def shifted_squares(self, weights: torch.Tensor, x: torch.Tensor, run: int) -> torch.Tensor:
         """(batch, n_params), unbiased for (m̃(θ_k + π/2)² + m̃(θ_k − π/2)²)/2 of the noisy device:
@@ -305,8 +306,8 @@ class QNNDevice:
                     device = QNNDevice(self.spec, self.executor, [self.generators[r]] * len(both))
                     m = device.sample(device.expectation(both, x[r][None].expand(len(both), -1, -1)))
                     halves = (m[:len(index)] - m[len(index):]) / 2  # (chunk, batch)
-                    grad[r, index] = (halves.to(torch.float64) @ w[r].detach().to(torch.float64).cpu())
-        return grad.reshape(weights.shape).to(weights.dtype)
+                    grad[r, index] = (halves.to("cpu", torch.float64) @ w[r].detach().to("cpu", torch.float64))
+        return grad.reshape(weights.shape).to(weights.device, weights.dtype)
 
 
 class ShotSample(torch.autograd.Function):

@@ -16,6 +16,10 @@ backward light cone are skipped (for the paper ansatz the cone grows by one qubi
 per layer, so late layers touch few qubits; the cone's part of half A is its top qubits and
 its part of half C its bottom ones, which keeps every product a plain matrix product).
 ``tests/test_executor.py`` proves values and gradients equal ``default.qubit``.
+
+On a CUDA device the same program runs as the GPU path: each layer one dense unitary
+(``dense.py``) where it fits, every call shape captured once as CUDA graphs (``graphs.py``),
+because there the many small products are bound by their launches (``tests/test_dense.py``).
 """
 import ctypes
 import functools
@@ -26,10 +30,13 @@ import numpy as np
 import torch
 
 from qml_core.sim.circuits import make_qnode, recorded_operations, weight_shape
+from qml_core.sim.dense import dense_expectation, fits_dense, layer_unitaries
+from qml_core.sim.graphs import GraphedCalls
 from qml_core.sim.statevector import AdjointEvolution, Expectation, Step, evolve, expectation, observable, readout
 from qml_core.specs import EXECUTORS
 
 SINGLE_QUBIT_GATES = ("RX", "RY")
+LAYOUTS = ("auto", "factored", "dense")
 PENNYLANE_DEVICES = EXECUTORS[1:]
 
 
@@ -211,6 +218,14 @@ class FusedExecutor:
     Call with weights ``shape`` and x (batch, 2**n) for one run, or with a leading run axis,
     weights (runs, *shape) and x (runs, batch, 2**n), for independent runs in one pass.
 
+    ``layout``: "factored" (the kernels of ``statevector.py``), "dense" (each layer one 2**n
+    square unitary, ``dense.py``: a few large products, for a GPU) or "auto" (default): dense
+    on a CUDA device where the call's layer matrices fit ``dense.DENSE_ELEMENTS``, factored
+    otherwise (on the CPU the factored layout is faster: docs/performance.md). ``graphs``: run
+    each call shape as CUDA graphs captured once (``graphs.GraphedCalls``), so that a step's
+    kernels are replayed without a launch each (first derivatives only); "auto" (default) on a
+    CUDA device with the adjoint backward.
+
     Example::
 
         ex = FusedExecutor("paper", depth=2, n_qubits=4)
@@ -218,7 +233,8 @@ class FusedExecutor:
     """
 
     def __init__(self, ansatz_name: str, depth: int, n_qubits: int, device=None, dtype=torch.float64,
-                 backward: str = "adjoint", split: int | str = "auto"):
+                 backward: str = "adjoint", split: int | str = "auto", layout: str = "auto",
+                 graphs: bool | str = "auto"):
         if n_qubits < 2:
             raise UnsupportedCircuit("fused executor: needs at least 2 qubits")
         self.shape = weight_shape(ansatz_name, depth, n_qubits)
@@ -239,6 +255,14 @@ class FusedExecutor:
             raise ValueError(f"split must be 'auto', 'layered', 'observable' or 0..{n_layers}, got {split!r}")
         if self.split < n_layers and any(step.src is not None for step in self.program[self.split:]):
             raise UnsupportedCircuit("fused executor: a Heisenberg tail needs layers without CNOTs")
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout = layout
+        cuda = self.device.type == "cuda"
+        if graphs not in (True, False, "auto") or (graphs is True and not cuda):
+            raise ValueError(f"graphs must be 'auto', False, or True on a CUDA device, got {graphs!r} on {self.device}")
+        # a graph's reverse pass is differentiable once: the autograd backward (Hessians) runs eager
+        self.graphed = GraphedCalls() if (graphs is True or (graphs == "auto" and cuda and backward == "adjoint")) else None
         if self.device.type == "cpu":
             keep_freed_memory()
 
@@ -297,8 +321,8 @@ class FusedExecutor:
             u = g if u is None else g @ u
         zz = flat[:, self.phase_index]
         if paulis is not None:
-            u = u @ paulis.before_layer.to(u.dtype)
-            zz = zz * torch.gather(paulis.zz_sign, 2, self.phase_position.expand(runs, -1, -1)).to(zz.dtype)
+            u = u @ paulis.before_layer.to(u.device, u.dtype)
+            zz = zz * torch.gather(paulis.zz_sign.to(zz.device), 2, self.phase_position.expand(runs, -1, -1)).to(zz.dtype)
         return u, zz
 
     def slot_gates(self, flat: torch.Tensor, paulis=None, rotations_only: bool = False) -> list[torch.Tensor]:
@@ -310,7 +334,7 @@ class FusedExecutor:
         for slot, name in enumerate(self.layers[0].single_names):
             g = rotation(name, theta[..., slot])
             if paulis is not None and not rotations_only:
-                g = paulis.after_single[..., slot, :, :].to(g.dtype) @ g
+                g = paulis.after_single[..., slot, :, :].to(g.device, g.dtype) @ g
             gates.append(g)
         return gates
 
@@ -320,11 +344,21 @@ class FusedExecutor:
         k_c qubits of C times the phase, per state of the k_a (``paulis``: see ``gate_factors``)."""
         return self.assemble(*self.gate_factors(weights, paulis))
 
+    def phases(self, zz: torch.Tensor) -> torch.Tensor:
+        """The diagonal of each layer's kept phase gates, (runs, depth, 2**n) unit complex, for
+        their angles zz (runs, depth, n_zz)."""
+        angles = -0.5 * torch.einsum("rdk,dkn->rdn", zz, self.zz_signs)
+        return torch.polar(torch.ones_like(angles), angles)
+
+    def dense(self, runs: int) -> bool:
+        """Whether a call with ``runs`` runs takes the dense layout."""
+        if self.layout == "auto":
+            return self.device.type == "cuda" and fits_dense(runs, len(self.program), self.n_qubits)
+        return self.layout == "dense"
+
     def assemble(self, u: torch.Tensor, zz: torch.Tensor):
         """``layer_matrices`` from the ``gate_factors``."""
-        runs = u.shape[0]
-        angles = -0.5 * torch.einsum("rdk,dkn->rdn", zz, self.zz_signs)
-        phases = torch.polar(torch.ones_like(angles), angles)
+        runs, phases = u.shape[0], self.phases(zz)
         us, ms = [], []
         one = torch.ones(runs, 1, 1, dtype=u.dtype, device=u.device)
         top = kron_prefixes(u[:, :, :max(step.k_a for step in self.program)])  # top[j - 1]: qubits 0..j-1
@@ -348,21 +382,31 @@ class FusedExecutor:
             expected = f"(batch, {width})" if single else f"({weights.shape[0]}, batch, {width})"
             raise ValueError(f"x must have shape {expected}, got {tuple(x.shape)}")
         w, x = (weights[None], x[None]) if single else (weights, x)
+        graphed = self.graphed is not None and paulis is None
+        z = self.graphed(self._evaluate, w, x) if graphed else self._evaluate(w, x, paulis)
+        return self._output(z, weights.dtype, single)
+
+    def _evaluate(self, w: torch.Tensor, x: torch.Tensor, paulis=None) -> torch.Tensor:
+        """<Z> (runs, batch) for weights (runs, *shape) and x (runs, batch, 2**n)."""
+        if self.dense(w.shape[0]):
+            u, zz = self.gate_factors(w.to(self.dtype), paulis)
+            unitaries = layer_unitaries(u, self.phases(zz), [step.src for step in self.program])
+            return dense_expectation(unitaries, x, self.readout.reshape(-1))
         us, ms = self.layer_matrices(w.to(self.dtype), paulis)
         state = x.reshape(*x.shape[:2], self.dim_a, self.dim_c)  # (runs, batch, a, c), as the tail reads it
         if self.split:
             head, k = self.program[:self.split], self.split
             state = state.transpose(1, 2).to(self.cdtype, memory_format=torch.contiguous_format)  # (runs, a, batch, c), one pass
-            if self.backward == "adjoint" and torch.is_grad_enabled() and (weights.requires_grad or x.requires_grad):
+            if self.backward == "adjoint" and torch.is_grad_enabled() and (w.requires_grad or x.requires_grad):
                 state = AdjointEvolution.apply(state, head, *us[:k], *ms[:k])
             else:  # autograd for higher derivatives; without gradients, nothing needs saving
                 state = evolve(state, head, us[:k], ms[:k])
             if k == len(self.program):
-                return self._output(readout(state, self.readout), weights.dtype, single)
+                return readout(state, self.readout)
             state = state.transpose(1, 2)
         else:  # real inputs: x† O x needs only Re O
             state = state.to(self.cdtype if x.is_complex() else self.dtype)
-        return self._output(self._tail(us, ms, state), weights.dtype, single)
+        return self._tail(us, ms, state)
 
     @staticmethod
     def _output(z: torch.Tensor, dtype, single: bool) -> torch.Tensor:
