@@ -237,3 +237,17 @@ def test_capacity_rows_read_in_words():
     # seen: "clean validation accuracy" off-screen at 1280 px, so "within 0.10 of their clean value" could not be checked
     assert list(rows[0])[:5] == ["model", "parameters", "clean validation accuracy", "validation accuracy at α = 0.3",
                                  "critical α"]
+
+
+def test_the_qnn_is_compared_with_the_matched_model_in_one_sentence():
+    from qml_core.experiments.capacity import qnn_against_matched
+
+    entry = dict(alpha=0.3, critical_alpha=0.43, n_params=240)
+    close = [{**entry, "variant": "qnn", "val_acc_mean": 0.858, "val_acc_std": 0.045},
+             {**entry, "variant": "matched", "val_acc_mean": 0.840, "val_acc_std": 0.053, "n_params": 237}]
+    (sentence,) = qnn_against_matched(close)
+    assert "0.858 ± 0.045" in sentence and "0.840 ± 0.053" in sentence and "within one spread" in sentence
+    apart = [close[0], {**close[1], "val_acc_mean": 0.6, "val_acc_std": 0.01, "critical_alpha": float("nan")}]
+    (sentence,) = qnn_against_matched(apart)
+    assert "the QNN is ahead" in sentence and "not reached" in sentence
+    assert qnn_against_matched(close[:1]) == []

@@ -395,4 +395,22 @@ def capacity_finding(table: list[dict], margin: float = PLATEAU_MARGIN) -> str:
                            if len(es) > 1 else f"{es[0]['critical_alpha']:.2f}")
         spans = ([f"QNNs {span(q)}"] if q else []) + ([f"classical models {span(c)}"] if c else [])
         parts.append(f"Critical α (mean accuracy crosses 0.5): {', '.join(spans)}.")
+    parts += qnn_against_matched(entries)
     return " ".join(parts)
+
+
+def qnn_against_matched(entries: list[dict]) -> list[str]:
+    """One sentence comparing the paper's QNN with the classical model of as many parameters
+    (ids ``qnn`` and ``matched``), from the table's numbers; none when either is missing."""
+    by_id = {e["variant"]: e for e in entries}
+    if not {"qnn", "matched"} <= set(by_id):
+        return []
+    q, m = by_id["qnn"], by_id["matched"]
+    crit = lambda e: f"{e['critical_alpha']:.2f}" if math.isfinite(e["critical_alpha"]) else "not reached"
+    closer = abs(q["val_acc_mean"] - m["val_acc_mean"]) <= q["val_acc_std"] + m["val_acc_std"]
+    return [f"The QNN keeps {q['val_acc_mean']:.3f} ± {q['val_acc_std']:.3f} at α = {q['alpha']:g} against "
+            f"{m['val_acc_mean']:.3f} ± {m['val_acc_std']:.3f} for the classical model of as many parameters "
+            f"({m['n_params']:,} against {q['n_params']:,}; critical α {crit(q)} and {crit(m)}): "
+            + ("within one spread of each other." if closer else
+               f"the {'QNN' if q['val_acc_mean'] > m['val_acc_mean'] else 'classical model'} is ahead by more than "
+               "their spreads.")]

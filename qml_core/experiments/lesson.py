@@ -27,7 +27,7 @@ STEPS = ("playground", "phase", "quantum", "unlearning", "landscape", "data", "s
 DATASET, OPTIONS = "mnist", {"digits": (1, 9)}  # the lesson's data: the paper's MNIST pair
 PHASE = dict(attack="label-flip", step=0.1, runs=3, seed=0, models=("qnn", "mlp"))  # the phase page in teacher mode
 # "Is it quantum?": the phase page's capacity view with the control models, on a coarser α grid
-QUANTUM = dict(attack="label-flip", step=0.2, runs=3, seed=0, at_alpha=0.4,
+QUANTUM = dict(attack="label-flip", step=0.2, runs=3, seed=0, at_alpha=0.3,  # where the QNN keeps its plateau
                models=("qnn", "qnn-d1", "mlp", "mlp-4", "logreg", "matched"))
 UNLEARNING = dict(models=("qnn", "mlp"), alpha=0.3, runs=2, seed=0)  # the unlearning page in teacher mode
 LANDSCAPE = dict(models=["mlp", "qnn"], alpha=0.3, model="mlp")  # the landscape page's default view
