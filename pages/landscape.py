@@ -6,9 +6,11 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from qml_core.experiments.control_curvature import curvature_rows, ratio_table  # noqa: E402
 from qml_core.experiments.curvature import trace_ratios  # noqa: E402
-from qml_core.experiments.views import LANDSCAPE_POISONED, landscape_specs  # noqa: E402
-from qml_core.reporting.captions import trace_finding  # noqa: E402
+from qml_core.experiments.views import CONTROL_MODELS, LANDSCAPE_POISONED, control_curvature_specs, landscape_specs  # noqa: E402
+from qml_core.reporting.captions import curvature_control_finding, trace_finding  # noqa: E402
+from qml_core.reporting.figure_style import model_label  # noqa: E402
 from qml_core.reporting.plots import LABELS, hessian_spectrum, interpolation_curve, landscape_surface, trace_ratio_bars  # noqa: E402
 
 DIRECTION_WORDS = {  # what "direction 1 / 2" on the slice's axes are
@@ -35,6 +37,8 @@ with st.sidebar:
     alpha = url_state.choice("poisoned fraction α (spectrum, landscape)", "alpha", list(LANDSCAPE_POISONED), 0.3, widget=st.select_slider)
     model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     surface = url_state.toggle("3-D surface", "surface")
+    control_models = url_state.choices("controls (their own curvature, below)", "controls", list(CONTROL_MODELS),
+                                       ["qnn", "mlp", "logreg"], format_func=model_label)
     preset_name = controls.preset_control(teacher, "paper: 50 epochs, 5 seeds, 41×41 grid; quick: 15 epochs, 1 seed, 21×21")
     directions = "random"
     if not teacher:
@@ -44,7 +48,12 @@ url_state.publish()
 specs, views = landscape_specs(preset_name, models, float(alpha), model, directions)
 jobs = progress.submit([("curvature", s, f"{LABELS[s.model]} α={s.alpha} seed {s.seed}") for s in specs])
 view_jobs = progress.submit([("landscape", v, f"{LABELS[model]} {v.kind}") for v in views])
-finished = progress.follow(jobs + view_jobs, "landscape")
+controls_specs = control_curvature_specs(preset_name, control_models, float(alpha))
+control_jobs = progress.submit([("control-curvature", spec, f"{model_label(name)} α={a} run {run}")
+                                for name, a, run, spec in controls_specs])
+finished = progress.follow(jobs + view_jobs + control_jobs, "landscape")
+controls_done = finished[len(jobs) + len(view_jobs):]
+finished = finished[:len(jobs) + len(view_jobs)]
 
 done = {(s.model, s.alpha, s.seed): r for s, r in zip(specs, finished) if r is not None}
 left, right = st.columns(2)
@@ -78,3 +87,15 @@ st.caption(DIRECTION_WORDS[directions] + " The colour scale is the same for the 
 if slice2d is not None:
     charts.show(landscape_surface(slice2d, surface=surface), "slice-figure")
     downloads.buttons("slice2d", slice2d)
+
+st.subheader(f"The controls: is the QNN's flat curvature quantum? (α = {alpha})")
+st.caption("The same question for the models of the other pages, each trained at its own settings (the phase "
+           "diagram's runs on MNIST 1 vs 9): the Hessian trace of the loss on 100 validation images after poisoning, "
+           "over the clean one, per run and its median, beside how much of the flipped labels each model fitted. "
+           "Traces are exact (the QNN's by the parameter-shift rule; the quadratic form's is a Hutchinson estimate).")
+measured = [(job, r) for job, r in zip(controls_specs, controls_done) if r is not None]
+control_ratios = ratio_table(curvature_rows([j for j, _ in measured], [r for _, r in measured])) if measured else []
+if control_ratios:
+    charts.show(trace_ratio_bars(control_ratios), "control-ratios")
+    st.info(curvature_control_finding(control_ratios))
+    downloads.buttons("control-trace-ratios", {"ratios": control_ratios}, control_ratios)

@@ -10,7 +10,8 @@ from lab_ui import controls, lesson, url_state  # noqa: E402
 from qml_core.experiments.lesson import lesson_numbers  # noqa: E402
 from qml_core.reporting.captions import lesson_summary  # noqa: E402
 
-STEP_OF = {"phase": "Phase diagram", "capacity": "Is it quantum?", "unlearning": "Unlearning", "curvature": "Loss landscape"}
+STEP_OF = {"phase": "Phase diagram", "capacity": "Is it quantum?", "unlearning": "Unlearning", "curvature": "Loss landscape",
+           "controls_curvature": "Loss landscape (the controls)"}
 st.title("What the lab measured")
 teacher = url_state.teacher_mode()
 lesson.panel("summary")

@@ -260,13 +260,46 @@ def lesson_numbers(qnn_crit, mlp_crit, classical_keeps, qnn_matches, mlp_ratio):
 def test_the_lesson_s_last_step_says_where_the_lab_agrees_with_the_paper_and_where_not():
     from qml_core.reporting.captions import lesson_summary
 
-    paper = " ".join(lesson_summary(lesson_numbers(0.45, 0.25, False, True, 8.0)))
+    paper = " ".join(lesson_summary(lesson_numbers(0.45, 0.25, False, True, 30.0)))
     assert "**Where the lab agrees with the paper:** the QNN holds its accuracy to a larger α than the MLP" in paper
-    assert "only quantum models keep the plateau" in paper and "only the QNN has an unlearning method" in paper
-    assert "sharpens the MLP's minimum" in paper and "Where it does not" not in paper
+    assert "only quantum models keep the plateau" in paper and "the QNN's approximate unlearning matches retraining" in paper
+    assert "the MLP's approximate unlearning lags retraining" in paper
+    assert "poisoning sharpens the MLP's minimum" in paper and "poisoning does not sharpen the QNN's minimum" in paper
+    assert "Where it does not" not in paper
     opposite = " ".join(lesson_summary(lesson_numbers(0.2, 0.35, True, False, 1.0)))
-    assert "Where the lab agrees" not in opposite
+    # each claim on its own: the MLP still lags and the QNN still does not sharpen, as in the paper
+    assert "**Where the lab agrees with the paper:** the MLP's approximate unlearning lags retraining" in opposite
     assert "**Where it does not:** the QNN does not hold its accuracy to a larger α than the MLP" in opposite
     assert "1 classical model keeps the plateau too, so it is not specific to the quantum model" in opposite
-    assert "the curvature does not change as the paper reports" in opposite
+    assert "the QNN's approximate unlearning does not match retraining" in opposite
+    assert "poisoning does not sharpen the MLP's minimum" in opposite
     assert lesson_summary({"phase": None, "capacity": None, "unlearning": None, "curvature": None}) == []
+
+
+def controlled_table(flip_fit: float, retrain: float, best: float, start: float) -> list[dict]:
+    """An unlearning summary with the poisoned model's fit of the flips and the gaps to retraining."""
+    return [{"method": m, "val_acc_mean": v, "flip_fit_mean": flip_fit, "gap_start_mean": start - retrain,
+             "gap_end_mean": v - retrain} for m, v in (("retrain", retrain), ("finetune", best))]
+
+
+def test_the_summary_judges_unlearning_and_curvature_against_the_controls():
+    """Seen: the summary agreed with the paper on unlearning right after "unlearning had nothing to
+    repair", and filed the MLP's sharpening and the QNN's flattening together under "does not"."""
+    from qml_core.reporting.captions import curvature_control_finding, lesson_summary, unlearning_control_finding
+
+    shared = {"qnn": controlled_table(0.05, 0.90, 0.91, 0.91), "mlp": controlled_table(1.0, 0.95, 0.80, 0.70),
+              "logreg": controlled_table(0.03, 0.95, 0.95, 0.95)}
+    text = unlearning_control_finding(shared)
+    assert "logistic regression fitted 0.03 of the flipped labels" in text and "not with being quantum" in text
+    specific = {**shared, "logreg": controlled_table(0.03, 0.95, 0.90, 0.90)}
+    assert "only the QNN matches retraining" in unlearning_control_finding(specific)
+    assert unlearning_control_finding({"qnn": shared["qnn"]}) == ""
+    row = lambda m, r, f: {"variant": m, "model": m, "alpha": 0.3, "ratio_median": r, "flip_fit_mean": f}
+    flat_too = curvature_control_finding([row("qnn", 1.0, 0.05), row("mlp", 900.0, 1.0), row("logreg", 1.1, 0.03)])
+    assert "not specific to the quantum model" in flat_too
+    sharpens = curvature_control_finding([row("qnn", 1.0, 0.05), row("mlp", 900.0, 1.0), row("logreg", 2.7, 0.03)])
+    assert "Only the QNN stays flat among models that fit no more" in sharpens
+    summary = " ".join(lesson_summary({"unlearning": shared, "controls_curvature": [row("qnn", 1.0, 0.05),
+                                                                                 row("logreg", 2.7, 0.03)]}))
+    assert "**Where it does not:**" in summary and "with the controls:" in summary
+    assert "only the QNN's curvature stays flat" in summary

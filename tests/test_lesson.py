@@ -39,4 +39,4 @@ def test_prepare_lesson_computes_each_run_once_and_resumes(monkeypatch, capsys, 
 
 def test_the_summary_numbers_wait_for_their_runs(private_cache):
     numbers = lesson.lesson_numbers("quick")
-    assert numbers == {"phase": None, "capacity": None, "unlearning": None, "curvature": None}
+    assert numbers == {"phase": None, "capacity": None, "unlearning": None, "curvature": None, "controls_curvature": None}

@@ -202,17 +202,21 @@ def curvature_rows(jobs: list, results: list[dict]) -> list[dict]:
 
 
 def ratio_table(rows: list[dict]) -> list[dict]:
-    """Per (variant, α > 0): the trace ratio poisoned/clean of each run (paired by run index;
-    each (α, run) has its own seed, as in the sweeps), their median (the one statistic the lab quotes: a mean is
+    """Per (variant, α > 0), in the shape of ``curvature.trace_ratios`` (``model`` is the variant,
+    so the same bars draw both): the trace ratio poisoned/clean of each run (paired by run index;
+    each (α, run) has its own seed, as in the sweeps), their median and quartiles (the one statistic the lab quotes: a mean is
     pulled by one seed), the runs' mean fit of the flipped labels, and collapsed runs listed apart."""
     out = []
     for name, alpha in sorted({(r["variant"], r["alpha"]) for r in rows if r["alpha"] > 0}):
         clean = {r["run"]: r for r in rows if r["variant"] == name and r["alpha"] == 0}
         mine = [r for r in rows if (r["variant"], r["alpha"]) == (name, alpha) and r["run"] in clean]
         kept = [r for r in mine if not (r["collapsed"] or clean[r["run"]]["collapsed"])]
-        ratios = [r["trace"] / clean[r["run"]]["trace"] for r in kept if clean[r["run"]]["trace"] != 0]
-        out.append({"variant": name, "alpha": alpha, "ratio_median": float(np.median(ratios)) if ratios else float("nan"),
-                    "ratios": ratios, "flip_fit_mean": float(np.mean([r["flip_fit"] for r in mine])) if mine else float("nan"),
+        ratio = lambda r: r["trace"] / clean[r["run"]]["trace"] if clean[r["run"]]["trace"] != 0 else float("nan")
+        ratios = [ratio(r) for r in kept if clean[r["run"]]["trace"] != 0]
+        q25, median, q75 = np.percentile(ratios, [25, 50, 75]) if ratios else (float("nan"),) * 3
+        out.append({"variant": name, "model": name, "alpha": alpha, "ratio_median": float(median),
+                    "ratio_q25": float(q25), "ratio_q75": float(q75), "ratios": ratios,
+                    "collapsed_ratios": [ratio(r) for r in mine if r not in kept], "flip_fit_mean": float(np.mean([r["flip_fit"] for r in mine])) if mine else float("nan"),
                     "val_acc_mean": float(np.mean([r["val_acc"] for r in mine])) if mine else float("nan"),
                     "estimated": any(r["trace_err"] > 0 for r in mine),
                     "collapsed_runs": [r["run"] for r in mine if r not in kept]})

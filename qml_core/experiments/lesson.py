@@ -19,7 +19,8 @@ from qml_core.experiments.phase import critical_alpha, phase_summary
 from qml_core.experiments.sweep import result_row
 from qml_core.experiments.unlearn import PAPER_METHODS
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs
-from qml_core.experiments.views import capacity_alphas, landscape_specs, phase_alphas, phase_jobs, playground_grid, playground_specs
+from qml_core.experiments.control_curvature import curvature_rows, ratio_table
+from qml_core.experiments.views import capacity_alphas, control_curvature_specs, landscape_specs, phase_alphas, phase_jobs, playground_grid, playground_specs
 from qml_core.runtime.jobs import TASKS
 from qml_core.store.cache import cached_count, lookup
 
@@ -29,7 +30,8 @@ PHASE = dict(attack="label-flip", step=0.1, runs=3, seed=0, models=("qnn", "mlp"
 # "Is it quantum?": the phase page's capacity view with the control models, on a coarser α grid
 QUANTUM = dict(attack="label-flip", step=0.2, runs=3, seed=0, at_alpha=0.3,  # where the QNN keeps its plateau
                models=("qnn", "qnn-d1", "mlp", "mlp-4", "logreg", "matched"))
-UNLEARNING = dict(models=("qnn", "mlp"), alpha=0.3, runs=2, seed=0)  # the unlearning page in teacher mode
+UNLEARNING = dict(models=("qnn", "mlp", "logreg"), alpha=0.3, runs=2, seed=0)  # the unlearning page in teacher mode
+CONTROLS = ("qnn", "mlp", "logreg")  # the landscape page's curvature of the controls, by default
 LANDSCAPE = dict(models=["mlp", "qnn"], alpha=0.3, model="mlp")  # the landscape page's default view
 
 
@@ -46,6 +48,11 @@ def _unlearning(preset_name: str) -> list[tuple[str, int, object]]:
                           UNLEARNING["runs"], UNLEARNING["seed"], OPTIONS)]
 
 
+def _controls(preset_name: str) -> list:
+    """(id, α, run, spec) of the landscape page's default curvature of the controls."""
+    return control_curvature_specs(preset_name, list(CONTROLS), LANDSCAPE["alpha"])
+
+
 def _step_requests(preset_name: str) -> list[tuple[str, str, object]]:
     """(step, kind, spec) of every view the lesson opens, in the order a class meets them (each
     step's first view, then the rest of the playground's α grid); a run two steps share (the
@@ -60,6 +67,7 @@ def _step_requests(preset_name: str) -> list[tuple[str, str, object]]:
                + [("unlearning", "train", spec.poisoned) for _, _, spec in unlearning]
                + [("unlearning", "unlearn", spec) for _, _, spec in unlearning]
                + [("landscape", "curvature", s) for s in curvature] + [("landscape", "landscape", v) for v in views]
+               + [("landscape", "control-curvature", spec) for *_, spec in _controls(preset_name)]
                + [("playground", "train", s) for s in grid])
     return _unique(ordered, lambda step, kind, spec: (step, kind, spec.key()))
 
@@ -139,4 +147,7 @@ def lesson_numbers(preset_name: str = "paper") -> dict:
     found = _results([("curvature", s) for s in curvature])
     out["curvature"] = None if found is None else trace_ratios(
         {(s.model, s.alpha, s.seed): r for s, r in zip(curvature, found)})
+    controls = _controls(preset_name)
+    found = _results([("control-curvature", spec) for *_, spec in controls])
+    out["controls_curvature"] = None if found is None else ratio_table(curvature_rows(controls, found))
     return out

@@ -80,3 +80,17 @@ def landscape_specs(preset_name: str, models: list[str], alpha: float, model: st
              LandscapeSpec(model=model, alpha=float(alpha), epochs=settings["epochs"], kind="slice2d",
                            directions=directions, grid=settings["grid"])]
     return curvature, views
+
+
+CONTROL_MODELS = ("qnn", "mlp", "logreg", "matched", "mlp-es", "qnn-noent", "quadratic", "logreg-bounded")
+CONTROL_RUNS = 2  # runs per (model, α) of the landscape page's curvature of the controls
+
+
+def control_curvature_specs(preset_name: str, models: list[str], alpha: float, runs: int = CONTROL_RUNS) -> list:
+    """The landscape page's curvature of the controls: (id, α, run, ``ControlCurvatureSpec``) of
+    the held-out Hessian trace of each catalogue model on MNIST 1 vs 9, clean and at ``alpha``,
+    trained at its own settings (the phase diagram's runs)."""
+    from qml_core.experiments.capacity import variants
+    from qml_core.experiments.control_curvature import curvature_jobs
+
+    return curvature_jobs(variants(preset_name, "mnist", list(models), digits=(1, 9)), [float(alpha)], runs)

@@ -6,6 +6,8 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
+import numpy as np
+
 from qml_core.experiments.capacity import LEARNS, capacity_finding, plateau_keepers
 from qml_core.reporting.figure_style import METHOD_LABELS, model_label
 
@@ -208,6 +210,34 @@ def trace_finding(ratios: list[dict]) -> str:
     return " ".join(parts)
 
 
+def curvature_control_finding(ratios: list[dict]) -> str:
+    """Claim 3 beside its controls, in words (``claims.flatness_control_claim`` on
+    ``control_curvature.ratio_table`` rows): each model's median trace ratio and fit of the
+    flipped labels, then whether the QNN alone stays flat among models that fit no more of them."""
+    from qml_core.experiments.claims import CRITERIA, flatness_control_claim
+
+    quantum = {r["variant"] for r in ratios if r["variant"].startswith("qnn")}
+    if not any(r["variant"] == "qnn" for r in ratios):
+        return ""
+    claim = flatness_control_claim("", ratios, quantum)
+    lo, hi = CRITERIA.flat_band
+    told = "; ".join(f"{model_label(r['variant'])} at α = {r['alpha']:g}: {factor(r['ratio_median'])} its clean trace, "
+                     f"having fitted {r['flip_fit_mean']:.2f} of the flipped labels"
+                     for r in ratios if math.isfinite(r["ratio_median"]))
+    qnn = [r for r in ratios if r["variant"] == "qnn"]
+    flat = all(lo <= r["ratio_median"] <= hi for r in qnn)
+    if claim.holds:
+        verdict = ("Only the QNN stays flat among models that fit no more of the flipped labels: here the flat "
+                   "curvature is specific to it.")
+    elif "not judged" in claim.measured[-1]:
+        verdict = "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot say whether its flatness is quantum."
+    elif flat:
+        verdict = ("A classical model that fitted no more of the flipped labels stays about as flat as the QNN: "
+                   "the flat curvature is not specific to the quantum model here.")
+    else:
+        verdict = f"The QNN's own ratio leaves [{lo}, {hi}]: poisoning changes its curvature too."
+    return f"{told}. {verdict}"
+
 
 MATCHES_RETRAIN = 0.01  # ends at or above retraining − this: it matches retraining (claims.CRITERIA.unlearn_slack)
 # Which way is better on each unlearning metric: higher accuracy on clean labels, lower accuracy on
@@ -312,6 +342,37 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
     return " ".join(parts)
 
 
+def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
+    """Claim 2 beside its controls, in words (``claims.unlearning_control_claim``): how much of
+    the flipped labels each poisoned model fitted, and whether the QNN's matching retraining is
+    shared by a classical model that fitted no more of them. Empty without the QNN and a
+    classical model, or without the fits (tables from before they were recorded)."""
+    from qml_core.experiments.claims import CRITERIA, unlearning_control_claim
+
+    usable = {m: t for m, t in tables.items() if all("flip_fit_mean" in e and "gap_end_mean" in e for e in t)}
+    quantum = {m for m in usable if m.startswith("qnn")}
+    if "qnn" not in usable or not set(usable) - quantum:
+        return ""
+    claim = unlearning_control_claim("", usable, quantum)
+    fits = {m: float(np.mean([e["flip_fit_mean"] for e in t if e["method"] != "retrain"])) for m, t in usable.items()}
+    best = {m: max(e["gap_end_mean"] for e in t if e["method"] != "retrain") for m, t in usable.items()}
+    peers = [m for m in usable if m not in quantum and fits[m] <= fits["qnn"] + CRITERIA.fit_margin]
+    told = "; ".join(f"{model_label(m)} fitted {fits[m]:.2f} of the flipped labels, its best method ends "
+                     f"{best[m]:+.3f} from retraining" for m in usable)
+    qnn_matches = best["qnn"] >= -CRITERIA.unlearn_slack
+    if not peers:
+        verdict = "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot say whether its unlearning is quantum."
+    elif claim.holds:
+        verdict = (f"Among models that fitted no more of the flipped labels, only the QNN matches retraining: here easy "
+                   f"unlearning is specific to it.")
+    elif qnn_matches:
+        verdict = (f"{' and '.join(model_label(m) for m in peers)} fitted no more of them and match{'es' if len(peers) == 1 else ''} "
+                   "retraining too: the QNN's easy unlearning comes with having little to unlearn, not with being quantum.")
+    else:
+        verdict = "The QNN's best method does not match retraining here."
+    return f"How much there was to unlearn: {told}. {verdict}"
+
+
 RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning
 
 
@@ -360,6 +421,52 @@ def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05
     return " ".join(parts)
 
 
+def _unlearning_checks(tables: dict[str, list[dict]], agree: list[str], disagree: list[str]) -> None:
+    """Claim 2, each part on its own: the QNN matches retraining; the MLP lags; and, where a
+    classical model that fitted no more of the flipped labels is present, whether it matches too."""
+    found = {m: _model_finding(m, t, "val_acc", {}) for m, t in tables.items()}
+    gap = {m: f[1] for m, f in found.items() if f is not None}
+    if "qnn" in gap:
+        words = f"its best method {gap['qnn']:.3f} short of retraining" if gap["qnn"] > 0 else "its best method at least as good"
+        (agree if gap["qnn"] <= MATCHES_RETRAIN + 1e-12 else disagree).append(
+            f"the QNN's approximate unlearning {'matches' if gap['qnn'] <= MATCHES_RETRAIN + 1e-12 else 'does not match'} "
+            f"retraining ({words})")
+    if "mlp" in gap:
+        lags = gap["mlp"] > MATCHES_RETRAIN + 1e-12
+        (agree if lags else disagree).append(f"the MLP's approximate unlearning {'lags' if lags else 'does not lag'} "
+                                             f"retraining (best method {gap['mlp']:.3f} short)")
+    controls = unlearning_control_finding(tables)
+    if controls and "match" in controls.rsplit(". ", 1)[-1]:
+        (agree if "only the QNN matches" in controls else disagree).append(
+            "with the controls: " + controls.rsplit(". ", 1)[-1].rstrip(".").replace("Among", "among"))
+
+
+def _curvature_checks(ratios: list[dict], agree: list[str], disagree: list[str]) -> None:
+    """Claim 3, each model on its own (median trace ratio over seeds, protocol §5's models): the
+    MLP's minimum sharpens (every α above ``claims.CRITERIA.mlp_sharpening``); the QNN's does
+    not (every α at or below ``qnn_flat``; a flattening agrees with the paper, whose own QNN
+    traces fall with α)."""
+    from qml_core.experiments.claims import CRITERIA
+
+    span = {}
+    for r in ratios:
+        if math.isfinite(r["ratio_median"]):
+            span.setdefault(r["model"], []).append(r["ratio_median"])
+    if "mlp" in span:
+        low, high = min(span["mlp"]), max(span["mlp"])
+        sharp = low >= CRITERIA.mlp_sharpening
+        (agree if sharp else disagree).append(
+            f"poisoning {'sharpens' if sharp else 'does not sharpen'} the MLP's minimum ≥ {CRITERIA.mlp_sharpening:g}× at "
+            f"every α (median trace ratio {factor(low)} to {factor(high)})")
+    if "qnn" in span:
+        high = max(span["qnn"])
+        flat = high <= CRITERIA.qnn_flat
+        (agree if flat else disagree).append(
+            f"poisoning {'does not sharpen' if flat else 'sharpens'} the QNN's minimum (median trace ratio "
+            f"{factor(min(span['qnn']))} to {factor(high)}, at most {CRITERIA.qnn_flat:g}× "
+            f"{'at every α' if flat else 'not at every α'})")
+
+
 def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
     """(what agrees with the paper, what does not), each a clause computed from ``numbers``
     (``lesson.lesson_numbers``); a part not computed yet says nothing."""
@@ -383,27 +490,20 @@ def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
         elif quantum:
             agree.append(f"at α = {alpha:g} only quantum models keep the plateau")
     if numbers.get("unlearning"):
-        found = {m: _model_finding(m, t, "val_acc", {}) for m, t in numbers["unlearning"].items()}
-        matches = {m: f is not None and f[1] <= MATCHES_RETRAIN + 1e-12 for m, f in found.items()}
-        if matches.get("qnn") and not matches.get("mlp"):
-            agree.append("only the QNN has an unlearning method that matches retraining")
-        elif "qnn" in matches and "mlp" in matches:
-            disagree.append("the QNN's and the MLP's unlearning compare otherwise than in the paper "
-                            f"(a method matches retraining: QNN {'yes' if matches['qnn'] else 'no'}, "
-                            f"MLP {'yes' if matches['mlp'] else 'no'})")
+        _unlearning_checks(numbers["unlearning"], agree, disagree)
     if numbers.get("curvature"):
-        span = {}
-        for r in numbers["curvature"]:
-            if math.isfinite(r["ratio_mean"]):
-                span.setdefault(r["model"], []).append(r["ratio_mean"])
-        if "mlp" in span and "qnn" in span:
-            sharper = min(span["mlp"]) > 1.2
-            steady = 0.8 <= min(span["qnn"]) and max(span["qnn"]) <= 1.2
-            text = (f"trace ratio poisoned / clean: MLP {factor(min(span['mlp']))} to {factor(max(span['mlp']))}, "
-                    f"QNN {factor(min(span['qnn']))} to {factor(max(span['qnn']))}")
-            (agree if sharper and steady else disagree).append(
-                f"poisoning sharpens the MLP's minimum and leaves the QNN's about unchanged ({text})" if sharper and steady
-                else f"the curvature does not change as the paper reports ({text})")
+        _curvature_checks(numbers["curvature"], agree, disagree)
+    if numbers.get("controls_curvature"):
+        from qml_core.experiments.claims import flatness_control_claim
+
+        ratios = numbers["controls_curvature"]
+        claim = flatness_control_claim("", ratios, {r["variant"] for r in ratios if r["variant"].startswith("qnn")})
+        if claim.holds:
+            agree.append("among models that fit no more of the flipped labels only the QNN's curvature stays flat "
+                         "(" + "; ".join(claim.measured) + ")")
+        elif any(r["variant"] == "qnn" for r in ratios):
+            disagree.append("the QNN's flat curvature is not shown to be quantum against the controls ("
+                            + "; ".join(claim.measured) + ")")
     return agree, disagree
 
 
@@ -417,9 +517,12 @@ def lesson_summary(numbers: dict) -> list[str]:
     if numbers.get("capacity"):
         parts.append("**Is it quantum?** " + capacity_finding(numbers["capacity"]))
     if numbers.get("unlearning"):
-        parts.append("**Unlearning.** " + unlearning_finding(numbers["unlearning"], METHOD_LABELS))
+        parts.append("**Unlearning.** " + " ".join(filter(None, (unlearning_finding(numbers["unlearning"], METHOD_LABELS),
+                                                                 unlearning_control_finding(numbers["unlearning"])))))
     if numbers.get("curvature"):
         parts.append("**Curvature.** " + trace_finding(numbers["curvature"]))
+    if numbers.get("controls_curvature"):
+        parts.append("**Curvature of the controls.** " + curvature_control_finding(numbers["controls_curvature"]))
     agree, disagree = _paper_checks(numbers)
     if agree:
         parts.append("**Where the lab agrees with the paper:** " + "; ".join(agree) + ".")

@@ -55,6 +55,7 @@ TASKS = {  # kind -> (module, cached function taking (spec) and returning (resul
     "train": ("qml_core.experiments.experiment", "run_experiment"),
     "unlearn": ("qml_core.experiments.unlearn", "run_unlearning"),
     "curvature": ("qml_core.experiments.curvature", "run_curvature"),
+    "control-curvature": ("qml_core.experiments.control_curvature", "run_control_curvature"),
     "landscape": ("qml_core.experiments.landscape", "run_landscape"),
 }
 WITH_PROGRESS = ("train", "unlearn")  # the kinds whose functions report per-epoch progress
