@@ -245,17 +245,19 @@ def test_unlearning_shows_trajectories_the_table_with_retraining_and_the_weight_
     assert figure_count(at) == 3  # plus the heat map
 
 
-def test_unlearning_compares_qnn_and_mlp_side_by_side_with_a_computed_caption():
+def test_unlearning_compares_qnn_mlp_and_a_control_side_by_side_with_a_computed_caption():
     at = settle(open_page("pages/unlearning.py", runs=1, methods=["finetune"]))
-    assert at.multiselect(key="models").value == ["qnn", "mlp"]  # both by default: the paper's comparison
-    assert figure_count(at) == 3 and not at.error  # the two-panel trajectories and one table per model
+    # the paper's comparison and logistic regression, a classical model that does not memorise
+    assert at.multiselect(key="models").value == ["qnn", "mlp", "logreg"]
+    assert figure_count(at) == 4 and not at.error  # the three-panel trajectories and one table per model
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert [a["text"] for a in chart["layout"]["annotations"]][:2] == ["QNN", "MLP"]
-    assert [m.value for m in at.markdown if m.value in ("**QNN**", "**MLP**")] == ["**QNN**", "**MLP**"]
+    assert [a["text"] for a in chart["layout"]["annotations"]][:3] == ["QNN", "MLP", "logistic regression"]
+    assert [m.value for m in at.markdown if m.value.startswith("**")][:3] == ["**QNN**", "**MLP**", "**logistic regression**"]
     finding = at.info[0].value
     for model in ("QNN", "MLP"):  # which sentence depends on the numbers (test_captions checks each)
         assert (f"{model}: fine-tune ends closest to retraining" in finding
                 or f"{model}: every method ends above retraining" in finding), finding
+    assert "How much there was to unlearn: QNN fitted" in finding and "logistic regression fitted" in finding
     # seen: the subtitle named only fine-tuning and SCRUB as starting from the poisoned model
     assert "gradient ascent" in at.caption[0].value and "fine-tune" in at.caption[0].value
     assert any("**MIA AUC**" in c.value and "**Retain accuracy**" in c.value for c in at.caption)
@@ -271,9 +273,10 @@ def test_the_unlearning_page_trains_the_poisoned_models_before_the_unlearning_ru
     open_page("pages/unlearning.py", runs=1, methods=["finetune"], preset="quick", seed=4242)
     mine = sorted((job for job in manager()._jobs.values() if getattr(job.spec, "seed", None) == 4242
                    or getattr(getattr(job.spec, "poisoned", None), "seed", None) == 4242), key=lambda job: job.order)
-    assert [job.kind for job in mine] == ["train"] * 2 + ["unlearn"] * 4
-    assert [job.label for job in mine[:2]] == ["QNN poisoned model, run 0", "MLP poisoned model, run 0"]
-    assert {job.spec for job in mine[:2]} == {job.spec.poisoned for job in mine[2:]}
+    assert [job.kind for job in mine] == ["train"] * 3 + ["unlearn"] * 6
+    assert [job.label for job in mine[:3]] == ["QNN poisoned model, run 0", "MLP poisoned model, run 0",
+                                               "logistic regression poisoned model, run 0"]
+    assert {job.spec for job in mine[:3]} == {job.spec.poisoned for job in mine[3:]}
 
 
 def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
@@ -287,7 +290,7 @@ def test_an_old_unlearning_link_naming_one_model_still_opens_that_model():
 
 
 def test_unlearning_keeps_only_its_models_when_another_page_chose_capacity_variants():
-    at = open_page("pages/unlearning.py", models=["logreg", "mlp"], runs=1, methods=["finetune"])
+    at = open_page("pages/unlearning.py", models=["mlp-4", "mlp"], runs=1, methods=["finetune"])
     assert at.multiselect(key="models").value == ["mlp"] and not at.error
 
 
@@ -366,10 +369,12 @@ def test_without_teacher_mode_there_is_no_lesson():
     assert not [m for m in at.markdown if "Lesson, step" in m.value] and not at.get("page_link")
 
 
-def test_landscape_shows_spectrum_ratios_interpolation_and_slice():
-    at = settle(open_page("pages/landscape.py", models=["mlp"]))
-    assert figure_count(at) == 4
+def test_landscape_shows_spectrum_ratios_interpolation_slice_and_the_controls_curvature():
+    at = settle(open_page("pages/landscape.py", models=["mlp"], controls=["qnn", "logreg"]))
+    assert figure_count(at) == 5  # the fifth: the controls' own trace ratios (catalogue setting)
     assert not at.warning or "Collapsed" in at.warning[0].value
+    finding = at.info[-1].value  # its verdict depends on the numbers (test_captions checks each way)
+    assert "QNN at α = 0.3" in finding and "logistic regression at α = 0.3" in finding and "flipped labels" in finding
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "xxz"])
