@@ -36,6 +36,10 @@ def figure_compute(results: dict) -> list[tuple[str, str, int, float]]:
     if fair:
         rows.append(("fair", f"{NAMES['xxz']}: fair baselines (classical models on measurements)", len(fair),
                      sum(r["seconds"] for r in fair)))
+    for dataset, out in results.get("claims-controls", {}).items():
+        runs = [r for model in out["unlearning"].values() for r in model["rows"]] + out["curvature"]["rows"]
+        rows.append(("claims-controls", f"{NAMES[dataset]}: unlearning and curvature against the controls", len(runs),
+                     sum(r["seconds"] for r in runs)))
     land = results.get("landscape", {})
     hessians = land.get("rows", [])
     if hessians:

@@ -19,10 +19,10 @@ FIGURE_TITLES = [  # (title fragment, how many figures carry it)
     ("validation accuracy per epoch", 2), ("final metrics", 4), ("every method against retraining", 1),
     ("Hessian eigenvalue spectra", 1), ("Trace ratio", 1), ("from the clean (t=0) to the poisoned", 2),
     ("2-D slice of the held-out loss", 2), ("is it quantum or capacity?", 2),
-    ("the QNN against classical models on measurements", 1)]
+    ("the QNN against classical models on measurements", 1), ("held-out trace ratio poisoned / clean, every model", 2)]
 CLAIM_KEYS = {"mlp-memorises", "mlp-linear-decay", "qnn-no-memorisation", "qnn-plateau", "qnn-collapse",
               "feature-vs-label", "mlp-unlearning-lags", "qnn-unlearning-matches", "mlp-sharpens", "qnn-flat",
-              "qnn-beats-measured"}
+              "qnn-beats-measured", "unlearning-quantum", "flatness-quantum"}
 
 
 def test_quick_plan_covers_both_datasets_models_and_attacks():
@@ -58,13 +58,14 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     assert len(titles) == sum(count for _, count in FIGURE_TITLES)
     claims = json.loads((out / "claims.json").read_text())
     assert {c["key"] for c in claims} == CLAIM_KEYS
-    assert len(claims) == 6 * 2 + 2 * 2 + 2 + 1  # poisoning and unlearning per dataset, landscape (MNIST), fair (XXZ)
+    # poisoning and unlearning per dataset, landscape (MNIST), fair (XXZ), claims 2 and 3 with controls per dataset
+    assert len(claims) == 6 * 2 + 2 * 2 + 2 + 1 + 2 * 2
     for claim in claims:
         assert claim["measured"] and isinstance(claim["holds"], bool)
         assert claim["claim"].replace("'", "&#x27;") in page
     assert page.count("class='verdict'") == len(claims)
     timings = json.loads((out / "timings.json").read_text())
-    assert set(timings) == {"poisoning", "unlearning", "landscape", "controls", "fair"}
+    assert set(timings) == {"poisoning", "unlearning", "landscape", "controls", "fair", "claims-controls"}
     assert page.count("class='finding'") == 3 and "models keep validation accuracy" in page  # the controls, in words
     assert "the best classical model on measurements" in page  # the fair baselines, in words
     with (out / "poisoning.csv").open() as f:
@@ -72,7 +73,7 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     assert len(rows) == len(poisoning_jobs(PLANS["quick"]))
     for name in ("poisoning_summary.csv", "critical_alpha.csv", "unlearning.csv", "unlearning_summary.csv",
                  "hessian.csv", "trace_ratios.csv", "results.json", "capacity_mnist.csv", "capacity_xxz.csv",
-                 "capacity_xxz_measured.csv"):
+                 "capacity_xxz_measured.csv", "unlearn_controls_mnist.csv", "curvature_controls_xxz.csv"):
         assert (out / name).stat().st_size > 0, name
 
     reproduce_quick(code_snapshot, private_cache, tmp_path / "again")

@@ -13,7 +13,8 @@ from qml_core.reporting.report_figures import report_figures, timing_bars
 GROUP_TITLES = {"poisoning": "Poisoning (protocol §2–3)", "unlearning": "Unlearning (protocol §4)",
                 "landscape": "Loss landscape and curvature (protocol §5)",
                 "controls": "Controls: is it quantum, or is it capacity?",
-                "fair": "Fair baselines on quantum data"}
+                "fair": "Fair baselines on quantum data",
+                "claims-controls": "Unlearning and curvature against the controls: is either quantum?"}
 CAPACITY_COLUMNS = ["family", "variant", "n_params", "train_acc_mean", "train_acc_std", "val_acc_mean", "val_acc_std",
                     "clean_val_acc", "critical_alpha", "critical_alpha_low", "critical_alpha_high", "runs", "label"]
 
@@ -60,6 +61,14 @@ def group_tables(group: str, data: dict) -> str:
     if group == "fair":
         return (f"<h3>xxz: the QNN against classical models on measurement data, α = {data['alpha']:g}</h3>"
                 f"<p class='finding'>{html.escape(data['finding'])}</p>" + html_table(data["tables"]["xxz"], CAPACITY_COLUMNS))
+    if group == "claims-controls":
+        from qml_core.experiments.claim_controls import CURVATURE_FIELDS, UNLEARN_FIELDS
+
+        return "".join(f"<h3>{html.escape(dataset)}: unlearning at α = 0.3 (gaps: validation accuracy minus retraining's "
+                       "final, of the poisoned model and after each method)</h3>"
+                       + html_table(out["unlearning_table"], list(UNLEARN_FIELDS))
+                       + f"<h3>{html.escape(dataset)}: median held-out trace ratio poisoned / clean</h3>"
+                       + html_table(out["curvature"]["ratios"], list(CURVATURE_FIELDS)) for dataset, out in data.items())
     if group == "unlearning":
         return "".join(f"<h3>{html.escape(key)}: final metrics (retraining first)</h3>" + html_table(v["summary"])
                        for key, v in data.items())
@@ -150,6 +159,9 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         rows_file("capacity_xxz_measured_runs.csv", results["fair"]["rows"])
     if "device" in results:
         rows_file("device.csv", results["device"])
+    for dataset, out in results.get("claims-controls", {}).items():
+        rows_file(f"unlearn_controls_{dataset}.csv", out["unlearning_table"])
+        rows_file(f"curvature_controls_{dataset}.csv", out["curvature"]["ratios"])
     if "landscape" in results:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])

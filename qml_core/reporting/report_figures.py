@@ -115,8 +115,17 @@ def fair_figures(fair: dict) -> list[tuple[str, go.Figure]]:
     return [(title, titled(plots.capacity_plot(fair["tables"]["xxz"]), title))]
 
 
+def claims_controls_figures(data: dict) -> list[tuple[str, go.Figure]]:
+    """Per dataset, the median trace ratios of every model against the controls."""
+    out = []
+    for dataset, result in data.items():
+        title = f"{DATASET_NAMES.get(dataset, dataset)}: held-out trace ratio poisoned / clean, every model (median over runs)"
+        out.append((title, titled(plots.trace_ratio_bars(result["curvature"]["ratios"]), title)))
+    return out
+
+
 FIGURE_BUILDERS = {"poisoning": poisoning_figures, "unlearning": unlearning_figures, "landscape": landscape_figures,
-                   "controls": controls_figures, "fair": fair_figures}
+                   "controls": controls_figures, "fair": fair_figures, "claims-controls": claims_controls_figures}
 
 
 def report_figures(results: dict) -> dict[str, list[tuple[str, go.Figure]]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from qml_core.runtime.backends import parallel_map
 from qml_core.specs import ATTACKS, MODELS, preset
 
-GROUPS = ("poisoning", "unlearning", "landscape", "controls", "fair", "device")
+GROUPS = ("poisoning", "unlearning", "landscape", "controls", "fair", "claims-controls", "device")
 ALL_GROUPS = GROUPS[:-1]  # "all": the paper's figures and the controls; the device table is asked for by name
 DATASETS = ("xxz", "mnist")  # the paper's two; the slowest first, so the workers finish together
 UNLEARN_ALPHA = 0.3  # protocol §4
@@ -38,13 +38,14 @@ class Plan:
     device_alphas: tuple[float, ...] = (0.0, 0.3, 0.5)  # the device table's grid, both datasets
     device_runs: int = 1
     device_trajectories: int = 4  # per output in the depolarising cells
+    claims_runs: int = 3  # claims 2 and 3 against the controls: runs per model (and per α for the curvature)
 
 
 PLANS = {
     "paper": Plan("paper", tuple(round(0.1 * i, 1) for i in range(10)), 5, 5, (0.2, 0.3, 0.4), 5, 50, 41,
                   (0.0, 0.2, 0.3, 0.4, 0.5, 0.6), 3),
     # a coarse α grid (dense around the expected collapse), 2 runs, one short §5 seed
-    "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11),
+    "quick": Plan("quick", (0.0, 0.2, 0.4, 0.5, 0.6, 0.8), 2, 2, (0.3,), 1, 10, 11, claims_runs=1),
 }
 CONTROLS_ALPHA = 0.3  # the α of the capacity table's accuracy columns (the plateau's end in the paper)
 
@@ -190,8 +191,19 @@ def run_device(plan: Plan, mapper: Mapper) -> list[dict]:
     return rows
 
 
+def run_claims_controls(plan: Plan, mapper: Mapper) -> dict:
+    """Claims 2 and 3 against the controls, per dataset (``claim_controls``): the unlearning
+    table (fit of the flipped labels, gaps to retraining before and after) and the curvature
+    table (median held-out trace ratio per model and α) of the paper's models, the classical
+    models that do not memorise and the quantum controls."""
+    from qml_core.experiments.claim_controls import MODELS, run_claim_controls
+
+    return {dataset: run_claim_controls(plan.preset, dataset, MODELS[dataset], plan.claims_runs, plan.curvature_alphas,
+                                        mapper) for dataset in DATASETS}
+
+
 RUNNERS = {"poisoning": run_poisoning, "unlearning": run_unlearning, "landscape": run_landscape, "controls": run_controls,
-           "fair": run_fair, "device": run_device}
+           "fair": run_fair, "claims-controls": run_claims_controls, "device": run_device}
 
 
 def evaluate_claims(results: dict) -> list[dict]:
@@ -209,6 +221,12 @@ def evaluate_claims(results: dict) -> list[dict]:
         from qml_core.experiments.fair import fair_claim
 
         claims.append(fair_claim(results["fair"]["tables"]["xxz"]))
+    for dataset, out in results.get("claims-controls", {}).items():
+        from qml_core.experiments.claims import flatness_control_claim, unlearning_control_claim
+
+        quantum = set(out["quantum"])
+        claims.append(unlearning_control_claim(dataset, {m: r["summary"] for m, r in out["unlearning"].items()}, quantum))
+        claims.append(flatness_control_claim(dataset, out["curvature"]["ratios"], quantum))
     return [c.as_dict() for c in claims]
 
 
