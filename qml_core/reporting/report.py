@@ -159,9 +159,9 @@ def write_outputs(results: dict, out: pathlib.Path) -> list[pathlib.Path]:
         rows_file("capacity_xxz_measured_runs.csv", results["fair"]["rows"])
     if "device" in results:
         rows_file("device.csv", results["device"])
-    for dataset, out in results.get("claims-controls", {}).items():
-        rows_file(f"unlearn_controls_{dataset}.csv", out["unlearning_table"])
-        rows_file(f"curvature_controls_{dataset}.csv", out["curvature"]["ratios"])
+    for dataset, tables in results.get("claims-controls", {}).items():
+        rows_file(f"unlearn_controls_{dataset}.csv", tables["unlearning_table"])
+        rows_file(f"curvature_controls_{dataset}.csv", tables["curvature"]["ratios"])
     if "landscape" in results:
         rows_file("hessian.csv", results["landscape"]["rows"])
         rows_file("trace_ratios.csv", results["landscape"]["trace_ratios"])
