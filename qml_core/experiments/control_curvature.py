@@ -169,7 +169,9 @@ def control_curvature_experiment(spec: ControlCurvatureSpec) -> dict:
     prep = prepare(run, "cpu")
     rows = torch.as_tensor(heldout_rows(len(prep.y_val), spec.n_heldout, run.seed))
     model = trained_model(run, trained["params"], prep.width)
-    curvature = hessian_trace(model, prep.x_val[rows].to(torch.float64), prep.y_val[rows], spec.probes, run.seed)
+    x = prep.x_val[rows]  # complex states (a random-phase gauge) stay complex: the QNN reads their phases
+    curvature = hessian_trace(model, x.to(torch.complex128 if x.is_complex() else torch.float64), prep.y_val[rows],
+                              spec.probes, run.seed)
     return {**curvature, "n_params": int(flat_params(model).numel()), "train_acc": trained["train_acc"],
             "val_acc": trained["val_acc"], "flip_fit": trained["forget_acc"], "collapsed": trained["status"] == COLLAPSED,
             "seconds": time.perf_counter() - start, "code_version": code_version()}
