@@ -349,7 +349,10 @@ def test_the_last_step_sums_up_and_the_home_page_counts_what_is_ready():
     at = open_page("pages/summary.py", teacher=True)
     assert any("Not all computed yet" in i.value for i in at.info) and not at.error
     home = open_page(teacher=True)
-    assert any("Prepared lesson (quick)" in m.value and "0 of 196 runs ready" in m.value for m in home.markdown)
+    from qml_core.experiments.lesson import lesson_requests
+
+    total = len(lesson_requests("quick"))  # 218 since the controls joined the unlearning and landscape steps
+    assert any("Prepared lesson (quick)" in m.value and f"0 of {total} runs ready" in m.value for m in home.markdown)
     assert [b.label for b in home.button] == ["Prepare the lesson"]
     assert figure_count(home) == 1  # the readiness bars (and plotly's code loaded before step 1 needs it)
 

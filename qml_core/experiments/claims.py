@@ -266,7 +266,7 @@ def flatness_control_claim(dataset: str, ratios: list[dict], quantum: set[str], 
     lo, hi = k.flat_band
     c = Claim("flatness-quantum", "§6 landscape, with controls", dataset,
               f"Poisoning leaves the QNN's held-out curvature flat (median trace ratio in [{lo}, {hi}]) while classical "
-              f"models that fit no more of the flipped labels sharpen (> {k.sharpened}).",
+              f"models that fit no more of the flipped labels sharpen (ratio above {k.sharpened}).",
               f"at every poisoned α: the QNN's median trace ratio poisoned/clean in [{lo}, {hi}], and that of every "
               f"classical model whose fit of the flipped labels is ≤ the QNN's + {k.fit_margin} above {k.sharpened}")
     alphas = sorted({r["alpha"] for r in ratios if r["variant"] == qnn})
