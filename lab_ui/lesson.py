@@ -8,7 +8,7 @@ findings are computed from the numbers on screen (``qml_core.reporting.captions`
 import streamlit as st
 
 from lab_ui import url_state
-from qml_core.experiments.lesson import PHASE, QUANTUM, STEPS
+from qml_core.experiments.lesson import CONTROLS, PHASE, QUANTUM, STEPS, UNLEARNING
 
 ORDER = list(STEPS)
 PAGES = {"playground": "playground", "phase": "phase", "quantum": "phase", "unlearning": "unlearning",
@@ -26,8 +26,8 @@ STEP_STATE = {
               "attack": PHASE["attack"], "dataset": "mnist"},
     "quantum": {"view": "capacity", "models": list(QUANTUM["models"]), "alpha_step": QUANTUM["step"],
                 "at_alpha": QUANTUM["at_alpha"], "attack": QUANTUM["attack"], "dataset": "mnist"},
-    "unlearning": {"models": ["qnn", "mlp"], "dataset": "mnist"},
-    "landscape": {"models": ["mlp", "qnn"]},
+    "unlearning": {"models": list(UNLEARNING["models"]), "dataset": "mnist"},
+    "landscape": {"models": ["mlp", "qnn"], "controls": list(CONTROLS)},
     "data": {"dataset": "xxz", "spins": 12, "xxz_gauge": "phase"},  # the paper's chain and its states
 }
 ARRIVED = "lesson"  # the query parameter a lesson link carries: the step it leads to
@@ -66,8 +66,9 @@ LESSON = {
         "succeeds when it ends where retraining ends, in fewer epochs.",
         "For each model, find the method whose curve **ends closest to retraining**, and read in the table how "
         "many epochs it needs to match retraining.",
-        "Compare the **QNN panel with the MLP panel** (one shared y axis): does a method that works for one "
-        "model work as well for the other?",
+        "Compare the **QNN, MLP and logistic regression** panels (one shared y axis; logistic regression is a "
+        "classical model too small to memorise single samples). The caption says how much of the flipped labels "
+        "each poisoned model had fitted: is easy unlearning quantum, or just little to unlearn?",
         "Switch the metric to forget-set accuracy on the **poisoned labels**: it shows whether a model still "
         "reproduces the flipped labels after unlearning.",
     ],
@@ -76,8 +77,9 @@ LESSON = {
         "that the full Hessian can be computed. The **trace** of the Hessian (the sum of its eigenvalues) measures how sharply the loss curves up around "
         "the minimum a model found. The **trace ratio** divides the trace after poisoned training by the trace "
         "after clean training: above 1 the poisoned minimum is sharper, about 1 unchanged, below 1 flatter.",
-        "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference), "
-        "and in the spectrum where each model's clean and poisoned densities lie.",
+        "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference). At "
+        "the bottom, **the controls**: the same ratio for the QNN, the MLP and logistic regression at their own "
+        "settings. Does a classical model that fits as few flipped labels as the QNN keep its minimum as flat?",
         "In the 2-D slice the **★** marks the trained solution, which need not sit at the lowest point of the "
         "map (**◇**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
         "to the **poisoned** ones. See how far apart the two are. **Direction 1 / 2** are two random directions "
@@ -99,6 +101,9 @@ LESSON = {
         "crosses) are left out of training.",
         "The page opens at the paper's chain of **N = 12** spins, each state with a **random global phase**, as "
         "the paper's data hold them: invisible to the QNN, but part of what a classical network reads.",
+        "**What about quantum data?** Switch *what a measurement gives* to the correlators: that is what a classical "
+        "model can be handed of a quantum state. The phase page's capacity view on XXZ, with the models "
+        "*on correlators* and *on probabilities*, shows whether such models keep the QNN's plateau.",
     ],
 }
 MNIST_LINES = [  # the data step's panel when the page shows MNIST

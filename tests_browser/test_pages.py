@@ -20,7 +20,9 @@ PAGES = {  # path (some controls in the URL, as a shared link has them; quick, p
     "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4": 1,  # any chosen models on one chart
     "phase?preset=quick&runs=1&alpha_step=0.2&models=qnn,mlp,logreg,mlp-4&view=capacity": 1,  # issue 15's view
     "unlearning?preset=quick&model=mlp&runs=1&methods=finetune": 2,
-    "landscape?preset=quick&models=mlp": 4,
+    "unlearning?preset=quick&runs=1&methods=finetune&models=qnn,logreg": 3,  # a classical control beside the QNN
+    "landscape?preset=quick&models=mlp": 5,  # §5's views and the controls' own curvature (QNN, MLP, logistic regression)
+    "landscape?preset=quick&models=mlp&controls=qnn,logreg,mlp-es": 5,  # the controls' curvature, chosen in the link
     "data": 1,
     "data?dataset=xxz": 2,  # the chain, and what a measurement gives of its states
     "phase?preset=quick&dataset=xxz&runs=1&alpha_step=0.2&models=qnn,mlp,mlp-correlators": 1,  # MLP on measurements
