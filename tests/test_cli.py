@@ -110,6 +110,25 @@ def test_unlearn_command_compares_with_retraining(private_cache, tmp_path, capsy
     assert "finetune" in capsys.readouterr().out
 
 
+def test_unlearn_and_hessian_take_any_catalogue_model(private_cache, tmp_path, capsys):
+    out = tmp_path / "unlearn.json"
+    assert main(["unlearn", "--model", "logreg", "--preset", "quick", "--runs", "1", "--methods", "grad-ascent",
+                 "--epochs", "2", "--jobs", "1", "--quiet", "--out", str(out)]) == 0
+    rows = {r["method"]: r for r in json.loads(out.read_text())["rows"]}
+    assert rows["grad-ascent"]["gap_start"] == pytest.approx(rows["grad-ascent"]["poisoned_val_acc"] - rows["retrain"]["val_acc"])
+    assert 0 <= rows["grad-ascent"]["flip_fit"] <= 1
+    assert "of the flipped labels (how much there was to unlearn)" in capsys.readouterr().out
+    hessian = tmp_path / "hessian.json"
+    assert main(["hessian", "--setting", "catalogue", "--preset", "quick", "--models", "logreg,mlp-es", "--alphas", "0.3",
+                 "--runs", "1", "--jobs", "1", "--quiet", "--out", str(hessian)]) == 0
+    report = json.loads(hessian.read_text())
+    assert {r["variant"] for r in report["trace_ratios"]} == {"logreg", "mlp-es"}
+    assert all(r["trace_err"] == 0 and r["method"].startswith("exact") for r in report["rows"])
+    assert "median trace ratio" in capsys.readouterr().out
+    assert main(["hessian", "--models", "logreg", "--out", str(hessian)]) == 2  # §5 has only qnn and mlp
+    assert "add --setting catalogue" in capsys.readouterr().err
+
+
 def test_unlearn_grid_command(private_cache, tmp_path, capsys):
     out = tmp_path / "grid.json"
     assert main(["unlearn-grid", "--method", "grad-ascent", "--weights", "0.0,0.5", "--model", "mlp", "--preset", "quick",

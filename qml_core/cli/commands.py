@@ -382,7 +382,9 @@ def cmd_unlearn(args) -> int:
     for entry in table:
         print(f"{entry['method']:13s} val_acc {entry['val_acc_mean']:.3f} ± {entry['val_acc_std']:.3f}  "
               f"forget(poisoned) {entry['forget_acc_poisoned_mean']:.3f}  MIA AUC {entry['mia_auc_mean']:.3f}  "
-              f"epochs-to-match {entry.get('epochs_to_match')}")
+              f"epochs-to-match {entry.get('epochs_to_match')}  gap to retrain {entry['gap_start_mean']:+.3f} -> "
+              f"{entry['gap_end_mean']:+.3f}")
+    print(f"the poisoned model fitted {table[0]['flip_fit_mean']:.3f} of the flipped labels (how much there was to unlearn)")
     print(f"-> {args.out}")
     return 0
 
