@@ -379,7 +379,7 @@ def test_statistics_keep_collapsed_runs_apart():
     def row(alpha, seed, val, status="ok"):
         return dict(dataset="mnist", model="mlp", attack="label-flip", alpha=alpha, seed=seed, train_acc=val,
                     val_acc=val, status=status, collapse="constant output (0 for every input)" if status != "ok" else "")
-    trained = [row(a, s, v) for a, v in ((0.0, 0.95), (0.2, 0.9), (0.4, 0.6), (0.6, 0.5)) for s in (1, 2)]
+    trained = [row(a, s, v) for a, v in ((0.0, 0.95), (0.2, 0.9), (0.4, 0.6), (0.6, 0.3)) for s in (1, 2)]  # crosses 0.5
     dead = [row(0.0, 3, 0.5, "collapsed"), row(0.2, 3, 0.5, "collapsed")]
     summary = phase_summary(trained + dead)
     clean = next(e for e in summary if e["alpha"] == 0.0)
@@ -538,8 +538,8 @@ def test_a_capacity_table_on_a_small_upload_leaves_out_what_it_cannot_take(tmp_p
     assert main(["capacity", "--data-file", str(tmp_path / "small.npz"), "--preset", "quick", "--variants",
                  "logreg,matched", "--alphas", "0,0.5", "--alpha", "0", "--runs", "1", "--jobs", "1", "--quiet",
                  "--out", str(tmp_path / "capacity.csv")]) == 0
-    assert err_lines(capsys) == ["note: left out matched (PCA-16 → 2 → 1 (32-parameter QNN matched)): pca must be at "
-                                 "most 4 for this data (n_train - 1 = 41, input width 4), got 16"]
+    assert err_lines(capsys) == ["note: left out matched (PCA-16 → 2 → 1, matched to the QNN's 32 parameters): pca must "
+                                 "be at most 4 for this data (n_train - 1 = 41, input width 4), got 16"]
     assert [row["variant"] for row in csv.DictReader((tmp_path / "capacity.csv").open())] == ["logreg"]
 
 

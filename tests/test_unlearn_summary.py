@@ -10,7 +10,7 @@ from qml_core.specs import ExperimentSpec
 
 def fake(val_acc, preds, mia=0.5):
     return {"val_acc": val_acc[-1], "retain_acc": 1.0, "forget_acc_true": 0.9, "forget_acc_poisoned": 0.1,
-            "mia_auc": mia, "seconds": 1.0, "trajectory": {"val_acc": val_acc},
+            "mia_auc": mia, "seconds": 1.0, "trajectory": {"val_acc": val_acc}, "flip_fit": 0.2, "poisoned_val_acc": 0.8,
             "val_pred": np.array(preds), "forget_pred": np.array(preds[:2])}
 
 
