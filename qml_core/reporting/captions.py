@@ -236,7 +236,7 @@ def curvature_control_finding(ratios: list[dict]) -> str:
                    "the flat curvature is not specific to the quantum model here.")
     else:
         verdict = f"The QNN's own ratio leaves [{lo}, {hi}]: poisoning changes its curvature too."
-    return f"{told}. {verdict}"
+    return f"{told[0].upper()}{told[1:]}. {verdict}"
 
 
 MATCHES_RETRAIN = 0.01  # ends at or above retraining − this: it matches retraining (claims.CRITERIA.unlearn_slack)
@@ -370,7 +370,7 @@ def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
                    "retraining too: the QNN's easy unlearning comes with having little to unlearn, not with being quantum.")
     else:
         verdict = "The QNN's best method does not match retraining here."
-    return f"How much there was to unlearn: {told}. {verdict}"
+    return f"How much there was to unlearn: {told}. {verdict[0].upper()}{verdict[1:]}"
 
 
 RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning
