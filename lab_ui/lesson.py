@@ -78,8 +78,9 @@ LESSON = {
         "the minimum a model found. The **trace ratio** divides the trace after poisoned training by the trace "
         "after clean training: above 1 the poisoned minimum is sharper, about 1 unchanged, below 1 flatter.",
         "Compare the two models' ratios on the log axis (each gridline step is a factor, not a difference). At "
-        "the bottom, **the controls**: the same ratio for the QNN, the MLP and logistic regression at their own "
-        "settings. Does a classical model that fits as few flipped labels as the QNN keep its minimum as flat?",
+        "the bottom, **the controls**: the same ratio for the QNN, the MLP, logistic regression and a classical "
+        "quadratic form (the QNN's function class) at their own settings. Does a classical model that fits as few "
+        "flipped labels as the QNN keep its minimum as flat?",
         "In the 2-D slice the **★** marks the trained solution, which need not sit at the lowest point of the "
         "map (**◇**): the map is the held-out loss measured with **clean** labels, while the solution was fitted "
         "to the **poisoned** ones. See how far apart the two are. **Direction 1 / 2** are two random directions "

@@ -7,6 +7,7 @@ from lab_ui import entry
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import charts, controls, downloads, lesson, progress, url_state  # noqa: E402
 from qml_core.experiments.control_curvature import curvature_rows, ratio_table  # noqa: E402
+from qml_core.experiments.lesson import CONTROLS  # noqa: E402
 from qml_core.experiments.curvature import trace_ratios  # noqa: E402
 from qml_core.experiments.views import CONTROL_MODELS, LANDSCAPE_POISONED, control_curvature_specs, landscape_specs  # noqa: E402
 from qml_core.reporting.captions import curvature_control_finding, trace_finding  # noqa: E402
@@ -38,7 +39,7 @@ with st.sidebar:
     model = url_state.choice("landscape of", "model", ["mlp", "qnn"], widget=st.radio, horizontal=True, format_func=LABELS.get)
     surface = url_state.toggle("3-D surface", "surface")
     control_models = url_state.choices("controls (their own curvature, below)", "controls", list(CONTROL_MODELS),
-                                       ["qnn", "mlp", "logreg"], format_func=model_label)
+                                       list(CONTROLS), format_func=model_label)
     preset_name = controls.preset_control(teacher, "paper: 50 epochs, 5 seeds, 41×41 grid; quick: 15 epochs, 1 seed, 21×21")
     directions = "random"
     if not teacher:

@@ -377,7 +377,7 @@ def test_landscape_shows_spectrum_ratios_interpolation_slice_and_the_controls_cu
     assert figure_count(at) == 5  # the fifth: the controls' own trace ratios (catalogue setting)
     assert not at.warning or "Collapsed" in at.warning[0].value
     finding = at.info[-1].value  # its verdict depends on the numbers (test_captions checks each way)
-    assert "QNN at α = 0.3" in finding and "logistic regression at α = 0.3" in finding and "flipped labels" in finding
+    assert "QNN at α = 0.3" in finding and "logistic regression at α = 0.3" in finding.lower() and "flipped labels" in finding
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "xxz"])

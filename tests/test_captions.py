@@ -135,7 +135,7 @@ def test_unlearning_finding_names_the_method_closest_to_retraining_per_model():
                                     {"finetune": "fine-tune", "scrub": "SCRUB"})
     assert "QNN: fine-tune ends closest to retraining, 0.915 against 0.920 (0.005 below retraining), so it matches retraining (no more than 0.01 worse)" in paper_like
     assert "MLP: SCRUB ends closest to retraining, 0.880 against 0.950 (0.070 below retraining), more than 0.01 worse than retraining" in paper_like
-    assert "Only the QNN has a method that matches retraining on validation accuracy, as the paper reports (the MLP's best is 0.070 off" in paper_like
+    assert "Of the QNN and the MLP, only the QNN has a method that matches retraining on validation accuracy, as the paper reports (the MLP's best is 0.070 off" in paper_like
     level = unlearning_finding({"qnn": unlearning_table(0.80, finetune=0.83, scrub=0.80)})
     assert "scrub ends closest to retraining, 0.800 against 0.800 (level with retraining)" in level
 
@@ -181,7 +181,7 @@ def test_unlearning_finding_says_so_when_the_qnn_does_worse():
                                "mlp": unlearning_table(0.95, finetune=0.945)})
     assert "QNN: scrub ends closest to retraining, 0.750 against 0.900 (0.150 below retraining), more than 0.01 worse" in text
     assert "MLP: finetune ends closest to retraining, 0.945 against 0.950 (0.005 below retraining), so it matches" in text
-    assert "Only the MLP has a method that matches retraining on validation accuracy (the QNN's best is 0.150 off)" in text
+    assert "Of the QNN and the MLP, only the MLP has a method that matches retraining on validation accuracy (the QNN's best is 0.150 off)" in text
     assert "unlike the paper" in text and "as the paper reports" not in text
     neither = unlearning_finding({"qnn": unlearning_table(0.90, finetune=0.80), "mlp": unlearning_table(0.95, finetune=0.90)})
     assert "Neither model has a method that matches retraining on validation accuracy (the best is 0.100 off for the QNN, 0.050" in neither
