@@ -437,8 +437,9 @@ def _unlearning_checks(tables: dict[str, list[dict]], agree: list[str], disagree
                                              f"retraining (best method {gap['mlp']:.3f} short)")
     controls = unlearning_control_finding(tables)
     if controls and "match" in controls.rsplit(". ", 1)[-1]:
+        verdict = controls.rsplit(". ", 1)[-1].rstrip(".")
         (agree if "only the QNN matches" in controls else disagree).append(
-            "with the controls: " + controls.rsplit(". ", 1)[-1].rstrip(".").replace("Among", "among"))
+            "with the controls: " + (verdict[0].lower() if verdict[1:2].islower() else verdict[0]) + verdict[1:])  # not "qNN"
 
 
 def _curvature_checks(ratios: list[dict], agree: list[str], disagree: list[str]) -> None:

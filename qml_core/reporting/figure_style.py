@@ -198,9 +198,12 @@ VARIANT_COLORS |= {"qnn-shots-10000": "#8e6bd1", "qnn-shots-1000": "#ab94de", "q
 # the paper's QNN without its entangling gates (capacity.noent_variant): a greyed purple
 VARIANT_LABELS["qnn-noent"] = "QNN without entanglers"
 VARIANT_COLORS["qnn-noent"] = "#9e8fb8"
+# one ingredient of the QNN each (capacity.ingredient_variants): the quadratic form is the QNN's function class
+VARIANT_LABELS |= {"quadratic": "quadratic form (the QNN's function class)", "logreg-bounded": "logistic regression, bounded readout"}
+VARIANT_COLORS |= {"quadratic": "#009e9e", "logreg-bounded": "#7f7f00"}
 QUANTUM_SYMBOL = "circle"
 CLASSICAL_SYMBOLS = {"MLP": "square", "regularised MLP": "diamond", "logistic regression": "triangle-up",
-                     "parameter-matched": "star", "classical on measurements": "hexagon"}
+                     "parameter-matched": "star", "classical on measurements": "hexagon", "QNN ingredient": "pentagon"}
 
 
 def model_color(model: str) -> str:
