@@ -291,7 +291,8 @@ def _model_finding(model: str, table: list[dict], metric: str, names: dict[str, 
     best = min(by_method, key=lambda m: (_shortfall(by_method[m], reference, metric), abs(by_method[m] - reference)))
     value, gap = by_method[closest], by_method[closest] - reference
     side = "level with" if abs(gap) < 0.0005 else f"{abs(gap):.3f} {'above' if gap > 0 else 'below'}"
-    text = f"{model_label(model)}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
+    name = model_label(model)
+    text = f"{name[0].upper()}{name[1:]}: {names.get(closest, closest)} ends closest to retraining, {value:.3f} against {reference:.3f} ({side} retraining)"
     if metric in HIGHER_BETTER + LOWER_BETTER:
         text += (", so it does at least as well as retraining" if _shortfall(value, reference, metric) == 0
                  else f", so it matches retraining (no more than {MATCHES_RETRAIN:g} worse)" if _matches(value, reference, metric)
