@@ -92,8 +92,9 @@ def test_ratio_table_uses_the_median_and_keeps_collapsed_runs_apart():
 def test_complex_states_keep_their_phases():
     """Seen: the QNN's XXZ states (random global phases, complex) were cast to float64, dropping
     their imaginary parts; the measured trace must be the circuit's on the complex states."""
-    from qml_core.experiments.control_curvature import heldout_rows, trained_model
+    from qml_core.experiments.control_curvature import heldout_rows
     from qml_core.experiments.experiment import prepare, run_experiment
+    from qml_core.experiments.unlearn import load_trained
 
     spec = variants("quick", "xxz", ["qnn"], gauge="phase", n_grid=21)[0].spec
     spec = spec.replace(training=dataclasses.replace(spec.training, epochs=2), alpha=0.3)
@@ -101,5 +102,5 @@ def test_complex_states_keep_their_phases():
     prep = prepare(spec, "cpu")
     assert prep.x_val.is_complex()
     rows = torch.as_tensor(heldout_rows(len(prep.y_val), 6, spec.seed))
-    model = trained_model(spec, run_experiment(spec)[0]["params"], prep.width)
+    model = load_trained(spec, run_experiment(spec)[0]["params"], prep.width, "cpu")
     assert result["trace"] == pytest.approx(circuit_trace(model, prep.x_val[rows], prep.y_val[rows]), rel=1e-9)

@@ -51,6 +51,7 @@ class Claim:
     criterion: str
     measured: list[str] = field(default_factory=list)
     holds: bool = False
+    judged: bool = True  # False where the results lack what the criterion compares (a claim with controls)
 
     def as_dict(self) -> dict:
         return dict(key=self.key, section=self.section, dataset=self.dataset, claim=self.claim,
@@ -226,32 +227,46 @@ def _comparable(fits: dict[str, float], quantum: set[str], qnn: str, margin: flo
     return sorted(m for m, fit in fits.items() if m not in quantum and fit <= fits[qnn] + margin)
 
 
+def unlearning_standing(summaries: dict[str, list[dict]], quantum: set[str], qnn: str = "qnn",
+                        criteria: Criteria = CRITERIA) -> dict:
+    """What claim 2 with controls is judged on, per model id (``summaries``: id ->
+    ``unlearn_summary.summary_table``): ``fits`` (the poisoned model's fit of the flipped
+    labels), ``best`` (the best approximate method's final gap to retraining), ``matches``
+    (best ≥ −``unlearn_slack``), ``start`` (the poisoned model's gap) and ``peers`` (the
+    classical ids that fitted no more flips than the QNN + ``fit_margin``; empty without a QNN)."""
+    approximate = {m: [e for e in table if e["method"] != "retrain"] for m, table in summaries.items()}
+    approximate = {m: es for m, es in approximate.items() if es}
+    fits = {m: float(np.mean([e["flip_fit_mean"] for e in es])) for m, es in approximate.items()}
+    best = {m: max(e["gap_end_mean"] for e in es) for m, es in approximate.items()}
+    return {"fits": fits, "best": best, "start": {m: es[0]["gap_start_mean"] for m, es in approximate.items()},
+            "matches": {m: gap >= -criteria.unlearn_slack for m, gap in best.items()},
+            "peers": _comparable(fits, quantum, qnn, criteria.fit_margin) if qnn in fits else []}
+
+
 def unlearning_control_claim(dataset: str, summaries: dict[str, list[dict]], quantum: set[str], qnn: str = "qnn",
                              criteria: Criteria = CRITERIA) -> Claim:
-    """Claim 2 with its controls. ``summaries``: model id -> ``unlearn_summary.summary_table``
-    (with ``flip_fit`` and the gaps to retraining). A model "matches" when its best approximate
-    method ends at or above retraining − ``unlearn_slack``. Holds when the QNN matches and no
-    classical model that fitted no more of the flipped labels does (there must be one)."""
+    """Claim 2 with its controls (``unlearning_standing``). A model "matches" when its best
+    approximate method ends at or above retraining − ``unlearn_slack``. Holds when the QNN
+    matches and no classical model that fitted no more of the flipped labels does (there must
+    be one)."""
     k = criteria
-    approximate = {m: [e for e in table if e["method"] != "retrain"] for m, table in summaries.items()}
-    fits = {m: float(np.mean([e["flip_fit_mean"] for e in es])) for m, es in approximate.items() if es}
-    best = {m: max(e["gap_end_mean"] for e in es) for m, es in approximate.items() if es}
-    matches = {m: gap >= -k.unlearn_slack for m, gap in best.items()}
     c = Claim("unlearning-quantum", "§6 unlearning, with controls", dataset,
               "Approximate unlearning matches retraining for the QNN and not for classical models that fit no more "
               "of the flipped labels.",
               f"the QNN's best approximate method ends ≥ retraining − {k.unlearn_slack} (final validation accuracy, "
               f"mean over runs), and that of every classical model whose fit of the flipped labels is ≤ the QNN's + "
               f"{k.fit_margin} ends below it")
+    standing = unlearning_standing(summaries, quantum, qnn, criteria)
+    fits, best, matches, peers = (standing[key] for key in ("fits", "best", "matches", "peers"))
     if qnn not in best:
         c.measured = ["no QNN unlearning in these results"]
         return c
-    peers = _comparable(fits, quantum, qnn, k.fit_margin)
     c.measured = [f"{m}: fits {fits[m]:.2f} of the flipped labels; best method ends {best[m]:+.3f} from retraining "
-                  f"(started {approximate[m][0]['gap_start_mean']:+.3f}): {'matches' if matches[m] else 'does not match'}"
+                  f"(started {standing['start'][m]:+.3f}): {'matches' if matches[m] else 'does not match'}"
                   for m in sorted(best, key=lambda m: (m != qnn, m not in quantum, m))]
     if not peers:
         c.measured.append("no classical model fits as little of the flipped labels: not judged")
+        c.judged = False
     c.holds = bool(matches[qnn] and peers and not any(matches[m] for m in peers))
     return c
 
@@ -288,5 +303,6 @@ def flatness_control_claim(dataset: str, ratios: list[dict], quantum: set[str], 
                                                       if m != qnn and m not in peers) or "none"))
     if not judged:
         c.measured.append("no classical model fits as little of the flipped labels: not judged")
+        c.judged = False
     c.holds = bool(holds)
     return c

@@ -24,10 +24,12 @@ import numpy as np
 import torch
 
 from qml_core.experiments.collapse import COLLAPSED
+from qml_core.experiments.curvature import flatten, unflatten
 from qml_core.experiments.experiment import prepare, run_experiment
-from qml_core.specs import ExperimentSpec, Keyed, MLPModel, require, require_int
+from qml_core.experiments.unlearn import load_trained
+from qml_core.specs import ExperimentSpec, Keyed, require, require_int
 from qml_core.store.cache import cached, code_version
-from qml_core.training.models import MLP, build_model
+from qml_core.training.models import MLP
 from qml_core.training.train import bce
 
 EXACT_DIM = 1024  # a Hessian (or its MLP subspace) up to this dimension is formed and diagonalised
@@ -57,27 +59,10 @@ def heldout_rows(n_val: int, n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_val, min(n, n_val), replace=False))
 
 
-def flat_params(model: torch.nn.Module) -> torch.Tensor:
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-
-
 def loss_function(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
     """The mean BCE on (x, y) of a classical model as a function of its flat parameter vector
-    (model order), twice differentiable."""
-    named = list(model.named_parameters())
-
-    def loss(theta):
-        parts = dict(zip((n for n, _ in named), (t.view(p.shape) for (_, p), t in
-                                                 zip(named, theta.split([p.numel() for _, p in named])))))
-        return bce(torch.func.functional_call(model, parts, (x,)), y)
-    return loss
-
-
-def trained_model(spec: ExperimentSpec, params: dict, width: int) -> torch.nn.Module:
-    """The spec's model with a run's stored parameters (float64, CPU)."""
-    model = build_model(spec.model, width, spec.seed, "cpu")
-    model.load_state_dict({k: torch.as_tensor(v) for k, v in params.items()})
-    return model
+    (model order, ``curvature.flatten``), twice differentiable."""
+    return lambda theta: bce(torch.func.functional_call(model, unflatten(model, theta), (x,)), y)
 
 
 def network_trace(model: MLP, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -140,7 +125,7 @@ def hessian_trace(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, prob
     from qml_core.experiments.curvature import mlp_subspace
     from qml_core.experiments.hessian import exact_spectrum, hutchinson_trace
 
-    theta = flat_params(model).to(torch.float64)
+    theta = flatten(model).to(torch.float64)
     if hasattr(model, "executor"):
         return {"trace": circuit_trace(model, x, y), "trace_err": 0.0, "method": "exact trace (parameter shift)",
                 "max": float("nan"), "eigenvalues": np.zeros(0), "dim": theta.numel()}
@@ -168,11 +153,11 @@ def control_curvature_experiment(spec: ControlCurvatureSpec) -> dict:
     trained, _ = run_experiment(run, device="cpu")
     prep = prepare(run, "cpu")
     rows = torch.as_tensor(heldout_rows(len(prep.y_val), spec.n_heldout, run.seed))
-    model = trained_model(run, trained["params"], prep.width)
+    model = load_trained(run, trained["params"], prep.width, "cpu")
     x = prep.x_val[rows]  # complex states (a random-phase gauge) stay complex: the QNN reads their phases
     curvature = hessian_trace(model, x.to(torch.complex128 if x.is_complex() else torch.float64), prep.y_val[rows],
                               spec.probes, run.seed)
-    return {**curvature, "n_params": int(flat_params(model).numel()), "train_acc": trained["train_acc"],
+    return {**curvature, "n_params": int(flatten(model).numel()), "train_acc": trained["train_acc"],
             "val_acc": trained["val_acc"], "flip_fit": trained["forget_acc"], "collapsed": trained["status"] == COLLAPSED,
             "seconds": time.perf_counter() - start, "code_version": code_version()}
 

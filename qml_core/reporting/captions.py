@@ -229,7 +229,7 @@ def curvature_control_finding(ratios: list[dict]) -> str:
     if claim.holds:
         verdict = ("Only the QNN stays flat among models that fit no more of the flipped labels: here the flat "
                    "curvature is specific to it.")
-    elif "not judged" in claim.measured[-1]:
+    elif not claim.judged:
         verdict = "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot say whether its flatness is quantum."
     elif flat:
         verdict = ("A classical model that fitted no more of the flipped labels stays about as flat as the QNN: "
@@ -343,35 +343,40 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
     return " ".join(parts)
 
 
-def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
-    """Claim 2 beside its controls, in words (``claims.unlearning_control_claim``): how much of
-    the flipped labels each poisoned model fitted, and whether the QNN's matching retraining is
-    shared by a classical model that fitted no more of them. Empty without the QNN and a
-    classical model, or without the fits (tables from before they were recorded)."""
-    from qml_core.experiments.claims import CRITERIA, unlearning_control_claim
+def _unlearning_control(tables: dict[str, list[dict]]) -> tuple[str, str, str] | None:
+    """(what each model had to unlearn and where its best method ended, the verdict sentence,
+    its kind: "specific" (only the QNN matches among models that fitted no more flips),
+    "shared" (one of those matches too), "lags" (the QNN does not match) or "unjudged" (no such
+    model)) from ``claims.unlearning_standing``; None without the QNN and a classical model, or
+    without the fits (tables from before they were recorded)."""
+    from qml_core.experiments.claims import unlearning_standing
 
     usable = {m: t for m, t in tables.items() if all("flip_fit_mean" in e and "gap_end_mean" in e for e in t)}
     quantum = {m for m in usable if m.startswith("qnn")}
     if "qnn" not in usable or not set(usable) - quantum:
-        return ""
-    claim = unlearning_control_claim("", usable, quantum)
-    fits = {m: float(np.mean([e["flip_fit_mean"] for e in t if e["method"] != "retrain"])) for m, t in usable.items()}
-    best = {m: max(e["gap_end_mean"] for e in t if e["method"] != "retrain") for m, t in usable.items()}
-    peers = [m for m in usable if m not in quantum and fits[m] <= fits["qnn"] + CRITERIA.fit_margin]
+        return None
+    standing = unlearning_standing(usable, quantum)
+    fits, best, matches, peers = (standing[key] for key in ("fits", "best", "matches", "peers"))
     told = "; ".join(f"{model_label(m)} fitted {fits[m]:.2f} of the flipped labels, its best method ends "
-                     f"{best[m]:+.3f} from retraining" for m in usable)
-    qnn_matches = best["qnn"] >= -CRITERIA.unlearn_slack
-    if not peers:
-        verdict = "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot say whether its unlearning is quantum."
-    elif claim.holds:
-        verdict = (f"Among models that fitted no more of the flipped labels, only the QNN matches retraining: here easy "
-                   f"unlearning is specific to it.")
-    elif qnn_matches:
-        verdict = (f"{' and '.join(model_label(m) for m in peers)} fitted no more of them and match{'es' if len(peers) == 1 else ''} "
-                   "retraining too: the QNN's easy unlearning comes with having little to unlearn, not with being quantum.")
-    else:
-        verdict = "The QNN's best method does not match retraining here."
-    return f"How much there was to unlearn: {told}. {verdict[0].upper()}{verdict[1:]}"
+                     f"{best[m]:+.3f} from retraining" for m in best)
+    kind = ("unjudged" if not peers else "lags" if not matches["qnn"]
+            else "shared" if any(matches[m] for m in peers) else "specific")
+    verdict = {
+        "unjudged": "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot "
+                    "say whether its unlearning is quantum.",
+        "specific": "Among models that fitted no more of the flipped labels, only the QNN matches retraining: here "
+                    "easy unlearning is specific to it.",
+        "shared": f"{' and '.join(model_label(m) for m in peers)} fitted no more of them and "
+                  f"match{'es' if len(peers) == 1 else ''} retraining too: the QNN's easy unlearning comes with having "
+                  "little to unlearn, not with being quantum.",
+        "lags": "The QNN's best method does not match retraining here."}[kind]
+    return told, verdict[0].upper() + verdict[1:], kind
+
+
+def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
+    """Claim 2 beside its controls, in words (``_unlearning_control``); empty where it says nothing."""
+    found = _unlearning_control(tables)
+    return "" if found is None else f"How much there was to unlearn: {found[0]}. {found[1]}"
 
 
 RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning
@@ -436,11 +441,11 @@ def _unlearning_checks(tables: dict[str, list[dict]], agree: list[str], disagree
         lags = gap["mlp"] > MATCHES_RETRAIN + 1e-12
         (agree if lags else disagree).append(f"the MLP's approximate unlearning {'lags' if lags else 'does not lag'} "
                                              f"retraining (best method {gap['mlp']:.3f} short)")
-    controls = unlearning_control_finding(tables)
-    if controls and "match" in controls.rsplit(". ", 1)[-1]:
-        verdict = controls.rsplit(". ", 1)[-1].rstrip(".")
-        (agree if "only the QNN matches" in controls else disagree).append(
-            "with the controls: " + (verdict[0].lower() if verdict[1:2].islower() else verdict[0]) + verdict[1:])  # not "qNN"
+    found = _unlearning_control(tables)
+    if found is not None and found[2] != "unjudged":
+        _, verdict, kind = found
+        (agree if kind == "specific" else disagree).append(
+            "with the controls: " + (verdict[0].lower() if verdict[1:2].islower() else verdict[0]) + verdict[1:].rstrip("."))
 
 
 def _curvature_checks(ratios: list[dict], agree: list[str], disagree: list[str]) -> None:
