@@ -7,7 +7,8 @@ both verdicts computed, the wall time, the machine's load and the commit.
     python benchmarks/claims_controls.py --dataset xxz --models qnn,mlp,logreg,mlp-correlators --runs 3
 
 Writes unlearn_controls_<dataset>.csv, curvature_controls_<dataset>.csv and
-claims_controls_<dataset>.json (verdicts, timings, load) under --out-dir.
+claims_controls_<dataset>.json (verdicts, both tables, timings, load) under --out-dir; the
+lesson's last step and the README quote that JSON.
 """
 import argparse
 import os
@@ -15,8 +16,8 @@ import pathlib
 import subprocess
 import time
 
-from qml_core.experiments.claim_controls import CURVATURE_ALPHAS, CURVATURE_FIELDS, MODELS, UNLEARN_FIELDS, run_claim_controls
-from qml_core.experiments.claims import flatness_control_claim, unlearning_control_claim
+from qml_core.experiments.claim_controls import (CURVATURE_ALPHAS, CURVATURE_FIELDS, MODELS, UNLEARN_FIELDS, control_claims,
+                                                 run_claim_controls)
 from qml_core.runtime.backends import parallel_map
 from qml_core.store.outputs import to_json, write_atomic, write_rows
 
@@ -42,9 +43,7 @@ def main() -> None:
         return out
 
     out = run_claim_controls(args.preset, args.dataset, models, args.runs, CURVATURE_ALPHAS, mapper)
-    quantum = set(out["quantum"])
-    claims = [unlearning_control_claim(args.dataset, {m: r["summary"] for m, r in out["unlearning"].items()}, quantum),
-              flatness_control_claim(args.dataset, out["curvature"]["ratios"], quantum)]
+    claims = control_claims(out)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_rows([{k: r[k] for k in UNLEARN_FIELDS} for r in out["unlearning_table"]],
                args.out_dir / f"unlearn_controls_{args.dataset}.csv")
@@ -54,7 +53,8 @@ def main() -> None:
     report = {"claims": [c.as_dict() for c in claims], "wall_s": round(time.perf_counter() - start, 1), "stages_s": stages,
               "load_before": load_before, "load_after": os.getloadavg(), "jobs": args.jobs, "runs": args.runs,
               "models": models, "preset": args.preset, "commit": commit,
-              "curvature_rows": out["curvature"]["rows"]}
+              "quantum": out["quantum"], "unlearning_table": out["unlearning_table"],
+              "ratios": out["curvature"]["ratios"], "curvature_rows": out["curvature"]["rows"]}
     write_atomic(args.out_dir / f"claims_controls_{args.dataset}.json", to_json(report))
     for c in claims:
         print(f"{c.key} ({args.dataset}): {'holds' if c.holds else 'does not hold'}")

@@ -8,6 +8,7 @@ from lab_ui import entry
 
 entry.through_app()  # before the engine's imports: a fresh server's first request reruns through app.py at once
 from lab_ui import big_request, charts, controls, downloads, lesson, progress, url_state  # noqa: E402
+from qml_core.experiments.lesson import UNLEARNING  # noqa: E402
 from qml_core.experiments.unlearn import METHODS, PAPER_METHODS, unlearn_preset  # noqa: E402
 from qml_core.experiments.unlearn_summary import summary_table, unlearn_rows, unlearn_specs, weight_grid, weight_grid_specs  # noqa: E402
 from qml_core.reporting.captions import reference_note, unlearning_control_finding, unlearning_finding  # noqa: E402
@@ -47,9 +48,9 @@ with st.sidebar:
     x_axis = url_state.choice("x axis", "x_axis", ["epoch", "seconds"], widget=st.radio, horizontal=True,
                               format_func={"epoch": "epoch", "seconds": "wall time"}.get)
     metric = url_state.choice("metric", "metric", list(METRICS), format_func=METRICS.get)
-    preset_name, runs, seed = controls.preset_control(teacher), 2, 0
+    preset_name, runs, seed = controls.preset_control(teacher), UNLEARNING["runs"], 0  # the report's 3 runs
     if not teacher:
-        runs = url_state.number("runs per method", "runs", 1, 10, 2)
+        runs = url_state.number("runs per method", "runs", 1, 10, UNLEARNING["runs"])
         seed = url_state.number("base seed", "seed", 0, 10_000, 0)
 url_state.publish()
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from qml_core.experiments.capacity import variants
-from qml_core.experiments.control_curvature import (ControlCurvatureSpec, circuit_trace, curvature_jobs, loss_function,
-                                                    network_trace, ratio_table, run_control_curvature)
+from qml_core.experiments import control_curvature
+from qml_core.experiments.control_curvature import (ControlCurvatureSpec, circuit_trace, curvature_jobs, hessian_trace,
+                                                    loss_function, network_trace, ratio_table, run_control_curvature)
 from qml_core.experiments.hessian import exact_hessian
 from qml_core.sim.executor import FusedExecutor
 from qml_core.specs import MLPModel, QNNModel, SpecError
@@ -51,6 +52,24 @@ def test_circuit_trace_equals_the_dense_hessians(ansatz, complex_):
     executor = FusedExecutor(ansatz, depth, qubits, backward="autograd")
     dense = exact_hessian(lambda t: bce(torch.sigmoid(5.0 * executor(t.view(shape), x)), y), model.weights.detach().reshape(-1))
     assert circuit_trace(model, x, y, chunk=5) == pytest.approx(float(torch.trace(dense)), rel=1e-9)
+
+
+def test_a_qnn_beyond_the_shift_budget_gets_the_dense_hessian_then_hutchinsons_estimate(monkeypatch):
+    """Past ``SHIFT_PARAMS`` angles the Hessian comes from Hessian-vector products through an
+    executor autograd differentiates twice: formed whole up to ``EXACT_DIM`` (the same trace),
+    estimated beyond (the estimate brackets the exact trace)."""
+    x, y = tiny_inputs(8, complex_=True)
+    model = build_model(QNNModel(depth=2), 8, seed=2)
+    with torch.no_grad():
+        model.weights.add_(torch.randn(model.weights.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64))
+    exact = circuit_trace(model, x, y)
+    monkeypatch.setattr(control_curvature, "SHIFT_PARAMS", model.weights.numel() - 1)
+    dense = hessian_trace(model, x, y, probes=400, seed=0)
+    assert dense["method"] == "exact spectrum" and dense["trace"] == pytest.approx(exact, rel=1e-9)
+    monkeypatch.setattr(control_curvature, "EXACT_DIM", model.weights.numel() - 1)
+    estimate = hessian_trace(model, x, y, probes=400, seed=0)
+    assert estimate["method"] == "Hutchinson, 400 probes" and estimate["trace_err"] > 0
+    assert abs(estimate["trace"] - exact) < 4 * estimate["trace_err"]
 
 
 @pytest.mark.parametrize("name", [v.name for v in variants("quick", "mnist", **TINY)] + ["logreg-bounded", "quadratic"])

@@ -19,7 +19,7 @@ UNLEARN_ALPHA = 0.3  # protocol §4
 CURVATURE_ALPHAS = (0.2, 0.3, 0.4)  # protocol §5
 # the paper's models, the classical controls that do not memorise, the quantum controls (no
 # entanglers; a deeper QNN) and, on MNIST, the QNN's ingredients one at a time
-MODELS = {"mnist": ("qnn", "mlp", "logreg", "matched", "mlp-es", "qnn-noent", "qnn-d10", "quadratic", "logreg-bounded"),
+MODELS = {"mnist": ("qnn", "mlp", "logreg", "matched", "mlp-es", "qnn-noent", "qnn-d40", "quadratic", "logreg-bounded"),
           "xxz": ("qnn", "mlp", "logreg", "matched", "mlp-es", "qnn-noent", "mlp-correlators", "logreg-correlators")}
 UNLEARN_FIELDS = ("model", "method", "runs", "flip_fit_mean", "poisoned_val_acc_mean", "val_acc_mean", "val_acc_std",
                   "gap_start_mean", "gap_end_mean", "dataset")
@@ -70,6 +70,17 @@ def quantum_ids(preset_name: str, dataset: str, models) -> set[str]:
     from qml_core.experiments.capacity import variants
 
     return {v.name for v in variants(preset_name, dataset, list(models)) if v.quantum}
+
+
+def control_claims(out: dict) -> list:
+    """Claims 2 and 3 judged with the controls (``claims.unlearning_control_claim``,
+    ``claims.flatness_control_claim``) on one dataset's ``run_claim_controls`` output: what the
+    report, the benchmark and the lesson's last step each state."""
+    from qml_core.experiments.claims import flatness_control_claim, unlearning_control_claim
+
+    quantum = set(out["quantum"])
+    return [unlearning_control_claim(out["dataset"], {m: r["summary"] for m, r in out["unlearning"].items()}, quantum),
+            flatness_control_claim(out["dataset"], out["curvature"]["ratios"], quantum)]
 
 
 def run_claim_controls(preset_name: str, dataset: str, models, runs: int, alphas, mapper: Callable) -> dict:

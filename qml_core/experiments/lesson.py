@@ -30,7 +30,7 @@ PHASE = dict(attack="label-flip", step=0.1, runs=3, seed=0, models=("qnn", "mlp"
 # "Is it quantum?": the phase page's capacity view with the control models, on a coarser α grid
 QUANTUM = dict(attack="label-flip", step=0.2, runs=3, seed=0, at_alpha=0.3,  # where the QNN keeps its plateau
                models=("qnn", "qnn-d1", "mlp", "mlp-4", "logreg", "matched"))
-UNLEARNING = dict(models=("qnn", "mlp", "logreg"), alpha=0.3, runs=2, seed=0)  # the unlearning page in teacher mode
+UNLEARNING = dict(models=("qnn", "mlp", "logreg"), alpha=0.3, runs=3, seed=0)  # the unlearning page in teacher mode
 # the landscape page's curvature of the controls, by default: the paper's models, a classical
 # non-memoriser and the classical model with the QNN's function class (the quadratic form)
 CONTROLS = ("qnn", "mlp", "logreg", "quadratic")

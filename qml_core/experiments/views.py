@@ -83,7 +83,7 @@ def landscape_specs(preset_name: str, models: list[str], alpha: float, model: st
 
 
 CONTROL_MODELS = ("qnn", "mlp", "logreg", "matched", "mlp-es", "qnn-noent", "quadratic", "logreg-bounded")
-CONTROL_RUNS = 2  # runs per (model, α) of the landscape page's curvature of the controls
+CONTROL_RUNS = 3  # runs per (model, α) of the landscape page's curvature of the controls
 
 
 def control_curvature_specs(preset_name: str, models: list[str], alpha: float, runs: int = CONTROL_RUNS) -> list:

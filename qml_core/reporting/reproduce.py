@@ -221,12 +221,10 @@ def evaluate_claims(results: dict) -> list[dict]:
         from qml_core.experiments.fair import fair_claim
 
         claims.append(fair_claim(results["fair"]["tables"]["xxz"]))
-    for dataset, out in results.get("claims-controls", {}).items():
-        from qml_core.experiments.claims import flatness_control_claim, unlearning_control_claim
+    for out in results.get("claims-controls", {}).values():
+        from qml_core.experiments.claim_controls import control_claims
 
-        quantum = set(out["quantum"])
-        claims.append(unlearning_control_claim(dataset, {m: r["summary"] for m, r in out["unlearning"].items()}, quantum))
-        claims.append(flatness_control_claim(dataset, out["curvature"]["ratios"], quantum))
+        claims += control_claims(out)
     return [c.as_dict() for c in claims]
 
 
