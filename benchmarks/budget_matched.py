@@ -12,6 +12,7 @@ Runs go through the cache, so an interrupted table resumes and a rerun reads fin
 
     QML_LAB_CACHE=... QML_LAB_DATA=... python benchmarks/budget_matched.py --jobs 1
     python benchmarks/budget_matched.py --classical-budgets 100,1000 --jobs 2   # the QNN alone at S = 10 000
+    python benchmarks/budget_matched.py --add --jobs 2   # only the models the CSV lacks, its other rows kept
 """
 import argparse
 import csv
@@ -60,6 +61,26 @@ def table_rows(chosen: list[tuple[int, object]], rows: list[dict]) -> list[dict]
                         "alpha": alpha, **{k: entry[k] for k in FIELDS if k in entry},
                         "seconds_per_run": round(float(np.mean(seconds)), 2)})
     return out
+
+
+def read_table(path: pathlib.Path) -> list[dict]:
+    """The CSV's rows with their numbers as numbers (empty if there is none)."""
+    if not path.exists():
+        return []
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    text = ("model", "label", "family")
+    return [{k: v if k in text else (int(v) if k in ("budget", "runs", "n_params") else float(v)) for k, v in r.items()}
+            for r in rows]
+
+
+def merged(before: list[dict], table: list[dict]) -> list[dict]:
+    """``before``'s rows of models not in ``table`` and ``table``'s, ordered by budget, then
+    KINDS, then α (the order a full run writes)."""
+    order = {v.name: i for i, (_, v) in enumerate(budget_variants(BUDGETS, BUDGETS))}
+    new = {r["model"] for r in table}
+    rows = [r for r in before if r["model"] not in new] + table
+    return sorted(rows, key=lambda r: (order.get(r["model"], len(order)), r["alpha"]))
 
 
 def cell(row: dict) -> str:
@@ -118,12 +139,18 @@ def main() -> None:
                                                     "the 166 states costs about 14 CPU minutes)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--add", action="store_true",
+                        help="run only the models whose rows --out lacks, and keep its other rows (measured before)")
     parser.add_argument("--out", type=pathlib.Path,
                         default=pathlib.Path(__file__).parent / "results" / "budget_matched_xxz.csv")
     args = parser.parse_args()
     budgets = [int(s) for s in args.budgets.split(",")]
     classical = [int(s) for s in args.classical_budgets.split(",")] if args.classical_budgets else budgets
     chosen = budget_variants(budgets, classical)
+    before = read_table(args.out) if args.add else []
+    chosen = [(s, v) for s, v in chosen if v.name not in {r["model"] for r in before}]
+    if not chosen:
+        parser.exit(0, f"{args.out} already holds every model asked for\n")
     jobs = capacity_jobs([v for _, v in chosen], list(ALPHAS), args.runs)
     load_before, start = os.getloadavg(), time.perf_counter()
     rows = run_sweep([(run, spec) for _, run, spec in jobs], n_jobs=args.jobs,
@@ -131,7 +158,7 @@ def main() -> None:
                                               f"val {row['val_acc']:.3f}  {row['seconds']:.1f} s", flush=True))
     wall, load_after = time.perf_counter() - start, os.getloadavg()
     rows = [{"variant": name, **row} for (name, _, _), row in zip(jobs, rows)]
-    table = table_rows(chosen, rows)
+    table = merged(before, table_rows(chosen, rows))
     with args.out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         writer.writeheader()
@@ -139,10 +166,13 @@ def main() -> None:
     cached = sum(bool(r["cached"]) for r in rows)
     text = "\n\n".join([
         markdown(table), finding(table, len(load_dataset(chosen[0][1].spec.data).x_train)),
-        f"{len(rows)} runs ({cached} from the cache) in {wall:.0f} s wall with --jobs {args.jobs}; load average "
+        ("rows of " + ", ".join(dict.fromkeys(r["label"] for r in before if r["model"] not in {v.name for _, v in chosen}))
+         + " as measured before (their own run's figures); then " if before else "")
+        + f"{len(rows)} runs ({cached} from the cache) in {wall:.0f} s wall with --jobs {args.jobs}; load average "
         f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (2 shared cores); OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}"
-        + "".join(f"; classical models not run at S = M = {s:,}" for s in budgets if s not in classical)])
+        + "".join(f"; classical models not run at S = M = {s:,}" for s in BUDGETS
+                  if not any(r["budget"] == s and r["family"] != "QNN" for r in table))])
     args.out.with_suffix(".md").write_text(text + "\n")
     print(text)
 

@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from qml_core.experiments.capacity import n_params, run_capacity, variants  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-DEPTHS = {"mnist": (6, 10, 20, 30, 40), "xxz": (4, 8, 16, 32)}
+DEPTHS = {"mnist": (6, 10, 20, 40), "xxz": (4, 8, 16, 40)}
 ALPHA, CLEAN, RUNS = 0.3, 0.0, 3
 FIELDS = ("dataset", "variant", "ansatz", "depth", "n_params", "fit_flipped_mean", "fit_flipped_std", "train_acc_mean",
           "train_acc_std", "val_acc_mean", "val_acc_std", "clean_val_acc", "seconds_per_run", "wall_s", "runs",

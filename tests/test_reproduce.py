@@ -22,7 +22,7 @@ FIGURE_TITLES = [  # (title fragment, how many figures carry it)
     ("the QNN against classical models on measurements", 1), ("held-out trace ratio poisoned / clean, every model", 2)]
 CLAIM_KEYS = {"mlp-memorises", "mlp-linear-decay", "qnn-no-memorisation", "qnn-plateau", "qnn-collapse",
               "feature-vs-label", "mlp-unlearning-lags", "qnn-unlearning-matches", "mlp-sharpens", "qnn-flat",
-              "qnn-beats-measured", "unlearning-quantum", "flatness-quantum"}
+              "qnn-beats-measured", "plateau-quantum", "unlearning-quantum", "flatness-quantum"}
 
 
 def test_quick_plan_covers_both_datasets_models_and_attacks():

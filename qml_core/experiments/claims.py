@@ -55,7 +55,7 @@ class Claim:
 
     def as_dict(self) -> dict:
         return dict(key=self.key, section=self.section, dataset=self.dataset, claim=self.claim,
-                    criterion=self.criterion, measured=self.measured, holds=bool(self.holds))
+                    criterion=self.criterion, measured=self.measured, holds=bool(self.holds), judged=bool(self.judged))
 
 
 def _pm(mean: float, std: float) -> str:
@@ -220,6 +220,36 @@ def landscape_claims(ratios: list[dict], dataset: str = "mnist", criteria: Crite
                       for r in rows]
         claims.append(c)
     return claims
+
+
+def plateau_control_claim(dataset: str, table: list[dict], qnn: str = "qnn", criteria: Criteria = CRITERIA) -> Claim:
+    """Claim 1 with its controls, from a capacity table at one α (``capacity.capacity_table``
+    rows: every variant's validation accuracy there and its clean value): holds when the QNN
+    keeps its plateau (validation ≥ clean − ``plateau_drop``) and no classical model that
+    learns the task (clean ≥ ``capacity.LEARNS``) keeps it too."""
+    from qml_core.experiments.capacity import LEARNS, QUANTUM_FAMILIES, plateau_keepers
+
+    k = criteria
+    alpha = table[0]["alpha"] if table else k.plateau_alpha
+    c = Claim("plateau-quantum", "§6 poisoning, with controls", dataset,
+              f"At α = {alpha:g} the QNN keeps its plateau and no classical model that learns the task does.",
+              f"the QNN's mean validation accuracy ≥ its clean value − {k.plateau_drop:g}, and that of every classical "
+              f"model whose clean validation accuracy is ≥ {LEARNS:g} below its clean value − {k.plateau_drop:g}")
+    learners = [e for e in table if np.isfinite(e["val_acc_mean"]) and e["clean_val_acc"] >= LEARNS]
+    mine = next((e for e in learners if e["variant"] == qnn), None)
+    if mine is None:
+        c.measured = ["no QNN that learns the task in this table"]
+        c.judged = False
+        return c
+    _, _, classical = plateau_keepers(learners, k.plateau_drop)
+    words = lambda e: f"{e['variant']} {e['val_acc_mean']:.3f} (clean {e['clean_val_acc']:.3f})"  # noqa: E731
+    keeps = mine["val_acc_mean"] >= mine["clean_val_acc"] - k.plateau_drop
+    others = [e for e in learners if e["family"] not in QUANTUM_FAMILIES and e not in classical]
+    c.measured = [f"QNN {words(mine)}: {'keeps' if keeps else 'loses'} its plateau",
+                  "classical models that keep it too: " + (", ".join(map(words, classical)) or "none"),
+                  "classical models that lose it: " + (", ".join(map(words, others)) or "none")]
+    c.holds = bool(keeps and not classical)
+    return c
 
 
 def _comparable(fits: dict[str, float], quantum: set[str], qnn: str, margin: float) -> list[str]:

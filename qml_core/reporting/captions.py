@@ -6,9 +6,8 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
-import numpy as np
 
-from qml_core.experiments.capacity import LEARNS, capacity_finding, plateau_keepers
+from qml_core.experiments.capacity import capacity_finding
 from qml_core.reporting.figure_style import METHOD_LABELS, model_label
 
 MEMORISES = 0.93  # train accuracy on the poisoned labels at or above this: it fits the flips (protocol §6)
@@ -427,97 +426,46 @@ def device_finding(summary: list[dict], alpha: float = 0.3, margin: float = 0.05
     return " ".join(parts)
 
 
-def _unlearning_checks(tables: dict[str, list[dict]], agree: list[str], disagree: list[str]) -> None:
-    """Claim 2, each part on its own: the QNN matches retraining; the MLP lags; and, where a
-    classical model that fitted no more of the flipped labels is present, whether it matches too."""
-    found = {m: _model_finding(m, t, "val_acc", {}) for m, t in tables.items()}
-    gap = {m: f[1] for m, f in found.items() if f is not None}
-    if "qnn" in gap:
-        words = f"its best method {gap['qnn']:.3f} short of retraining" if gap["qnn"] > 0 else "its best method at least as good"
-        (agree if gap["qnn"] <= MATCHES_RETRAIN + 1e-12 else disagree).append(
-            f"the QNN's approximate unlearning {'matches' if gap['qnn'] <= MATCHES_RETRAIN + 1e-12 else 'does not match'} "
-            f"retraining ({words})")
-    if "mlp" in gap:
-        lags = gap["mlp"] > MATCHES_RETRAIN + 1e-12
-        (agree if lags else disagree).append(f"the MLP's approximate unlearning {'lags' if lags else 'does not lag'} "
-                                             f"retraining (best method {gap['mlp']:.3f} short)")
-    found = _unlearning_control(tables)
-    if found is not None and found[2] != "unjudged":
-        _, verdict, kind = found
-        (agree if kind == "specific" else disagree).append(
-            "with the controls: " + (verdict[0].lower() if verdict[1:2].islower() else verdict[0]) + verdict[1:].rstrip("."))
+def _verdicts(rows: list[dict]) -> str:
+    """One judgement ("as the paper states it" or "with the controls") of one claim across the
+    datasets, from ``measured.claim_table`` rows: per dataset its verdict, and for a claim of
+    several parts how many hold and which do not."""
+    from qml_core.reporting.measured import PART_LABELS
+
+    said = []
+    for name in dict.fromkeys(r["name"] for r in rows):
+        these = [r for r in rows if r["name"] == name and r["verdict"] != "not measured"]
+        failing = [r for r in these if r["verdict"] != "holds"]
+        if not these:
+            said.append(f"not measured on {name}")
+        elif len(these) == 1:
+            said.append(f"{these[0]['verdict']} on {name}")
+        elif not failing:
+            said.append(f"holds on {name} ({'both' if len(these) == 2 else f'all {len(these)}'} parts)")
+        else:
+            said.append(f"on {name} {len(these) - len(failing)} of {len(these)} parts hold, not "
+                        + ", ".join(f"“{PART_LABELS[r['key']]}” ({r['verdict']})" for r in failing))
+    return "; ".join(said)
 
 
-def _curvature_checks(ratios: list[dict], agree: list[str], disagree: list[str]) -> None:
-    """Claim 3, each model on its own (median trace ratio over seeds, protocol §5's models): the
-    MLP's minimum sharpens (every α above ``claims.CRITERIA.mlp_sharpening``); the QNN's does
-    not (every α at or below ``qnn_flat``; a flattening agrees with the paper, whose own QNN
-    traces fall with α)."""
-    from qml_core.experiments.claims import CRITERIA
-
-    span = {}
-    for r in ratios:
-        if math.isfinite(r["ratio_median"]):
-            span.setdefault(r["model"], []).append(r["ratio_median"])
-    if "mlp" in span:
-        low, high = min(span["mlp"]), max(span["mlp"])
-        sharp = low >= CRITERIA.mlp_sharpening
-        (agree if sharp else disagree).append(
-            f"poisoning {'sharpens' if sharp else 'does not sharpen'} the MLP's minimum ≥ {CRITERIA.mlp_sharpening:g}× at "
-            f"every α (median trace ratio {factor(low)} to {factor(high)})")
-    if "qnn" in span:
-        high = max(span["qnn"])
-        flat = high <= CRITERIA.qnn_flat
-        (agree if flat else disagree).append(
-            f"poisoning {'does not sharpen' if flat else 'sharpens'} the QNN's minimum (median trace ratio "
-            f"{factor(min(span['qnn']))} to {factor(high)}, at most {CRITERIA.qnn_flat:g}× "
-            f"{'at every α' if flat else 'not at every α'})")
-
-
-def _paper_checks(numbers: dict) -> tuple[list[str], list[str]]:
-    """(what agrees with the paper, what does not), each a clause computed from ``numbers``
-    (``lesson.lesson_numbers``); a part not computed yet says nothing."""
-    agree, disagree = [], []
-    if numbers.get("phase"):
-        crit = {c["model"]: c["estimate"] for c in numbers["phase"]["critical"]}
-        q, m = (crit.get(k, math.nan) for k in ("qnn", "mlp"))
-        q_, m_ = (v if math.isfinite(v) else math.inf for v in (q, m))  # no crossing in the grid: later than any
-        words = lambda v: f"{v:.2f}" if math.isfinite(v) else NOT_REACHED
-        clause = f"critical α: QNN {words(q)}, MLP {words(m)}"
-        (agree if q_ > m_ else disagree).append(
-            f"the QNN holds its accuracy to a larger α than the MLP ({clause})" if q_ > m_
-            else f"the QNN does not hold its accuracy to a larger α than the MLP ({clause})")
-    if numbers.get("capacity"):
-        learners = [e for e in numbers["capacity"] if math.isfinite(e["val_acc_mean"]) and e["clean_val_acc"] >= LEARNS]
-        _, quantum, classical = plateau_keepers(learners)
-        alpha = numbers["capacity"][0]["alpha"]
-        if classical:
-            disagree.append(f"at α = {alpha:g} {len(classical)} classical model{'s' * (len(classical) != 1)} keep"
-                            f"{'s' * (len(classical) == 1)} the plateau too, so it is not specific to the quantum model")
-        elif quantum:
-            agree.append(f"at α = {alpha:g} only quantum models keep the plateau")
-    if numbers.get("unlearning"):
-        _unlearning_checks(numbers["unlearning"], agree, disagree)
-    if numbers.get("curvature"):
-        _curvature_checks(numbers["curvature"], agree, disagree)
-    if numbers.get("controls_curvature"):
-        from qml_core.experiments.claims import flatness_control_claim
-
-        ratios = numbers["controls_curvature"]
-        claim = flatness_control_claim("", ratios, {r["variant"] for r in ratios if r["variant"].startswith("qnn")})
-        if claim.holds:
-            agree.append("among models that fit no more of the flipped labels only the QNN's curvature stays flat "
-                         "(" + "; ".join(claim.measured) + ")")
-        elif any(r["variant"] == "qnn" for r in ratios):
-            disagree.append("the QNN's flat curvature is not shown to be quantum against the controls ("
-                            + "; ".join(claim.measured) + ")")
-    return agree, disagree
+def claims_finding(rows: list[dict]) -> list[str]:
+    """The lab's verdict on each of the paper's three claims, on both datasets, as the paper
+    states it and with the controls: one paragraph per claim, every verdict read from
+    ``rows`` (``measured.claim_table``, the README's and the report's measurement)."""
+    out = []
+    for number in dict.fromkeys(r["number"] for r in rows):
+        mine = [r for r in rows if r["number"] == number]
+        judgements = [f"{how.capitalize()}: {_verdicts([r for r in mine if r['how'] == how])}."
+                      for how in dict.fromkeys(r["how"] for r in mine)]
+        out.append(f"**Claim {number}, {mine[0]['title'].lower()}.** " + " ".join(judgements))
+    return out
 
 
 def lesson_summary(numbers: dict) -> list[str]:
-    """The lesson's last step: one paragraph per view the lesson computed (its own caption),
-    then where the measurements agree with the paper and where they do not, both said.
-    ``numbers``: ``lesson.lesson_numbers``; parts still None are left out."""
+    """The lesson's last step: one paragraph per view the lesson computed (its own caption).
+    ``numbers``: ``lesson.lesson_numbers``; parts still None are left out. The verdicts on the
+    paper's claims follow from the lab's full measurement (``claims_finding``), not from these
+    few runs."""
     parts = []
     if numbers.get("phase"):
         parts.append("**Poisoning.** " + phase_finding(numbers["phase"]["summary"], numbers["phase"]["critical"]))
@@ -530,9 +478,4 @@ def lesson_summary(numbers: dict) -> list[str]:
         parts.append("**Curvature.** " + trace_finding(numbers["curvature"]))
     if numbers.get("controls_curvature"):
         parts.append("**Curvature of the controls.** " + curvature_control_finding(numbers["controls_curvature"]))
-    agree, disagree = _paper_checks(numbers)
-    if agree:
-        parts.append("**Where the lab agrees with the paper:** " + "; ".join(agree) + ".")
-    if disagree:
-        parts.append("**Where it does not:** " + "; ".join(disagree) + ".")
     return parts

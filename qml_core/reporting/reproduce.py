@@ -221,6 +221,13 @@ def evaluate_claims(results: dict) -> list[dict]:
         from qml_core.experiments.fair import fair_claim
 
         claims.append(fair_claim(results["fair"]["tables"]["xxz"]))
+    if "controls" in results:
+        from qml_core.experiments.claims import plateau_control_claim
+
+        measured = results.get("fair", {}).get("tables", {})  # on XXZ, the models on measured features join
+        for dataset, table in results["controls"]["tables"].items():
+            extra = [e for e in measured.get(dataset, []) if e["variant"] not in {t["variant"] for t in table}]
+            claims.append(plateau_control_claim(dataset, table + extra))
     for out in results.get("claims-controls", {}).values():
         from qml_core.experiments.claim_controls import control_claims
 
