@@ -61,9 +61,11 @@ def run_curvature_controls(preset_name: str, dataset: str, models: list[str], al
     """The held-out Hessian trace of every model at clean and poisoned α (``control_curvature``):
     ``rows`` (one per measurement) and ``ratios`` (``control_curvature.ratio_table``)."""
     from qml_core.experiments.capacity import variants
-    from qml_core.experiments.control_curvature import control_curvature_result, curvature_jobs, curvature_rows, ratio_table
+    from qml_core.experiments.control_curvature import (PROBES, QUICK_PROBES, control_curvature_result, curvature_jobs,
+                                                        curvature_rows, ratio_table)
 
-    jobs = curvature_jobs(variants(preset_name, dataset, list(models)), alphas, runs)
+    jobs = curvature_jobs(variants(preset_name, dataset, list(models)), alphas, runs,
+                          probes=QUICK_PROBES if preset_name == "quick" else PROBES)
     rows = curvature_rows(jobs, mapper(control_curvature_result, [spec for *_, spec in jobs], f"curvature {dataset}"))
     return {"rows": rows, "ratios": [{**r, "dataset": dataset} for r in ratio_table(rows)]}
 

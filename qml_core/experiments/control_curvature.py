@@ -39,6 +39,9 @@ EXACT_DIM = 1024  # a Hessian (or its MLP subspace) up to this dimension is form
 # circuits of depth L cost P·L, at depth 40 on MNIST (1 600 angles) 52 s for 10 held-out
 # samples, about 8.7 min for a measurement's 100, against 0.57 s a Hutchinson probe
 SHIFT_PARAMS = 400
+# Hutchinson probes a measurement: at depth 40 on MNIST one probe's spread is about 0.8× the
+# trace, so 256 probes give some 5 % a trace (the quick preset's smoke runs take QUICK_PROBES)
+PROBES, QUICK_PROBES = 256, 16
 RESULT_FIELDS = ("trace", "trace_err", "method", "max", "dim", "n_params", "train_acc", "val_acc", "flip_fit",
                  "collapsed", "seconds")
 
@@ -50,7 +53,7 @@ class ControlCurvatureSpec(Keyed):
     of Hutchinson ``probes`` where the Hessian is too large to form."""
     run: ExperimentSpec
     n_heldout: int = 100
-    probes: int = 256
+    probes: int = PROBES
 
     def __post_init__(self):
         require(isinstance(self.run, ExperimentSpec), "run must be an ExperimentSpec")
@@ -190,13 +193,16 @@ def control_curvature_result(spec: ControlCurvatureSpec) -> dict:
     return run_control_curvature(spec)[0]
 
 
-def curvature_jobs(chosen: list, alphas: list[float], runs: int, seed: int = 0) -> list[tuple[str, float, int, ControlCurvatureSpec]]:
+def curvature_jobs(chosen: list, alphas: list[float], runs: int, seed: int = 0,
+                   probes: int = PROBES) -> list[tuple[str, float, int, ControlCurvatureSpec]]:
     """(variant id, α, run, spec) for every variant, α (clean added) and run, seeded as the
-    sweeps seed them (``sweep.run_seed``: every variant sees the same poison set)."""
+    sweeps seed them (``sweep.run_seed``: every variant sees the same poison set), with
+    ``probes`` Hutchinson probes where a trace is estimated."""
     from qml_core.experiments.sweep import run_seed
 
     grid = sorted({0.0, *map(float, alphas)})
-    return [(v.name, a, r, ControlCurvatureSpec(run=v.spec.replace(attack="label-flip", alpha=a, seed=run_seed(seed, a, r))))
+    return [(v.name, a, r, ControlCurvatureSpec(run=v.spec.replace(attack="label-flip", alpha=a, seed=run_seed(seed, a, r)),
+                                                probes=probes))
             for v in chosen for a in grid for r in range(runs)]
 
 
