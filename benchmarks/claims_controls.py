@@ -58,9 +58,12 @@ def markdown(report: dict, dataset: str, preset: str) -> str:
         mine = {r["alpha"]: r for r in report["ratios"] if r["variant"] == model}
         cells = []
         for a in alphas:
-            ratio, error = mine[a]["ratio_median"], ratio_error(report["curvature_rows"], model, a)
-            number = f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
-            cells.append("—" if ratio != ratio else number + (f" (± {error:.1%})" if error else ""))
+            ratio = mine[a]["ratio_median"]  # NaN (null in the JSON) where no run has a ratio
+            if ratio is None or ratio != ratio:
+                cells.append("—")
+                continue
+            error = ratio_error(report["curvature_rows"], model, a)
+            cells.append((f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}") + (f" (± {error:.1%})" if error else ""))
         lines.append(f"| {labels[model]} | " + " | ".join(cells) + " | "
                      + " / ".join(f"{mine[a]['flip_fit_mean']:.2f}" for a in alphas) + " |")
     return "\n".join(lines)

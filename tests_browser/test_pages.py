@@ -28,6 +28,7 @@ PAGES = {  # path (some controls in the URL, as a shared link has them; quick, p
     "phase?preset=quick&dataset=xxz&runs=1&alpha_step=0.2&models=qnn,mlp,mlp-correlators": 1,  # MLP on measurements
     "phase?preset=quick&dataset=xxz&runs=1&alpha_step=0.2&view=capacity&models=qnn,mlp,mlp-probabilities,"
     "logreg-correlators,mlp-shadows100,logreg-shadows1000": 1,  # the family "classical on measurements"
+    "summary?preset=quick": 0,  # the lesson's last step: its views' captions, then the verdict on each claim
 }
 
 
@@ -49,6 +50,22 @@ def test_every_page_renders_its_figures_without_an_error(page, path):
     page.screenshot(path=SHOTS / f"{path.split('?')[0] or 'home'}{'-' + path.split('=')[-1] if '=' in path else ''}.png",
                     full_page=True)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
+
+
+def test_the_last_step_states_each_claim_s_verdict_as_the_readme_does(page):
+    """The verdicts on the page are those of ``measured`` (which tests/test_measured.py holds
+    to the README's tables), each paragraph whole, with the grid of every part beside them."""
+    from qml_core.reporting.captions import claims_finding
+    from qml_core.reporting.measured import claim_table, measured_claims
+
+    page.goto(f"{page.base_url}/summary?preset=quick")
+    page.wait_for_selector("h1", timeout=60_000)
+    wait_idle(page)
+    text = page.locator("body").inner_text()
+    for paragraph in claims_finding(claim_table(measured_claims())):
+        assert paragraph.replace("**", "") in text
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    assert page.locator(ERRORS).count() == 0
 
 
 def test_moving_the_alpha_slider_retrains_and_updates_url_and_figures(page):

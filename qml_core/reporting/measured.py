@@ -17,6 +17,7 @@ Example::
 """
 import csv
 import json
+import math
 import pathlib
 
 RESULTS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "results"
@@ -63,10 +64,11 @@ def capacity_rows(dataset: str, results: pathlib.Path = RESULTS) -> list[dict]:
 def control_out(stored: dict, dataset: str) -> dict:
     """The part of ``run_claim_controls``' output that ``control_claims`` reads, rebuilt from
     the benchmark's JSON (its unlearning table grouped by model, its trace-ratio rows)."""
+    restored = lambda row: {k: math.nan if v is None else v for k, v in row.items()}  # noqa: E731 (NaN is null in JSON)
     summaries = {}
-    for row in stored["unlearning_table"]:
+    for row in map(restored, stored["unlearning_table"]):
         summaries.setdefault(row["model"], []).append(row)
-    return {"dataset": dataset, "quantum": stored["quantum"], "curvature": {"ratios": stored["ratios"]},
+    return {"dataset": dataset, "quantum": stored["quantum"], "curvature": {"ratios": list(map(restored, stored["ratios"]))},
             "unlearning": {m: {"summary": rows} for m, rows in summaries.items()}}
 
 
