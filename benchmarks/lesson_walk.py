@@ -40,13 +40,13 @@ STEP_GOAL_S, ALPHA_GOAL_S = 2.0, 1.0
 def shown(page, number: int, step: str) -> None:
     """Wait until lesson step ``number`` (``step``) is on screen: its panel ("step k of n") and,
     drawn in this run (an element the rerun has not reached yet is marked stale), a figure, or
-    the summary's text."""
+    the summary's verdict on claim 1."""
     page.wait_for_function(
         """([number, step]) => {
             if (!document.body.innerText.includes(`step ${number} of`)) return false;
             const fresh = Array.from(document.querySelectorAll('[data-testid="stElementContainer"]'))
                 .filter(e => e.getAttribute('data-stale') !== 'true');
-            return step === 'summary' ? fresh.some(e => e.innerText.includes('Where the lab'))
+            return step === 'summary' ? fresh.some(e => e.innerText.includes('Claim 1,'))
                                       : fresh.some(e => e.querySelector('.main-svg'));
         }""", arg=[number, step], timeout=120_000, polling=20)
 
