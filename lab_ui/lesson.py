@@ -88,9 +88,11 @@ LESSON = {
         "On the clean → poisoned line, look for a bump (a barrier) between the two solutions, or a smooth slope.",
     ],
     "summary": [
-        "Each paragraph below is the caption of one step, computed again from the same runs.",
-        "The last two lines sort the measurements into **where the lab agrees with the paper** and **where it "
-        "does not**: a measurement can support a claim, or show that it holds for classical models too.",
+        "**What this lesson showed**: each paragraph is the caption of one step, computed again from the same runs.",
+        "**The paper's claims**: the lab's verdict on each of its three claims, on MNIST and on XXZ, twice: **as the "
+        "paper states it** (against the memorising MLP) and **with the controls** (classical models that fit no more "
+        "of the flipped labels). These come from the lab's full measurement, the README's numbers; the table and "
+        "the expander below show what each verdict is judged by.",
     ],
     "data": [
         "The **XXZ chain**: spins in a ring, each coupled to its neighbours, Δ setting the strength of the "
