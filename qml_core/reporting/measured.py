@@ -79,13 +79,15 @@ def measured_claims(results: pathlib.Path = RESULTS) -> dict | None:
     from qml_core.experiments.claim_controls import control_claims
     from qml_core.experiments.claims import plateau_control_claim
     from qml_core.reporting.report_figures import DATASET_NAMES
+    from qml_core.reporting.reproduce import PLANS
 
     paper = results / "reproduce_paper" / "claims.json"
     stored = {d: results / f"claims_controls_{d}.json" for d in DATASETS}
     if not paper.exists() or not all(p.exists() for p in stored.values()):
         return None
     claims = json.loads(paper.read_text())
-    sources = [{"what": "the claims as the paper states them", "command": COMMANDS["paper"], "runs": 5}]
+    sources = [{"what": "the claims as the paper states them", "command": COMMANDS["paper"],
+                "runs": PLANS["paper"].runs}]
     for dataset in DATASETS:
         claims.append(plateau_control_claim(dataset, capacity_rows(dataset, results)).as_dict())
         report = json.loads(stored[dataset].read_text())
