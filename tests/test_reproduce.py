@@ -58,8 +58,8 @@ def test_quick_reproduction_report_has_every_figure_and_claim(tmp_path, code_sna
     assert len(titles) == sum(count for _, count in FIGURE_TITLES)
     claims = json.loads((out / "claims.json").read_text())
     assert {c["key"] for c in claims} == CLAIM_KEYS
-    # poisoning and unlearning per dataset, landscape (MNIST), fair (XXZ), claims 2 and 3 with controls per dataset
-    assert len(claims) == 6 * 2 + 2 * 2 + 2 + 1 + 2 * 2
+    # poisoning and unlearning per dataset, landscape (MNIST), fair (XXZ), claims 1, 2 and 3 with controls per dataset
+    assert len(claims) == 6 * 2 + 2 * 2 + 2 + 1 + 3 * 2
     for claim in claims:
         assert claim["measured"] and isinstance(claim["holds"], bool)
         assert claim["claim"].replace("'", "&#x27;") in page
