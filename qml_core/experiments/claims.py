@@ -222,14 +222,19 @@ def landscape_claims(ratios: list[dict], dataset: str = "mnist", criteria: Crite
     return claims
 
 
-def plateau_control_claim(dataset: str, table: list[dict], qnn: str = "qnn", criteria: Criteria = CRITERIA) -> Claim:
-    """Claim 1 with its controls, from a capacity table at one α (``capacity.capacity_table``
-    rows: every variant's validation accuracy there and its clean value): holds when the QNN
-    keeps its plateau (validation ≥ clean − ``plateau_drop``) and no classical model that
-    learns the task (clean ≥ ``capacity.LEARNS``) keeps it too."""
+def plateau_control_claim(dataset: str, *tables: list[dict], qnn: str = "qnn", criteria: Criteria = CRITERIA) -> Claim:
+    """Claim 1 with its controls, from capacity tables at one α (``capacity.capacity_table``
+    rows: every variant's validation accuracy there and its clean value; a variant in several
+    tables counts once, from the first): holds when the QNN keeps its plateau (validation ≥
+    clean − ``plateau_drop``) and no classical model that learns the task (clean ≥
+    ``capacity.LEARNS``) keeps it too."""
     from qml_core.experiments.capacity import LEARNS, QUANTUM_FAMILIES, plateau_keepers
 
     k = criteria
+    first = {}
+    for entry in (e for t in tables for e in t):
+        first.setdefault(entry["variant"], entry)
+    table = list(first.values())
     alpha = table[0]["alpha"] if table else k.plateau_alpha
     c = Claim("plateau-quantum", "§6 poisoning, with controls", dataset,
               f"At α = {alpha:g} the QNN keeps its plateau and no classical model that learns the task does.",

@@ -6,7 +6,6 @@ prose may explain how to read a figure; it never states what the figure shows.
 """
 import math
 
-
 from qml_core.experiments.capacity import capacity_finding
 from qml_core.reporting.figure_style import METHOD_LABELS, model_label
 
@@ -342,40 +341,34 @@ def unlearning_finding(tables: dict[str, list[dict]], method_names: dict[str, st
     return " ".join(parts)
 
 
-def _unlearning_control(tables: dict[str, list[dict]]) -> tuple[str, str, str] | None:
-    """(what each model had to unlearn and where its best method ended, the verdict sentence,
-    its kind: "specific" (only the QNN matches among models that fitted no more flips),
-    "shared" (one of those matches too), "lags" (the QNN does not match) or "unjudged" (no such
-    model)) from ``claims.unlearning_standing``; None without the QNN and a classical model, or
-    without the fits (tables from before they were recorded)."""
+def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
+    """Claim 2 beside its controls, in words (``claims.unlearning_standing``): what each model
+    had to unlearn and where its best method ended, then whether the QNN's matching retraining
+    is shared by a classical model that fitted no more of the flipped labels. Empty without the
+    QNN and a classical model, or without the fits (tables from before they were recorded)."""
     from qml_core.experiments.claims import unlearning_standing
 
     usable = {m: t for m, t in tables.items() if all("flip_fit_mean" in e and "gap_end_mean" in e for e in t)}
     quantum = {m for m in usable if m.startswith("qnn")}
     if "qnn" not in usable or not set(usable) - quantum:
-        return None
+        return ""
     standing = unlearning_standing(usable, quantum)
     fits, best, matches, peers = (standing[key] for key in ("fits", "best", "matches", "peers"))
     told = "; ".join(f"{model_label(m)} fitted {fits[m]:.2f} of the flipped labels, its best method ends "
                      f"{best[m]:+.3f} from retraining" for m in best)
-    kind = ("unjudged" if not peers else "lags" if not matches["qnn"]
-            else "shared" if any(matches[m] for m in peers) else "specific")
-    verdict = {
-        "unjudged": "No classical model here fitted as little of the flipped labels as the QNN, so this view cannot "
-                    "say whether its unlearning is quantum.",
-        "specific": "Among models that fitted no more of the flipped labels, only the QNN matches retraining: here "
-                    "easy unlearning is specific to it.",
-        "shared": f"{' and '.join(model_label(m) for m in peers)} fitted no more of them and "
-                  f"match{'es' if len(peers) == 1 else ''} retraining too: the QNN's easy unlearning comes with having "
-                  "little to unlearn, not with being quantum.",
-        "lags": "The QNN's best method does not match retraining here."}[kind]
-    return told, verdict[0].upper() + verdict[1:], kind
-
-
-def unlearning_control_finding(tables: dict[str, list[dict]]) -> str:
-    """Claim 2 beside its controls, in words (``_unlearning_control``); empty where it says nothing."""
-    found = _unlearning_control(tables)
-    return "" if found is None else f"How much there was to unlearn: {found[0]}. {found[1]}"
+    if not peers:
+        verdict = ("No classical model here fitted as little of the flipped labels as the QNN, so this view cannot "
+                   "say whether its unlearning is quantum.")
+    elif not matches["qnn"]:
+        verdict = "The QNN's best method does not match retraining here."
+    elif any(matches[m] for m in peers):
+        verdict = (f"{' and '.join(model_label(m) for m in peers)} fitted no more of them and "
+                   f"match{'es' if len(peers) == 1 else ''} retraining too: the QNN's easy unlearning comes with having "
+                   "little to unlearn, not with being quantum.")
+    else:
+        verdict = ("Among models that fitted no more of the flipped labels, only the QNN matches retraining: here "
+                   "easy unlearning is specific to it.")
+    return f"How much there was to unlearn: {told}. {verdict[0].upper()}{verdict[1:]}"
 
 
 RISING = 0.005  # validation accuracy up by more than this over the last tenth of the epochs: still learning

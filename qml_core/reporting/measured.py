@@ -51,14 +51,13 @@ def _numbers(row: dict) -> dict:
     return out
 
 
-def capacity_rows(dataset: str, results: pathlib.Path = RESULTS) -> list[dict]:
-    """The dataset's capacity tables at α = 0.3, one row per variant (the first file's row wins)."""
-    rows = {}
+def capacity_tables(dataset: str, results: pathlib.Path = RESULTS) -> list[list[dict]]:
+    """The dataset's capacity tables at α = 0.3 (``CAPACITY``'s files, in order)."""
+    tables = []
     for name in CAPACITY[dataset]:
         with (results / name).open() as handle:
-            for row in map(_numbers, csv.DictReader(handle)):
-                rows.setdefault(row["variant"], row)
-    return list(rows.values())
+            tables.append([_numbers(row) for row in csv.DictReader(handle)])
+    return tables
 
 
 def control_out(stored: dict, dataset: str) -> dict:
@@ -89,7 +88,7 @@ def measured_claims(results: pathlib.Path = RESULTS) -> dict | None:
     sources = [{"what": "the claims as the paper states them", "command": COMMANDS["paper"],
                 "runs": PLANS["paper"].runs}]
     for dataset in DATASETS:
-        claims.append(plateau_control_claim(dataset, capacity_rows(dataset, results)).as_dict())
+        claims.append(plateau_control_claim(dataset, *capacity_tables(dataset, results)).as_dict())
         report = json.loads(stored[dataset].read_text())
         claims += [c.as_dict() for c in control_claims(control_out(report, dataset))]
         sources.append({"what": f"claims 2 and 3 with the controls on {DATASET_NAMES[dataset]}",

@@ -226,8 +226,7 @@ def evaluate_claims(results: dict) -> list[dict]:
 
         measured = results.get("fair", {}).get("tables", {})  # on XXZ, the models on measured features join
         for dataset, table in results["controls"]["tables"].items():
-            extra = [e for e in measured.get(dataset, []) if e["variant"] not in {t["variant"] for t in table}]
-            claims.append(plateau_control_claim(dataset, table + extra))
+            claims.append(plateau_control_claim(dataset, table, measured.get(dataset, [])))
     for out in results.get("claims-controls", {}).values():
         from qml_core.experiments.claim_controls import control_claims
 
